@@ -1,0 +1,216 @@
+from micrographia.common.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Range(_message.Message):
+    __slots__ = ("min", "max")
+    MIN_FIELD_NUMBER: _ClassVar[int]
+    MAX_FIELD_NUMBER: _ClassVar[int]
+    min: float
+    max: float
+    def __init__(self, min: _Optional[float] = ..., max: _Optional[float] = ...) -> None: ...
+
+class ModelParameter(_message.Message):
+    __slots__ = ("name", "symbol", "default", "bounds", "description", "fixed")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    SYMBOL_FIELD_NUMBER: _ClassVar[int]
+    DEFAULT_FIELD_NUMBER: _ClassVar[int]
+    BOUNDS_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    FIXED_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    symbol: str
+    default: float
+    bounds: Range
+    description: str
+    fixed: bool
+    def __init__(self, name: _Optional[str] = ..., symbol: _Optional[str] = ..., default: _Optional[float] = ..., bounds: _Optional[_Union[Range, _Mapping]] = ..., description: _Optional[str] = ..., fixed: _Optional[bool] = ...) -> None: ...
+
+class FitModel(_message.Message):
+    __slots__ = ("name", "description", "equation", "parameters")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    EQUATION_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    description: str
+    equation: str
+    parameters: _containers.RepeatedCompositeFieldContainer[ModelParameter]
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., equation: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[ModelParameter, _Mapping]]] = ...) -> None: ...
+
+class ListModelsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ListModelsResponse(_message.Message):
+    __slots__ = ("models",)
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    models: _containers.RepeatedCompositeFieldContainer[FitModel]
+    def __init__(self, models: _Optional[_Iterable[_Union[FitModel, _Mapping]]] = ...) -> None: ...
+
+class TraceColumns(_message.Message):
+    __slots__ = ("time_column", "value_column", "cell_column", "fov_column")
+    TIME_COLUMN_FIELD_NUMBER: _ClassVar[int]
+    VALUE_COLUMN_FIELD_NUMBER: _ClassVar[int]
+    CELL_COLUMN_FIELD_NUMBER: _ClassVar[int]
+    FOV_COLUMN_FIELD_NUMBER: _ClassVar[int]
+    time_column: str
+    value_column: str
+    cell_column: str
+    fov_column: str
+    def __init__(self, time_column: _Optional[str] = ..., value_column: _Optional[str] = ..., cell_column: _Optional[str] = ..., fov_column: _Optional[str] = ...) -> None: ...
+
+class LoadTracesRequest(_message.Message):
+    __slots__ = ("csv_path", "options")
+    CSV_PATH_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    csv_path: str
+    options: TraceColumns
+    def __init__(self, csv_path: _Optional[str] = ..., options: _Optional[_Union[TraceColumns, _Mapping]] = ...) -> None: ...
+
+class TraceSummary(_message.Message):
+    __slots__ = ("mean_trace_count_per_cell", "cells_with_gaps", "total_observations")
+    MEAN_TRACE_COUNT_PER_CELL_FIELD_NUMBER: _ClassVar[int]
+    CELLS_WITH_GAPS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_OBSERVATIONS_FIELD_NUMBER: _ClassVar[int]
+    mean_trace_count_per_cell: float
+    cells_with_gaps: int
+    total_observations: int
+    def __init__(self, mean_trace_count_per_cell: _Optional[float] = ..., cells_with_gaps: _Optional[int] = ..., total_observations: _Optional[int] = ...) -> None: ...
+
+class LoadTracesResponse(_message.Message):
+    __slots__ = ("n_cells", "n_timepoints", "n_fovs", "time_units", "columns", "time_range", "value_range", "summary")
+    N_CELLS_FIELD_NUMBER: _ClassVar[int]
+    N_TIMEPOINTS_FIELD_NUMBER: _ClassVar[int]
+    N_FOVS_FIELD_NUMBER: _ClassVar[int]
+    TIME_UNITS_FIELD_NUMBER: _ClassVar[int]
+    COLUMNS_FIELD_NUMBER: _ClassVar[int]
+    TIME_RANGE_FIELD_NUMBER: _ClassVar[int]
+    VALUE_RANGE_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    n_cells: int
+    n_timepoints: int
+    n_fovs: int
+    time_units: str
+    columns: _containers.RepeatedScalarFieldContainer[str]
+    time_range: Range
+    value_range: Range
+    summary: TraceSummary
+    def __init__(self, n_cells: _Optional[int] = ..., n_timepoints: _Optional[int] = ..., n_fovs: _Optional[int] = ..., time_units: _Optional[str] = ..., columns: _Optional[_Iterable[str]] = ..., time_range: _Optional[_Union[Range, _Mapping]] = ..., value_range: _Optional[_Union[Range, _Mapping]] = ..., summary: _Optional[_Union[TraceSummary, _Mapping]] = ...) -> None: ...
+
+class FittingOptions(_message.Message):
+    __slots__ = ("good_fits_only", "parallel", "n_workers", "columns")
+    GOOD_FITS_ONLY_FIELD_NUMBER: _ClassVar[int]
+    PARALLEL_FIELD_NUMBER: _ClassVar[int]
+    N_WORKERS_FIELD_NUMBER: _ClassVar[int]
+    COLUMNS_FIELD_NUMBER: _ClassVar[int]
+    good_fits_only: bool
+    parallel: bool
+    n_workers: int
+    columns: TraceColumns
+    def __init__(self, good_fits_only: _Optional[bool] = ..., parallel: _Optional[bool] = ..., n_workers: _Optional[int] = ..., columns: _Optional[_Union[TraceColumns, _Mapping]] = ...) -> None: ...
+
+class StartFittingRequest(_message.Message):
+    __slots__ = ("csv_path", "model_type", "model_params", "model_bounds", "options")
+    class ModelParamsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    class ModelBoundsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: Range
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[Range, _Mapping]] = ...) -> None: ...
+    CSV_PATH_FIELD_NUMBER: _ClassVar[int]
+    MODEL_TYPE_FIELD_NUMBER: _ClassVar[int]
+    MODEL_PARAMS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_BOUNDS_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    csv_path: str
+    model_type: str
+    model_params: _containers.ScalarMap[str, float]
+    model_bounds: _containers.MessageMap[str, Range]
+    options: FittingOptions
+    def __init__(self, csv_path: _Optional[str] = ..., model_type: _Optional[str] = ..., model_params: _Optional[_Mapping[str, float]] = ..., model_bounds: _Optional[_Mapping[str, Range]] = ..., options: _Optional[_Union[FittingOptions, _Mapping]] = ...) -> None: ...
+
+class StartFittingResponse(_message.Message):
+    __slots__ = ("job_id", "message", "estimated_duration_s", "job")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_DURATION_S_FIELD_NUMBER: _ClassVar[int]
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    message: str
+    estimated_duration_s: float
+    job: _common_pb2.Job
+    def __init__(self, job_id: _Optional[str] = ..., message: _Optional[str] = ..., estimated_duration_s: _Optional[float] = ..., job: _Optional[_Union[_common_pb2.Job, _Mapping]] = ...) -> None: ...
+
+class GetFittingResultsRequest(_message.Message):
+    __slots__ = ("job_id",)
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    def __init__(self, job_id: _Optional[str] = ...) -> None: ...
+
+class FitSummary(_message.Message):
+    __slots__ = ("total_cells", "successful_fits", "failed_fits", "mean_r_squared", "std_r_squared")
+    TOTAL_CELLS_FIELD_NUMBER: _ClassVar[int]
+    SUCCESSFUL_FITS_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FITS_FIELD_NUMBER: _ClassVar[int]
+    MEAN_R_SQUARED_FIELD_NUMBER: _ClassVar[int]
+    STD_R_SQUARED_FIELD_NUMBER: _ClassVar[int]
+    total_cells: int
+    successful_fits: int
+    failed_fits: int
+    mean_r_squared: float
+    std_r_squared: float
+    def __init__(self, total_cells: _Optional[int] = ..., successful_fits: _Optional[int] = ..., failed_fits: _Optional[int] = ..., mean_r_squared: _Optional[float] = ..., std_r_squared: _Optional[float] = ...) -> None: ...
+
+class ParameterStats(_message.Message):
+    __slots__ = ("name", "mean", "std", "min", "max")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    MEAN_FIELD_NUMBER: _ClassVar[int]
+    STD_FIELD_NUMBER: _ClassVar[int]
+    MIN_FIELD_NUMBER: _ClassVar[int]
+    MAX_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    mean: float
+    std: float
+    min: float
+    max: float
+    def __init__(self, name: _Optional[str] = ..., mean: _Optional[float] = ..., std: _Optional[float] = ..., min: _Optional[float] = ..., max: _Optional[float] = ...) -> None: ...
+
+class QualityDistribution(_message.Message):
+    __slots__ = ("good_r2", "medium_r2", "poor_r2")
+    GOOD_R2_FIELD_NUMBER: _ClassVar[int]
+    MEDIUM_R2_FIELD_NUMBER: _ClassVar[int]
+    POOR_R2_FIELD_NUMBER: _ClassVar[int]
+    good_r2: int
+    medium_r2: int
+    poor_r2: int
+    def __init__(self, good_r2: _Optional[int] = ..., medium_r2: _Optional[int] = ..., poor_r2: _Optional[int] = ...) -> None: ...
+
+class GetFittingResultsResponse(_message.Message):
+    __slots__ = ("job_id", "results_file", "summary", "model_type", "parameters", "quality_distribution")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    RESULTS_FILE_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    MODEL_TYPE_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_DISTRIBUTION_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    results_file: str
+    summary: FitSummary
+    model_type: str
+    parameters: _containers.RepeatedCompositeFieldContainer[ParameterStats]
+    quality_distribution: QualityDistribution
+    def __init__(self, job_id: _Optional[str] = ..., results_file: _Optional[str] = ..., summary: _Optional[_Union[FitSummary, _Mapping]] = ..., model_type: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[ParameterStats, _Mapping]]] = ..., quality_distribution: _Optional[_Union[QualityDistribution, _Mapping]] = ...) -> None: ...

@@ -1,0 +1,131 @@
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class GetModelInfoRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class CellType(_message.Message):
+    __slots__ = ("id", "name")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    name: str
+    def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ...) -> None: ...
+
+class GetModelInfoResponse(_message.Message):
+    __slots__ = ("model_name", "weights", "loaded", "device", "patch_input_size", "patch_output_size", "cell_types", "batch_size")
+    MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
+    WEIGHTS_FIELD_NUMBER: _ClassVar[int]
+    LOADED_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_FIELD_NUMBER: _ClassVar[int]
+    PATCH_INPUT_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PATCH_OUTPUT_SIZE_FIELD_NUMBER: _ClassVar[int]
+    CELL_TYPES_FIELD_NUMBER: _ClassVar[int]
+    BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
+    model_name: str
+    weights: str
+    loaded: bool
+    device: str
+    patch_input_size: int
+    patch_output_size: int
+    cell_types: _containers.RepeatedCompositeFieldContainer[CellType]
+    batch_size: int
+    def __init__(self, model_name: _Optional[str] = ..., weights: _Optional[str] = ..., loaded: _Optional[bool] = ..., device: _Optional[str] = ..., patch_input_size: _Optional[int] = ..., patch_output_size: _Optional[int] = ..., cell_types: _Optional[_Iterable[_Union[CellType, _Mapping]]] = ..., batch_size: _Optional[int] = ...) -> None: ...
+
+class SegmentRegionRequest(_message.Message):
+    __slots__ = ("slide_id", "x", "y", "width", "height", "level", "include_contours")
+    SLIDE_ID_FIELD_NUMBER: _ClassVar[int]
+    X_FIELD_NUMBER: _ClassVar[int]
+    Y_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    LEVEL_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_CONTOURS_FIELD_NUMBER: _ClassVar[int]
+    slide_id: str
+    x: int
+    y: int
+    width: int
+    height: int
+    level: int
+    include_contours: bool
+    def __init__(self, slide_id: _Optional[str] = ..., x: _Optional[int] = ..., y: _Optional[int] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., level: _Optional[int] = ..., include_contours: _Optional[bool] = ...) -> None: ...
+
+class Point(_message.Message):
+    __slots__ = ("x", "y")
+    X_FIELD_NUMBER: _ClassVar[int]
+    Y_FIELD_NUMBER: _ClassVar[int]
+    x: float
+    y: float
+    def __init__(self, x: _Optional[float] = ..., y: _Optional[float] = ...) -> None: ...
+
+class Nucleus(_message.Message):
+    __slots__ = ("x", "y", "cell_type", "cell_type_name", "probability", "contour", "area_um2", "perimeter_um")
+    X_FIELD_NUMBER: _ClassVar[int]
+    Y_FIELD_NUMBER: _ClassVar[int]
+    CELL_TYPE_FIELD_NUMBER: _ClassVar[int]
+    CELL_TYPE_NAME_FIELD_NUMBER: _ClassVar[int]
+    PROBABILITY_FIELD_NUMBER: _ClassVar[int]
+    CONTOUR_FIELD_NUMBER: _ClassVar[int]
+    AREA_UM2_FIELD_NUMBER: _ClassVar[int]
+    PERIMETER_UM_FIELD_NUMBER: _ClassVar[int]
+    x: float
+    y: float
+    cell_type: int
+    cell_type_name: str
+    probability: float
+    contour: _containers.RepeatedCompositeFieldContainer[Point]
+    area_um2: float
+    perimeter_um: float
+    def __init__(self, x: _Optional[float] = ..., y: _Optional[float] = ..., cell_type: _Optional[int] = ..., cell_type_name: _Optional[str] = ..., probability: _Optional[float] = ..., contour: _Optional[_Iterable[_Union[Point, _Mapping]]] = ..., area_um2: _Optional[float] = ..., perimeter_um: _Optional[float] = ...) -> None: ...
+
+class SegmentationProgress(_message.Message):
+    __slots__ = ("current", "total", "percentage", "message")
+    CURRENT_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    PERCENTAGE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    current: int
+    total: int
+    percentage: float
+    message: str
+    def __init__(self, current: _Optional[int] = ..., total: _Optional[int] = ..., percentage: _Optional[float] = ..., message: _Optional[str] = ...) -> None: ...
+
+class NucleusBatch(_message.Message):
+    __slots__ = ("nuclei",)
+    NUCLEI_FIELD_NUMBER: _ClassVar[int]
+    nuclei: _containers.RepeatedCompositeFieldContainer[Nucleus]
+    def __init__(self, nuclei: _Optional[_Iterable[_Union[Nucleus, _Mapping]]] = ...) -> None: ...
+
+class SegmentationSummary(_message.Message):
+    __slots__ = ("total_nuclei", "patches", "duration_s", "x", "y", "width", "height")
+    TOTAL_NUCLEI_FIELD_NUMBER: _ClassVar[int]
+    PATCHES_FIELD_NUMBER: _ClassVar[int]
+    DURATION_S_FIELD_NUMBER: _ClassVar[int]
+    X_FIELD_NUMBER: _ClassVar[int]
+    Y_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    total_nuclei: int
+    patches: int
+    duration_s: float
+    x: int
+    y: int
+    width: int
+    height: int
+    def __init__(self, total_nuclei: _Optional[int] = ..., patches: _Optional[int] = ..., duration_s: _Optional[float] = ..., x: _Optional[int] = ..., y: _Optional[int] = ..., width: _Optional[int] = ..., height: _Optional[int] = ...) -> None: ...
+
+class SegmentRegionResponse(_message.Message):
+    __slots__ = ("progress", "nuclei", "summary")
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    NUCLEI_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    progress: SegmentationProgress
+    nuclei: NucleusBatch
+    summary: SegmentationSummary
+    def __init__(self, progress: _Optional[_Union[SegmentationProgress, _Mapping]] = ..., nuclei: _Optional[_Union[NucleusBatch, _Mapping]] = ..., summary: _Optional[_Union[SegmentationSummary, _Mapping]] = ...) -> None: ...
