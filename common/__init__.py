@@ -1,0 +1,4 @@
+"""Shared plumbing of every Micrographia service and the edge: settings, server
+bootstrap, telemetry, the error model, database access, jobs and executors."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,24 @@
+"""Where CPU-heavy per-FOV and per-cell work runs.
+
+One machine: a local process pool sized by `n_workers`. Many machines: the
+same `concurrent.futures.Executor` interface backed by a Dask distributed
+cluster when a scheduler address is configured. No home-made queue.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import Executor, ProcessPoolExecutor
+from multiprocessing import get_context
+
+
+def make_executor(n_workers: int | None = None, scheduler_address: str | None = None) -> Executor:
+    """A process pool, or a Dask cluster's executor when `scheduler_address` is set."""
+    if scheduler_address:
+        # Imported lazily: only deployments that scale out need distributed.
+        from distributed import Client
+
+        return Client(scheduler_address, set_as_default=False).get_executor()
+    workers = n_workers or max(1, (os.cpu_count() or 2) - 1)
+    # "spawn": forking a process that runs an asyncio loop and gRPC threads is unsafe.
+    return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))

@@ -1,0 +1,91 @@
+"""ServiceError <-> gRPC status with rich details (google.rpc.Status + ErrorInfo).
+
+Server side: `status_for(error)` gives the grpc.Status to abort with.
+Client side: `RpcFailure.from_error(e)` reads a failed call back into the
+documented error code, message and details, whichever service sent it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from common import errors
+
+_DETAILS_KEY = "grpc-status-details-bin"
+
+# The code a client shows when a status arrives without an ErrorInfo (a peer
+# that is down, a deadline, an unimplemented RPC).
+_DEFAULT_CODES = {
+    grpc.StatusCode.INVALID_ARGUMENT: errors.INVALID_PARAMETERS,
+    grpc.StatusCode.OUT_OF_RANGE: errors.INVALID_PARAMETERS,
+    grpc.StatusCode.FAILED_PRECONDITION: errors.FAILED_PRECONDITION,
+    grpc.StatusCode.NOT_FOUND: errors.NOT_FOUND,
+    grpc.StatusCode.ALREADY_EXISTS: errors.ALREADY_EXISTS,
+    grpc.StatusCode.PERMISSION_DENIED: errors.FORBIDDEN,
+    grpc.StatusCode.UNAUTHENTICATED: errors.UNAUTHORIZED,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: errors.RATE_LIMITED,
+    grpc.StatusCode.UNAVAILABLE: errors.SERVICE_UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED: errors.DEADLINE_EXCEEDED,
+    grpc.StatusCode.UNIMPLEMENTED: errors.NOT_IMPLEMENTED,
+    grpc.StatusCode.CANCELLED: "CANCELLED",
+}
+
+
+def status_for(
+    code: grpc.StatusCode, message: str, reason: str, details: dict[str, str]
+) -> grpc.Status:
+    """A grpc.Status carrying an ErrorInfo(reason, metadata) detail."""
+    info = error_details_pb2.ErrorInfo(reason=reason, domain=errors.ERROR_DOMAIN, metadata=details)
+    packed = any_pb2.Any()
+    packed.Pack(info)
+    status = status_pb2.Status(code=code.value[0], message=message, details=[packed])
+    return rpc_status.to_status(status)
+
+
+def status_for_error(error: errors.ServiceError) -> grpc.Status:
+    """The gRPC status a ServiceError becomes."""
+    return status_for(grpc.StatusCode[error.grpc_status], error.message, error.code, error.details)
+
+
+@dataclass(frozen=True)
+class RpcFailure:
+    """A failed call, read back: gRPC code, documented error code, message, details."""
+
+    grpc_code: grpc.StatusCode
+    error_code: str
+    message: str
+    details: dict[str, str] = field(default_factory=dict)
+    # The serialized google.rpc.Status, to pass a peer's failure through unchanged.
+    raw_status: bytes | None = None
+
+    @classmethod
+    def from_error(cls, error: grpc.RpcError) -> RpcFailure:
+        code = error.code() if callable(getattr(error, "code", None)) else grpc.StatusCode.UNKNOWN
+        message = error.details() if callable(getattr(error, "details", None)) else str(error)
+        metadata = (
+            error.trailing_metadata() if callable(getattr(error, "trailing_metadata", None)) else ()
+        )
+        for key, value in metadata or ():
+            if key != _DETAILS_KEY:
+                continue
+            status = status_pb2.Status.FromString(value)
+            for detail in status.details:
+                info = error_details_pb2.ErrorInfo()
+                if detail.Is(info.DESCRIPTOR) and detail.Unpack(info):
+                    return cls(code, info.reason, status.message, dict(info.metadata), value)
+        return cls(
+            code,
+            _DEFAULT_CODES.get(code, errors.INTERNAL_ERROR),
+            message or code.name.lower(),
+        )
+
+    def to_status(self) -> grpc.Status:
+        """The same failure, to answer our own caller with."""
+        if self.raw_status is not None:
+            return rpc_status.to_status(status_pb2.Status.FromString(self.raw_status))
+        return status_for(self.grpc_code, self.message, self.error_code, self.details)

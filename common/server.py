@@ -1,0 +1,190 @@
+"""Service bootstrap: the same grpc.aio server for every service.
+
+A service is a `GrpcService` subclass: it registers its servicers in `setup()`
+(after opening what they need: a database pool, migrations), may finish warming
+up in `ready()` (a model load) while health reports NOT_SERVING, and releases
+resources in `close()`. `ServiceRunner` adds the standard health service,
+reflection, interceptors and graceful shutdown around it; `run_service()` is
+what `python -m services.<name>` calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from grpc import aio
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from opentelemetry.sdk.trace import TracerProvider
+
+from common.channels import open_channel
+from common.interceptors import AccessLogInterceptor, ErrorInterceptor
+from common.logs import configure_logging
+from common.settings import PlatformSettings, ServerSettings
+from common.telemetry import server_interceptor, tracer_provider_for
+
+logger = logging.getLogger("micrographia.server")
+
+
+@dataclass
+class ServiceContext:
+    """What a service is built from: settings, telemetry and channels to its peers."""
+
+    platform: PlatformSettings
+    server: ServerSettings
+    tracer_provider: TracerProvider
+    _channels: dict[str, aio.Channel] = field(default_factory=dict)
+
+    def channel(self, peer: str) -> aio.Channel:
+        """A shared, traced channel to the named peer service (opened on first use)."""
+        if peer not in self._channels:
+            self._channels[peer] = open_channel(
+                self.platform.address_of(peer), self.tracer_provider, self.server.max_message_bytes
+            )
+        return self._channels[peer]
+
+    async def close_channels(self) -> None:
+        for channel in self._channels.values():
+            await channel.close()
+        self._channels.clear()
+
+
+class GrpcService:
+    """Base class of the five services."""
+
+    #: Short name: "microscopy", "slides", ...
+    name: ClassVar[str]
+    #: Fully-qualified gRPC service names this service registers.
+    service_names: ClassVar[tuple[str, ...]]
+
+    def __init__(self, context: ServiceContext) -> None:
+        self.context = context
+
+    async def setup(self, server: aio.Server) -> None:
+        """Open resources and add servicers to `server` (before it starts)."""
+        raise NotImplementedError
+
+    async def ready(self) -> None:
+        """Finish warming up; health turns SERVING when this returns."""
+
+    async def close(self) -> None:
+        """Release resources (after the server stopped)."""
+
+
+ServiceFactory = Callable[[ServiceContext], GrpcService]
+
+
+class ServiceRunner:
+    """Runs one service on its own grpc.aio server."""
+
+    def __init__(
+        self,
+        factory: ServiceFactory,
+        server_settings: ServerSettings,
+        platform: PlatformSettings,
+    ) -> None:
+        self.settings = server_settings
+        self.tracer_provider = tracer_provider_for(getattr(factory, "name", "service"), platform)
+        self.context = ServiceContext(platform, server_settings, self.tracer_provider)
+        self.service = factory(self.context)
+        self.health = health.aio.HealthServicer()
+        self.port: int | None = None
+        self._server: aio.Server | None = None
+        self._ready_task: asyncio.Task[None] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"{self.settings.host}:{self.port}"
+
+    async def start(self) -> int:
+        """Set the service up, bind, start serving; returns the bound port."""
+        size = self.settings.max_message_bytes
+        server = aio.server(
+            interceptors=[
+                server_interceptor(self.tracer_provider),
+                AccessLogInterceptor(),
+                ErrorInterceptor(),
+            ],
+            options=[
+                ("grpc.max_send_message_length", size),
+                ("grpc.max_receive_message_length", size),
+                ("grpc.so_reuseport", 0),
+            ],
+        )
+        await self.service.setup(server)
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        names = (*self.service.service_names, health.SERVICE_NAME, reflection.SERVICE_NAME)
+        reflection.enable_server_reflection(names, server)
+        for name in ("", *self.service.service_names):
+            await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+        self.port = server.add_insecure_port(f"{self.settings.host}:{self.settings.port}")
+        await server.start()
+        self._server = server
+        self._ready_task = asyncio.create_task(self._become_ready())
+        logger.info("%s listening on %s", self.service.name, self.address)
+        return self.port
+
+    async def _become_ready(self) -> None:
+        try:
+            await self.service.ready()
+        except Exception:
+            logger.exception(
+                "%s failed to become ready; health stays NOT_SERVING", self.service.name
+            )
+            return
+        for name in ("", *self.service.service_names):
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        logger.info("%s serving", self.service.name)
+
+    async def wait_ready(self) -> None:
+        """Wait until `ready()` finished (tests, all-in-one startup)."""
+        if self._ready_task is not None:
+            await asyncio.shield(self._ready_task)
+
+    async def stop(self, grace: float | None = None) -> None:
+        """Health NOT_SERVING, then drain in-flight RPCs for `grace` seconds, then close."""
+        if self._server is None:
+            return
+        await self.health.enter_graceful_shutdown()
+        if self._ready_task is not None and not self._ready_task.done():
+            self._ready_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._ready_task
+        grace = self.settings.grace_period_s if grace is None else grace
+        logger.info("%s draining (grace %.1fs)", self.service.name, grace)
+        await self._server.stop(grace)
+        self._server = None
+        await self.service.close()
+        await self.context.close_channels()
+        self.tracer_provider.shutdown()
+        logger.info("%s stopped", self.service.name)
+
+
+async def serve_until_signalled(runners: list[ServiceRunner]) -> None:
+    """Start `runners`, wait for SIGTERM or SIGINT, then stop them all gracefully."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    started: list[ServiceRunner] = []
+    try:
+        for runner in runners:
+            await runner.start()
+            started.append(runner)
+        await stop.wait()
+        logger.info("shutdown requested")
+    finally:
+        await asyncio.gather(*(runner.stop() for runner in started))
+
+
+def run_service(factory: ServiceFactory, server_settings: ServerSettings) -> None:
+    """Entry point of `python -m services.<name>`."""
+    platform = PlatformSettings()
+    configure_logging(platform.log_level, platform.log_format)
+    asyncio.run(serve_until_signalled([ServiceRunner(factory, server_settings, platform)]))

@@ -1,0 +1,151 @@
+"""The edge's view of the five services: channels opened and closed in the app
+lifespan, a client per service whose every call has a deadline and whose
+failures become `BackendError`, and health checks that never hang."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from grpc import aio
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from opentelemetry.sdk.trace import TracerProvider
+
+from common.channels import open_channel
+from common.rpc_errors import RpcFailure
+from common.settings import SERVICE_NAMES, PlatformSettings
+from edge.errors import BackendError
+from edge.settings import EdgeSettings
+from micrographia.analysis.v1 import analysis_pb2_grpc
+from micrographia.inference.v1 import inference_pb2_grpc
+from micrographia.microscopy.v1 import microscopy_pb2_grpc
+from micrographia.slides.v1 import slides_pb2_grpc
+from micrographia.spatial.v1 import spatial_pb2_grpc
+
+_STUBS = {
+    "microscopy": microscopy_pb2_grpc.MicroscopyServiceStub,
+    "analysis": analysis_pb2_grpc.AnalysisServiceStub,
+    "slides": slides_pb2_grpc.SlidesServiceStub,
+    "inference": inference_pb2_grpc.InferenceServiceStub,
+    "spatial": spatial_pb2_grpc.SpatialServiceStub,
+}
+
+
+class BackendClient:
+    """Calls one service: `await client.GetSlide(request)` or
+    `async for item in client.ReadRegion(request)`, with the default deadline
+    unless `timeout=` is given, and failures raised as `BackendError`."""
+
+    def __init__(self, name: str, channel: aio.Channel, timeout_s: float) -> None:
+        self.name = name
+        self.channel = channel
+        self._stub = _STUBS[name](channel)
+        self._timeout_s = timeout_s
+
+    def __getattr__(self, method: str) -> Any:
+        multicallable = getattr(self._stub, method)
+        if isinstance(multicallable, aio.UnaryStreamMultiCallable | aio.StreamStreamMultiCallable):
+            return self._streaming(multicallable)
+        return self._unary(multicallable)
+
+    def _unary(self, multicallable: Any) -> Any:
+        async def call(request: Any, *, timeout: float | None = None) -> Any:
+            timeout = timeout or self._timeout_s
+            try:
+                return await multicallable(request, timeout=timeout)
+            except grpc.RpcError as error:
+                raise BackendError(self.name, RpcFailure.from_error(error), timeout) from None
+
+        return call
+
+    def _streaming(self, multicallable: Any) -> Any:
+        async def stream(request: Any, *, timeout: float | None = None) -> AsyncIterator[Any]:
+            timeout = timeout or self._timeout_s
+            call = multicallable(request, timeout=timeout)
+            try:
+                async for response in call:
+                    yield response
+            except grpc.RpcError as error:
+                raise BackendError(self.name, RpcFailure.from_error(error), timeout) from None
+            finally:
+                call.cancel()  # the client went away: stop the backend's work too
+
+        return stream
+
+
+@dataclass
+class BackendHealth:
+    name: str
+    address: str
+    status: str  # "serving", "not_serving", "down"
+    latency_ms: float | None
+    error: str | None = None
+
+
+class Backends:
+    """Every service's client, opened in the app lifespan."""
+
+    def __init__(
+        self, platform: PlatformSettings, settings: EdgeSettings, tracer: TracerProvider
+    ) -> None:
+        self._platform = platform
+        self.settings = settings
+        self._tracer = tracer
+        self._clients: dict[str, BackendClient] = {}
+
+    async def open(self) -> None:
+        for name in SERVICE_NAMES:
+            channel = open_channel(
+                self._platform.address_of(name), self._tracer, self.settings.max_message_bytes
+            )
+            self._clients[name] = BackendClient(name, channel, self.settings.request_timeout_s)
+
+    async def close(self) -> None:
+        await asyncio.gather(*(client.channel.close() for client in self._clients.values()))
+        self._clients.clear()
+
+    def __getitem__(self, name: str) -> BackendClient:
+        return self._clients[name]
+
+    @property
+    def microscopy(self) -> BackendClient:
+        return self._clients["microscopy"]
+
+    @property
+    def analysis(self) -> BackendClient:
+        return self._clients["analysis"]
+
+    @property
+    def slides(self) -> BackendClient:
+        return self._clients["slides"]
+
+    @property
+    def inference(self) -> BackendClient:
+        return self._clients["inference"]
+
+    @property
+    def spatial(self) -> BackendClient:
+        return self._clients["spatial"]
+
+    async def check(self, name: str) -> BackendHealth:
+        """One backend's health; a backend that is down answers "down" within the timeout."""
+        address = self._platform.address_of(name)
+        stub = health_pb2_grpc.HealthStub(self._clients[name].channel)
+        started = time.perf_counter()
+        try:
+            response = await stub.Check(
+                health_pb2.HealthCheckRequest(service=""), timeout=self.settings.health_timeout_s
+            )
+        except grpc.RpcError as error:
+            failure = RpcFailure.from_error(error)
+            return BackendHealth(name, address, "down", None, failure.message)
+        latency = round((time.perf_counter() - started) * 1000, 2)
+        serving = response.status == health_pb2.HealthCheckResponse.SERVING
+        return BackendHealth(name, address, "serving" if serving else "not_serving", latency)
+
+    async def check_all(self) -> list[BackendHealth]:
+        return list(await asyncio.gather(*(self.check(name) for name in SERVICE_NAMES)))

@@ -1,0 +1,150 @@
+"""The one place where failures become HTTP responses.
+
+gRPC status -> HTTP status follows DESIGN.md; a few documented error codes
+override it (an oversize upload is 413, an unreadable slide 422). Every error
+body carries both documented shapes, so PyAMA clients (`success`, `error`,
+`error_code`, `details`) and Slidekick clients (`detail`) read it unchanged.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+import grpc
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from common import errors
+from common.rpc_errors import RpcFailure
+
+logger = logging.getLogger("micrographia.edge")
+
+HTTP_STATUS_FOR_GRPC = {
+    grpc.StatusCode.INVALID_ARGUMENT: 400,
+    grpc.StatusCode.FAILED_PRECONDITION: 400,
+    grpc.StatusCode.OUT_OF_RANGE: 400,
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.ALREADY_EXISTS: 409,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
+    grpc.StatusCode.CANCELLED: 499,
+    grpc.StatusCode.UNIMPLEMENTED: 501,
+    grpc.StatusCode.UNAVAILABLE: 503,
+    grpc.StatusCode.DEADLINE_EXCEEDED: 504,
+}
+
+HTTP_STATUS_FOR_CODE = {
+    errors.PAYLOAD_TOO_LARGE: 413,
+    errors.UNPROCESSABLE_SLIDE: 422,
+    errors.PROCESSING_ERROR: 500,
+}
+
+# Paths whose request-validation failures follow Slidekick (422, FastAPI's
+# `detail` list); elsewhere they are PyAMA's 400 INVALID_PARAMETERS.
+SLIDEKICK_PREFIXES = ("/api/slides", "/api/inference", "/api/roi", "/api/boxes")
+
+
+class ApiError(Exception):
+    """A failure found by the edge itself (bad query, auth, ...)."""
+
+    def __init__(self, status_code: int, error_code: str, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.error_code = error_code
+        self.message = message
+        self.details = details
+
+
+class BackendError(Exception):
+    """A backend call failed; `service` names the backend."""
+
+    def __init__(self, service: str, failure: RpcFailure, timeout_s: float | None = None) -> None:
+        super().__init__(failure.message)
+        self.service = service
+        self.failure = failure
+        self.timeout_s = timeout_s
+
+
+def error_body(error_code: str, message: str, details: dict[str, Any] | None = None) -> dict:
+    return {
+        "success": False,
+        "error": message,
+        "error_code": error_code,
+        "details": details or {},
+        "detail": message,
+    }
+
+
+def error_response(
+    status_code: int, error_code: str, message: str, details: dict[str, Any] | None = None
+) -> JSONResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if status_code == 401 else None
+    return JSONResponse(error_body(error_code, message, details), status_code, headers=headers)
+
+
+def backend_error_response(error: BackendError) -> JSONResponse:
+    failure = error.failure
+    status = HTTP_STATUS_FOR_CODE.get(
+        failure.error_code, HTTP_STATUS_FOR_GRPC.get(failure.grpc_code, 500)
+    )
+    details = dict(failure.details)
+    message = failure.message
+    if failure.grpc_code is grpc.StatusCode.UNAVAILABLE and failure.raw_status is None:
+        # The backend itself is down (not a dependency it reported as down).
+        message = f"The {error.service} service is unavailable"
+        details |= {"service": error.service, "reason": failure.message}
+    elif failure.grpc_code is grpc.StatusCode.DEADLINE_EXCEEDED and failure.raw_status is None:
+        message = f"The {error.service} service did not answer within {error.timeout_s:g}s"
+        details |= {"service": error.service}
+    return error_response(status, failure.error_code, message, details)
+
+
+def _validation_response(request: Request, error: RequestValidationError) -> JSONResponse:
+    problems = [
+        {"loc": list(item.get("loc", ())), "msg": item.get("msg", ""), "type": item.get("type", "")}
+        for item in error.errors()
+    ]
+    summary = "; ".join(f"{'.'.join(map(str, p['loc']))}: {p['msg']}" for p in problems)
+    message = f"Invalid request: {summary}"
+    if request.url.path.startswith(SLIDEKICK_PREFIXES):
+        body = error_body(errors.INVALID_PARAMETERS, message, {"errors": problems})
+        body["detail"] = problems  # FastAPI's documented 422 shape
+        return JSONResponse(body, 422)
+    return error_response(400, errors.INVALID_PARAMETERS, message, {"errors": problems})
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, error: ApiError) -> JSONResponse:
+        return error_response(error.status_code, error.error_code, error.message, error.details)
+
+    @app.exception_handler(BackendError)
+    async def _backend_error(request: Request, error: BackendError) -> JSONResponse:
+        return backend_error_response(error)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        return _validation_response(request, error)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        code = {404: errors.NOT_FOUND, 405: "METHOD_NOT_ALLOWED"}.get(
+            error.status_code, errors.INVALID_PARAMETERS
+        )
+        return error_response(error.status_code, code, str(error.detail))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, error: Exception) -> JSONResponse:
+        error_id = uuid.uuid4().hex[:12]
+        logger.error("unexpected error id=%s on %s", error_id, request.url.path, exc_info=error)
+        return error_response(
+            500,
+            errors.INTERNAL_ERROR,
+            f"Unexpected server error (error id {error_id})",
+            {"error_id": error_id},
+        )

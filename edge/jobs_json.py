@@ -1,0 +1,53 @@
+"""Jobs as JSON, shared by the REST routes and the MCP tools."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from edge.protojson import enum_to_json, timestamp_to_json
+from micrographia.common.v1 import common_pb2
+
+
+def _time(job: common_pb2.Job, field: str) -> str | None:
+    return timestamp_to_json(getattr(job, field)) if job.HasField(field) else None
+
+
+def job_status(job: common_pb2.Job) -> str:
+    return enum_to_json(common_pb2.JobStatus.DESCRIPTOR, job.status)
+
+
+def job_json(job: common_pb2.Job) -> dict[str, Any]:
+    """The whole job record: id, status, progress, error and timestamps."""
+    progress = job.progress
+    return {
+        "id": job.id,
+        "job_id": job.id,
+        "type": job.type,
+        "service": job.service,
+        "status": job_status(job),
+        "message": job.message,
+        "progress": {
+            "current": progress.current,
+            "total": progress.total,
+            "percentage": progress.percentage,
+            "current_step": progress.current_step or None,
+            "steps_completed": list(progress.steps_completed),
+            "estimated_remaining": (
+                progress.estimated_remaining_s
+                if progress.HasField("estimated_remaining_s")
+                else None
+            ),
+            **dict(progress.counters),
+        },
+        "error": (
+            {"code": job.error.code, "message": job.error.message}
+            if job.HasField("error")
+            else None
+        ),
+        "cancel_requested": job.cancel_requested,
+        "labels": dict(job.labels),
+        "created_at": _time(job, "created_at"),
+        "started_at": _time(job, "started_at"),
+        "updated_at": _time(job, "updated_at"),
+        "finished_at": _time(job, "finished_at"),
+    }

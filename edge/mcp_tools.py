@@ -1,0 +1,122 @@
+"""MCP tools for AI assistants (pyama-api.md, "Available MCP Tools").
+
+Each tool is a thin call to a service RPC; a failure comes back to the model
+as a tool error naming the documented error code.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+
+from common import __version__
+from edge.backends import Backends
+from edge.errors import BackendError
+from edge.jobs_json import job_json
+from edge.protojson import to_json
+from micrographia.common.v1 import common_pb2
+from micrographia.microscopy.v1 import microscopy_pb2
+
+T = TypeVar("T")
+
+INSTRUCTIONS = (
+    "Micrographia processes time-lapse microscopy (ND2, CZI, TIFF) into single-cell traces. "
+    "Load a file's metadata first, read the processing config schema, then create a "
+    "processing task and follow it with get_task."
+)
+
+
+async def _call(awaitable: Awaitable[T]) -> T:
+    try:
+        return await awaitable
+    except BackendError as error:
+        raise ToolError(f"{error.failure.error_code}: {error.failure.message}") from None
+
+
+def _workflow_request(file_path: str, config: dict[str, Any], fake: bool):
+    """The MCP config shape ({channels: {pc, fl}, params}) as a StartWorkflowRequest."""
+    channels = config.get("channels") or {}
+    params = config.get("params") or {}
+    phase = channels.get("pc") or channels.get("phase")
+    fluorescence = channels.get("fl") or channels.get("fluorescence") or []
+    request = microscopy_pb2.StartWorkflowRequest(
+        microscopy_path=file_path,
+        output_dir=str(config.get("output_dir", "")),
+        simulate=fake,
+    )
+    if phase:
+        request.channels.phase.CopyFrom(
+            microscopy_pb2.ChannelSelection(
+                channel=int(phase["channel"]), features=phase.get("features", [])
+            )
+        )
+    for selection in fluorescence:
+        request.channels.fluorescence.add(
+            channel=int(selection["channel"]), features=selection.get("features", [])
+        )
+    known = microscopy_pb2.ProcessingParameters.DESCRIPTOR.fields_by_name
+    for name, value in params.items():
+        if name in known and value is not None:
+            setattr(request.parameters, name, value)
+    return request
+
+
+def build_mcp(backends: Backends) -> MCPServer:
+    """The MCP server; the edge mounts its streamable HTTP and SSE transports."""
+    mcp = MCPServer("micrographia", version=__version__, instructions=INSTRUCTIONS)
+
+    @mcp.tool()
+    async def load_microscopy(file_path: str) -> dict[str, Any]:
+        """Load a microscopy file (ND2, CZI or TIFF) and return its metadata: FOVs,
+        frames, channels, channel names, pixel size, time points, dtype and shape."""
+        request = microscopy_pb2.LoadMetadataRequest(file_path=file_path)
+        response = await _call(backends.microscopy.LoadMetadata(request))
+        return to_json(response.metadata)
+
+    @mcp.tool()
+    async def get_processing_config_schema() -> dict[str, Any]:
+        """JSON schema of a processing configuration: channels, features and parameters."""
+        request = microscopy_pb2.GetProcessingConfigSchemaRequest()
+        response = await _call(backends.microscopy.GetProcessingConfigSchema(request))
+        return json.loads(response.json_schema)
+
+    @mcp.tool()
+    async def create_processing_task(
+        file_path: str, config: dict[str, Any], fake: bool = False
+    ) -> dict[str, Any]:
+        """Create and start an image processing task for a microscopy file.
+        `config` holds `channels` ({"pc": {...}, "fl": [...]}) and `params`;
+        `fake` runs a 60-second simulated task for testing."""
+        request = _workflow_request(file_path, config, fake)
+        response = await _call(backends.microscopy.StartWorkflow(request))
+        return job_json(response.job) if response.HasField("job") else {"id": response.job_id}
+
+    @mcp.tool()
+    async def list_tasks() -> dict[str, Any]:
+        """List all processing tasks, newest first, with their status and progress."""
+        response = await _call(backends.microscopy.ListJobs(common_pb2.ListJobsRequest()))
+        return {"tasks": [job_json(job) for job in response.jobs], "total": response.total}
+
+    @mcp.tool()
+    async def get_task(task_id: str) -> dict[str, Any]:
+        """Status, progress, result, error details and timestamps of one task."""
+        response = await _call(backends.microscopy.GetJob(common_pb2.GetJobRequest(job_id=task_id)))
+        return job_json(response.job)
+
+    @mcp.tool()
+    async def cancel_task(task_id: str) -> dict[str, Any]:
+        """Cancel a pending or running task."""
+        response = await _call(
+            backends.microscopy.CancelJob(common_pb2.CancelJobRequest(job_id=task_id))
+        )
+        return {
+            "success": True,
+            "task_id": response.job.id,
+            "status": job_json(response.job)["status"],
+        }
+
+    return mcp

@@ -1,0 +1,62 @@
+"""Protobuf messages as the JSON the documented APIs show.
+
+Unlike `json_format.MessageToDict`, this keeps 64-bit integers as numbers,
+writes timestamps as RFC 3339 UTC ("2024-01-15T10:30:00Z"), enums as their
+lower-case short name ("running", not "JOB_STATUS_RUNNING"), and an unset
+`optional` field or message as null, so responses keep the documented shapes.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
+
+from google.protobuf.descriptor import EnumDescriptor, FieldDescriptor
+from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
+
+
+def timestamp_to_json(value: Timestamp) -> str:
+    moment = value.ToDatetime(tzinfo=UTC)
+    text = moment.isoformat(timespec="milliseconds" if moment.microsecond else "seconds")
+    return text.replace("+00:00", "Z")
+
+
+def enum_to_json(descriptor: EnumDescriptor, number: int) -> str:
+    """JOB_STATUS_RUNNING -> "running" (the enum's common prefix dropped)."""
+    name = descriptor.values_by_number[number].name if number in descriptor.values_by_number else ""
+    prefix = descriptor.values[0].name.removesuffix("UNSPECIFIED")
+    return name.removeprefix(prefix).lower()
+
+
+def _scalar(field: FieldDescriptor, value: Any) -> Any:
+    if field.type == FieldDescriptor.TYPE_ENUM:
+        return enum_to_json(field.enum_type, value)
+    if field.type == FieldDescriptor.TYPE_MESSAGE:
+        return to_json(value)
+    return value
+
+
+def _is_map(field: FieldDescriptor) -> bool:
+    return field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type.GetOptions().map_entry
+
+
+def to_json(message: Message) -> Any:
+    """A message as a JSON-ready dict (a Timestamp as a string)."""
+    if isinstance(message, Timestamp):
+        return timestamp_to_json(message)
+    result: dict[str, Any] = {}
+    for field in message.DESCRIPTOR.fields:
+        value = getattr(message, field.name)
+        if _is_map(field):
+            value_field = field.message_type.fields_by_name["value"]
+            result[field.name] = {key: _scalar(value_field, item) for key, item in value.items()}
+        elif field.is_repeated:
+            result[field.name] = [_scalar(field, item) for item in value]
+        elif field.has_presence and not message.HasField(field.name):
+            # Unset optional scalar, unset message, or the inactive side of a oneof.
+            if field.containing_oneof is None:
+                result[field.name] = None
+        else:
+            result[field.name] = _scalar(field, value)
+    return result

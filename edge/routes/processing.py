@@ -1,0 +1,295 @@
+"""/api/processing: microscopy files, the file explorer, workflows and merge
+(pyama-api.md, "Processing Endpoints" and "File Explorer Endpoints")."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from edge.dependencies import BackendsDep
+from edge.envelope import ok
+from edge.jobs_json import job_json, job_status
+from edge.protojson import to_json
+from edge.sse import Event, event_stream
+from micrographia.common.v1 import common_pb2
+from micrographia.microscopy.v1 import microscopy_pb2 as pb
+
+router = APIRouter(prefix="/api/processing", tags=["processing"])
+
+
+# ---------------------------------------------------------------- requests
+
+
+class FilePathBody(BaseModel):
+    file_path: str = Field(min_length=1, description="Path to a file inside the data roots")
+
+
+class ChannelSelectionBody(BaseModel):
+    channel: int = Field(ge=0, description="Channel index (0-based)")
+    features: list[str] = Field(default_factory=list, description="Feature ids")
+
+
+class ChannelsBody(BaseModel):
+    phase: ChannelSelectionBody | None = None
+    fluorescence: list[ChannelSelectionBody] = Field(default_factory=list)
+
+
+class ParametersBody(BaseModel):
+    fov_start: int | None = Field(None, ge=0)
+    fov_end: int | None = Field(None, ge=0)
+    batch_size: int | None = Field(None, ge=1)
+    n_workers: int | None = Field(None, ge=1)
+    background_weight: float | None = Field(None, ge=0.0, le=1.0)
+    positions: str | None = None
+    segmentation_method: str | None = None
+    tracking_method: str | None = None
+    min_frames: int | None = Field(None, ge=1)
+    border_margin: int | None = Field(None, ge=0)
+
+
+class WorkflowStartBody(BaseModel):
+    microscopy_path: str = Field(min_length=1)
+    output_dir: str = Field(min_length=1)
+    channels: ChannelsBody
+    parameters: ParametersBody = Field(default_factory=ParametersBody)
+
+
+class MergeBody(BaseModel):
+    sample_yaml: str = Field(min_length=1)
+    input_dir: str = Field(min_length=1)
+    output_dir: str = Field(min_length=1)
+
+
+class ListDirectoryBody(BaseModel):
+    directory_path: str = Field(min_length=1)
+    include_hidden: bool = False
+    filter_extensions: list[str] | None = None
+    sort_by: Literal["name", "size", "modified_time"] = "name"
+    sort_order: Literal["asc", "desc"] = "asc"
+
+
+class SearchFilesBody(BaseModel):
+    search_path: str = Field(min_length=1)
+    pattern: str = "**/*"
+    extensions: list[str] | None = None
+    max_depth: int | None = Field(None, ge=0)
+    include_hidden: bool = False
+    case_sensitive: bool = False
+
+
+_SORT_KEYS = {
+    "name": pb.SORT_KEY_NAME,
+    "size": pb.SORT_KEY_SIZE,
+    "modified_time": pb.SORT_KEY_MODIFIED_TIME,
+}
+_SORT_ORDERS = {"asc": pb.SORT_ORDER_ASC, "desc": pb.SORT_ORDER_DESC}
+
+
+def _selection(body: ChannelSelectionBody) -> pb.ChannelSelection:
+    return pb.ChannelSelection(channel=body.channel, features=body.features)
+
+
+def workflow_request(body: WorkflowStartBody) -> pb.StartWorkflowRequest:
+    channels = pb.Channels(fluorescence=[_selection(item) for item in body.channels.fluorescence])
+    if body.channels.phase is not None:
+        channels.phase.CopyFrom(_selection(body.channels.phase))
+    return pb.StartWorkflowRequest(
+        microscopy_path=body.microscopy_path,
+        output_dir=body.output_dir,
+        channels=channels,
+        parameters=pb.ProcessingParameters(**body.parameters.model_dump(exclude_none=True)),
+    )
+
+
+# ---------------------------------------------------------------- responses
+
+
+def workflow_status_json(job: common_pb2.Job) -> dict[str, Any]:
+    """The documented workflow status: FOV progress, step names, ETA."""
+    record = job_json(job)
+    progress = record["progress"]
+    return {
+        "job_id": job.id,
+        "status": job_status(job),
+        "progress": {
+            "current_fov": progress["current"],
+            "total_fovs": progress["total"],
+            "percentage": progress["percentage"],
+            "current_step": progress["current_step"],
+            "steps_completed": progress["steps_completed"],
+            "estimated_remaining": progress["estimated_remaining"],
+        },
+        "message": job.message,
+        "error": record["error"],
+        "created_at": record["created_at"],
+        "started_at": record["started_at"],
+        "updated_at": record["updated_at"],
+        "finished_at": record["finished_at"],
+    }
+
+
+# ---------------------------------------------------------------- metadata
+
+
+@router.post("/load-metadata", summary="Load a microscopy file's metadata")
+async def load_metadata(body: FilePathBody, backends: BackendsDep) -> dict[str, Any]:
+    response = await backends.microscopy.LoadMetadata(
+        pb.LoadMetadataRequest(file_path=body.file_path)
+    )
+    return ok(to_json(response.metadata), "Metadata loaded")
+
+
+@router.get("/features", summary="Built-in per-cell features")
+async def features(backends: BackendsDep) -> dict[str, Any]:
+    response = await backends.microscopy.ListFeatures(pb.ListFeaturesRequest())
+    return ok(to_json(response))
+
+
+@router.get(
+    "/frame",
+    summary="One frame as a PNG with automatic contrast",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}}},
+)
+async def frame(
+    backends: BackendsDep,
+    file_path: Annotated[str, Query(min_length=1)],
+    fov: Annotated[int, Query(ge=0)] = 0,
+    t: Annotated[int, Query(ge=0)] = 0,
+    channel: Annotated[int, Query(ge=0)] = 0,
+    z: Annotated[int, Query(ge=0)] = 0,
+    max_size: Annotated[int, Query(ge=0, le=8192)] = 0,
+) -> Response:
+    address = pb.FrameAddress(file_path=file_path, fov=fov, t=t, channel=channel, z=z)
+    response = await backends.microscopy.RenderFrame(
+        pb.RenderFrameRequest(frame=address, max_size=max_size)
+    )
+    return Response(
+        response.png,
+        media_type="image/png",
+        headers={
+            "X-Display-Min": f"{response.display_min:g}",
+            "X-Display-Max": f"{response.display_max:g}",
+        },
+    )
+
+
+# ---------------------------------------------------------------- workflow
+
+
+@router.post("/workflow/start", summary="Start the processing workflow")
+async def start_workflow(body: WorkflowStartBody, backends: BackendsDep) -> dict[str, Any]:
+    response = await backends.microscopy.StartWorkflow(workflow_request(body))
+    return ok(
+        {
+            "job_id": response.job_id,
+            "message": response.message or "Workflow started successfully",
+            "estimated_duration": response.estimated_duration_s,
+        }
+    )
+
+
+@router.get("/workflow/status/{job_id}", summary="Status of a workflow job")
+async def workflow_status(job_id: str, backends: BackendsDep) -> dict[str, Any]:
+    response = await backends.microscopy.GetJob(common_pb2.GetJobRequest(job_id=job_id))
+    return ok(workflow_status_json(response.job), response.job.message)
+
+
+@router.get("/workflow/events/{job_id}", summary="Workflow progress as Server-Sent Events")
+async def workflow_events(job_id: str, backends: BackendsDep):
+    async def events() -> AsyncIterator[Event]:
+        request = common_pb2.WatchJobRequest(job_id=job_id)
+        async for job in backends.microscopy.WatchJob(
+            request, timeout=backends.settings.stream_timeout_s
+        ):
+            yield "progress", workflow_status_json(job)
+
+    return await event_stream(events())
+
+
+@router.post("/workflow/cancel/{job_id}", summary="Cancel a workflow job")
+async def cancel_workflow(job_id: str, backends: BackendsDep) -> dict[str, Any]:
+    response = await backends.microscopy.CancelJob(common_pb2.CancelJobRequest(job_id=job_id))
+    status = job_status(response.job)
+    return ok(
+        {"job_id": job_id, "status": "cancelling" if status == "running" else status},
+        "Workflow cancellation requested",
+    )
+
+
+@router.get("/workflow/results/{job_id}", summary="Results of a completed workflow")
+async def workflow_results(job_id: str, backends: BackendsDep) -> dict[str, Any]:
+    response = await backends.microscopy.GetWorkflowResults(
+        pb.GetWorkflowResultsRequest(job_id=job_id)
+    )
+    data = to_json(response)
+    stats = data.get("stats") or {}
+    data["stats"] = {
+        "total_cells": stats.get("total_cells", 0),
+        "total_frames": stats.get("total_frames", 0),
+        "processing_time": stats.get("processing_time_s", 0.0),
+    }
+    return ok(data)
+
+
+@router.post("/merge", summary="Merge FOV results into per-sample files")
+async def merge(body: MergeBody, backends: BackendsDep) -> dict[str, Any]:
+    response = await backends.microscopy.MergeResults(pb.MergeResultsRequest(**body.model_dump()))
+    return ok(to_json(response), response.message or "Merge completed successfully")
+
+
+# ---------------------------------------------------------------- file explorer
+
+
+@router.post("/list-directory", summary="List a folder")
+async def list_directory(body: ListDirectoryBody, backends: BackendsDep) -> dict[str, Any]:
+    request = pb.ListDirectoryRequest(
+        directory_path=body.directory_path,
+        include_hidden=body.include_hidden,
+        filter_extensions=body.filter_extensions or [],
+        sort_by=_SORT_KEYS[body.sort_by],
+        sort_order=_SORT_ORDERS[body.sort_order],
+    )
+    response = await backends.microscopy.ListDirectory(request)
+    return ok(to_json(response))
+
+
+@router.post("/search-files", summary="Search a folder tree")
+async def search_files(body: SearchFilesBody, backends: BackendsDep) -> dict[str, Any]:
+    request = pb.SearchFilesRequest(
+        search_path=body.search_path,
+        pattern=body.pattern,
+        extensions=body.extensions or [],
+        max_depth=body.max_depth,
+        include_hidden=body.include_hidden,
+        case_sensitive=body.case_sensitive,
+    )
+    response = await backends.microscopy.SearchFiles(request)
+    data = to_json(response)
+    data["search_time"] = data.pop("search_time_s")
+    return ok(data)
+
+
+@router.post("/file-info", summary="One file's facts and metadata preview")
+async def file_info(body: FilePathBody, backends: BackendsDep) -> dict[str, Any]:
+    response = await backends.microscopy.GetFileInfo(
+        pb.GetFileInfoRequest(file_path=body.file_path)
+    )
+    return ok(to_json(response))
+
+
+@router.get("/recent-files", summary="Files whose metadata was loaded, newest first")
+async def recent_files(
+    backends: BackendsDep,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 10,
+    extensions: Annotated[str | None, Query(description="Comma-separated, e.g. .nd2,.czi")] = None,
+) -> dict[str, Any]:
+    wanted = [item.strip() for item in (extensions or "").split(",") if item.strip()]
+    response = await backends.microscopy.ListRecentFiles(
+        pb.ListRecentFilesRequest(limit=limit, extensions=wanted)
+    )
+    return ok(to_json(response))

@@ -1,0 +1,125 @@
+"""/api/slides: the slide registry, Deep Zoom tiles, thumbnails and scale bars
+(slidekick-api.md, "Slides"). Plain JSON bodies, Slidekick's status codes."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from edge.dependencies import BackendsDep
+from edge.protojson import to_json
+from micrographia.slides.v1 import slides_pb2 as pb
+
+router = APIRouter(prefix="/api/slides", tags=["slides"])
+
+# Tiles and thumbnails of a slide never change (a slide is immutable once stored).
+IMAGE_CACHE = {"Cache-Control": "public, max-age=86400"}
+
+
+def slide_json(slide: pb.Slide) -> dict[str, Any]:
+    return to_json(slide)
+
+
+@router.get("/", summary="All slides, newest first")
+async def list_slides(backends: BackendsDep) -> list[dict[str, Any]]:
+    response = await backends.slides.ListSlides(pb.ListSlidesRequest())
+    return [slide_json(slide) for slide in response.slides]
+
+
+@router.get("/{slide_id}", summary="One slide")
+async def get_slide(slide_id: uuid.UUID, backends: BackendsDep) -> dict[str, Any]:
+    response = await backends.slides.GetSlide(pb.GetSlideRequest(slide_id=str(slide_id)))
+    return slide_json(response.slide)
+
+
+@router.delete("/{slide_id}", status_code=204, summary="Delete a slide, its caches and analyses")
+async def delete_slide(slide_id: uuid.UUID, backends: BackendsDep) -> Response:
+    await backends.slides.DeleteSlide(pb.DeleteSlideRequest(slide_id=str(slide_id)))
+    return Response(status_code=204)
+
+
+@router.get("/{slide_id}/properties", summary="Vendor properties and associated images")
+async def slide_properties(slide_id: uuid.UUID, backends: BackendsDep) -> dict[str, Any]:
+    response = await backends.slides.GetSlideProperties(
+        pb.GetSlidePropertiesRequest(slide_id=str(slide_id))
+    )
+    return to_json(response)
+
+
+@router.get(
+    "/{slide_id}/associated/{name}",
+    summary="An associated image (label, macro, ...)",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}},
+)
+async def associated_image(
+    slide_id: uuid.UUID,
+    name: str,
+    backends: BackendsDep,
+    max_size: Annotated[int, Query(ge=0, le=8192)] = 0,
+) -> Response:
+    response = await backends.slides.GetAssociatedImage(
+        pb.GetAssociatedImageRequest(slide_id=str(slide_id), name=name, max_size=max_size)
+    )
+    return Response(response.image, media_type=response.content_type, headers=IMAGE_CACHE)
+
+
+@router.get(
+    "/{slide_id}/dzi",
+    summary="Deep Zoom descriptor for OpenSeadragon",
+    response_class=Response,
+    responses={200: {"content": {"application/xml": {}}}},
+)
+async def dzi(slide_id: uuid.UUID, backends: BackendsDep) -> Response:
+    response = await backends.slides.GetDeepZoomDescriptor(
+        pb.GetDeepZoomDescriptorRequest(slide_id=str(slide_id))
+    )
+    return Response(response.xml, media_type="application/xml")
+
+
+@router.get(
+    "/{slide_id}/dzi_files/{level}/{col}_{row}.jpeg",
+    summary="One Deep Zoom tile",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}},
+)
+async def dzi_tile(
+    slide_id: uuid.UUID, level: int, col: int, row: int, backends: BackendsDep
+) -> Response:
+    response = await backends.slides.GetDeepZoomTile(
+        pb.GetDeepZoomTileRequest(slide_id=str(slide_id), level=level, col=col, row=row)
+    )
+    return Response(response.image, media_type="image/jpeg", headers=IMAGE_CACHE)
+
+
+@router.get(
+    "/{slide_id}/thumbnail",
+    summary="JPEG thumbnail, cached on disk",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}},
+)
+async def thumbnail(
+    slide_id: uuid.UUID,
+    backends: BackendsDep,
+    max_size: Annotated[int, Query(ge=1, le=4096)] = 200,
+) -> Response:
+    response = await backends.slides.GetThumbnail(
+        pb.GetThumbnailRequest(slide_id=str(slide_id), max_size=max_size)
+    )
+    return Response(response.image, media_type="image/jpeg", headers=IMAGE_CACHE)
+
+
+@router.get("/{slide_id}/scale-bar", summary="Pixels spanning a distance")
+async def scale_bar(
+    slide_id: uuid.UUID,
+    backends: BackendsDep,
+    target_um: Annotated[float, Query(gt=0)] = 100.0,
+    level: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    response = await backends.slides.GetScaleBar(
+        pb.GetScaleBarRequest(slide_id=str(slide_id), target_um=target_um, level=level)
+    )
+    return to_json(response)

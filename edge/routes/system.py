@@ -1,0 +1,124 @@
+"""GET /health, GET /metrics, GET /jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform as host_platform
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import psutil
+from fastapi import APIRouter, Request
+
+from common import __version__
+from edge.backends import Backends
+from edge.dependencies import BackendsDep
+from edge.envelope import ok
+from edge.errors import BackendError
+from edge.protojson import timestamp_to_json
+from micrographia.common.v1 import common_pb2
+
+router = APIRouter(tags=["system"])
+
+# Services that own jobs, and what their jobs are called in /jobs.
+JOB_SERVICES = ("microscopy", "analysis")
+ACTIVE = [common_pb2.JOB_STATUS_PENDING, common_pb2.JOB_STATUS_RUNNING]
+_STATUS_NAMES = {
+    common_pb2.JOB_STATUS_PENDING: "pending",
+    common_pb2.JOB_STATUS_RUNNING: "running",
+    common_pb2.JOB_STATUS_COMPLETED: "completed",
+    common_pb2.JOB_STATUS_FAILED: "failed",
+    common_pb2.JOB_STATUS_CANCELLED: "cancelled",
+}
+
+
+async def active_jobs(backends: Backends) -> tuple[list[common_pb2.ListJobsResponse], list[str]]:
+    """Each job service's active jobs and counts; and the services that did not answer."""
+
+    async def one(name: str) -> common_pb2.ListJobsResponse | None:
+        try:
+            return await backends[name].ListJobs(common_pb2.ListJobsRequest(statuses=ACTIVE))
+        except BackendError:
+            return None
+
+    answers = await asyncio.gather(*(one(name) for name in JOB_SERVICES))
+    missing = [name for name, answer in zip(JOB_SERVICES, answers, strict=True) if answer is None]
+    return [answer for answer in answers if answer is not None], missing
+
+
+@router.get("/health", summary="Health of the edge and of every backend service")
+async def health(request: Request, backends: BackendsDep) -> dict[str, Any]:
+    checks, (job_lists, _) = await asyncio.gather(backends.check_all(), active_jobs(backends))
+    all_serving = all(check.status == "serving" for check in checks)
+    memory = psutil.virtual_memory()
+    return {
+        "status": "healthy" if all_serving else "degraded",
+        "service": "Micrographia",
+        "version": __version__,
+        "uptime": round(time.monotonic() - request.app.state.started_at),
+        "active_jobs": sum(len(answer.jobs) for answer in job_lists) if job_lists else None,
+        "system_info": {
+            "python_version": host_platform.python_version(),
+            "platform": host_platform.system(),
+            "cpu_count": os.cpu_count(),
+            "memory_gb": round(memory.total / 2**30, 1),
+        },
+        "backends": {
+            check.name: {
+                "status": check.status,
+                "address": check.address,
+                "latency_ms": check.latency_ms,
+                "error": check.error,
+            }
+            for check in checks
+        },
+    }
+
+
+@router.get("/metrics", summary="System and job metrics")
+async def metrics(backends: BackendsDep) -> dict[str, Any]:
+    job_lists, missing = await active_jobs(backends)
+    memory = psutil.virtual_memory()
+    counts = [answer.counts for answer in job_lists]
+    return {
+        "timestamp": datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "cpu": {
+            # Over a short window, so the call stays fast.
+            "usage_percent": await asyncio.to_thread(psutil.cpu_percent, 0.1),
+            "load_average": [round(value, 2) for value in os.getloadavg()],
+        },
+        "memory": {
+            "total_gb": round(memory.total / 2**30, 2),
+            "used_gb": round((memory.total - memory.available) / 2**30, 2),
+            "available_gb": round(memory.available / 2**30, 2),
+            "usage_percent": memory.percent,
+        },
+        "jobs": {
+            "active": sum(c.pending + c.running for c in counts),
+            "completed_today": sum(c.completed_today for c in counts),
+            "failed_today": sum(c.failed_today for c in counts),
+            "queue_length": sum(c.pending for c in counts),
+            "unavailable_services": missing,
+        },
+    }
+
+
+@router.get("/jobs", summary="Jobs pending or running in any service")
+async def jobs(backends: BackendsDep) -> dict[str, Any]:
+    job_lists, missing = await active_jobs(backends)
+    active = [
+        {
+            "job_id": job.id,
+            "type": job.type,
+            "service": job.service,
+            "status": _STATUS_NAMES.get(job.status, "pending"),
+            "progress": job.progress.percentage,
+            "message": job.message,
+            "started_at": timestamp_to_json(job.started_at) if job.HasField("started_at") else None,
+        }
+        for answer in job_lists
+        for job in answer.jobs
+    ]
+    return ok({"active_jobs": active, "total_active": len(active), "unavailable_services": missing})

@@ -1,0 +1,40 @@
+"""Settings of the edge (prefix MICROGRAPHIA_EDGE_)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from common.settings import DEFAULT_PORTS
+
+LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "::1"]
+
+
+class EdgeSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MICROGRAPHIA_EDGE_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_PORTS["edge"]
+    # Refuse clients that are not on this machine (the reference's default).
+    localhost_only: bool = True
+    # Host headers accepted; "*" accepts any (behind a proxy that checks them).
+    trusted_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: [*LOOPBACK_HOSTS, "[::1]"]
+    )
+    # Deadline of every backend call that does not set its own.
+    request_timeout_s: float = 30.0
+    # Deadline of one backend health check.
+    health_timeout_s: float = 1.0
+    # Deadline of long streams (viewport analysis, job progress).
+    stream_timeout_s: float = 3600.0
+    # Largest gRPC message to or from a backend.
+    max_message_bytes: int = 64 * 1024 * 1024
+
+    @field_validator("trusted_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [host.strip() for host in value.split(",") if host.strip()]
+        return value
