@@ -25,6 +25,10 @@ from common.rpc_errors import RpcFailure, status_for, status_for_error
 
 logger = logging.getLogger("micrographia.rpc")
 
+# The standard health and reflection services are left alone: probes would
+# drown the log, and their streaming handlers write through the context.
+_PLATFORM_PREFIXES = ("/grpc.health.", "/grpc.reflection.")
+
 Behavior = Callable[..., Any]
 
 
@@ -71,6 +75,8 @@ class ErrorInterceptor(aio.ServerInterceptor):
     ) -> grpc.RpcMethodHandler | None:
         method = details.method
         handler = await continuation(details)
+        if method.startswith(_PLATFORM_PREFIXES):
+            return handler
 
         def wrap_unary(behavior: Behavior) -> Behavior:
             async def unary(request: Any, context: aio.ServicerContext) -> Any:
@@ -139,8 +145,8 @@ class AccessLogInterceptor(aio.ServerInterceptor):
     ) -> grpc.RpcMethodHandler | None:
         method = details.method
         handler = await continuation(details)
-        if method.startswith("/grpc.health.") or method.startswith("/grpc.reflection."):
-            return handler  # probes every few seconds would drown the log
+        if method.startswith(_PLATFORM_PREFIXES):
+            return handler
 
         def wrap_unary(behavior: Behavior) -> Behavior:
             async def unary(request: Any, context: aio.ServicerContext) -> Any:

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from opentelemetry.instrumentation.grpc import aio_client_interceptors, aio_server_interceptor
+from opentelemetry.instrumentation.grpc import (
+    aio_client_interceptors,
+    aio_server_interceptor,
+    filters,
+)
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import (
@@ -20,20 +24,6 @@ from opentelemetry.sdk.trace.export import (
 )
 
 from common.settings import PlatformSettings
-
-# Processors added here reach every provider created afterwards; tests use this
-# to collect spans in memory next to the configured exporter.
-_extra_processors: list[SpanProcessor] = []
-
-
-def add_span_processor(processor: SpanProcessor) -> None:
-    """Send the spans of every tracer provider created from now on to `processor` too."""
-    _extra_processors.append(processor)
-
-
-def remove_span_processor(processor: SpanProcessor) -> None:
-    if processor in _extra_processors:
-        _extra_processors.remove(processor)
 
 
 def _exporter_processors(platform: PlatformSettings) -> Sequence[SpanProcessor]:
@@ -57,14 +47,23 @@ def tracer_provider_for(service_name: str, platform: PlatformSettings) -> Tracer
     provider = TracerProvider(
         resource=Resource.create({"service.name": f"micrographia-{service_name}"})
     )
-    for processor in [*_exporter_processors(platform), *_extra_processors]:
+    for processor in _exporter_processors(platform):
         provider.add_span_processor(processor)
     return provider
 
 
+# Health probes and reflection are not traced: they are noise, and the health
+# Watch handler writes through its context, which the span wrapper cannot iterate.
+_UNTRACED = filters.negate(
+    filters.any_of(
+        filters.service_prefix("grpc.health."), filters.service_prefix("grpc.reflection.")
+    )
+)
+
+
 def server_interceptor(provider: TracerProvider):
     """The gRPC server interceptor that continues the caller's trace."""
-    return aio_server_interceptor(tracer_provider=provider)
+    return aio_server_interceptor(tracer_provider=provider, filter_=_UNTRACED)
 
 
 def client_interceptors(provider: TracerProvider) -> list:

@@ -76,6 +76,7 @@ def create_app(
     )
     app.state.backends = backends
     app.state.settings = settings
+    app.state.tracer_provider = tracer_provider
     app.state.started_at = time.monotonic()
 
     install_error_handlers(app)

@@ -8,9 +8,22 @@ naming the folder, only when it is absent.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+
+from common.settings import DEFAULT_DATABASE_URL
+from edge.settings import EdgeSettings
+from tests.harness import (
+    LoopThread,
+    RunningPlatform,
+    create_test_database,
+    drop_test_database,
+    free_port,
+    platform_settings,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = Path(
@@ -24,3 +37,49 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real instrument files not found at {SHARED_DATA}")
     return SHARED_DATA
+
+
+# ------------------------------------------------------------------ the real platform
+
+TEST_DATABASE_URL = os.environ.get("MICROGRAPHIA_TEST_DATABASE_URL", DEFAULT_DATABASE_URL)
+
+
+@pytest.fixture(scope="session")
+def loop_thread() -> Iterator[LoopThread]:
+    thread = LoopThread()
+    yield thread
+    thread.close()
+
+
+@pytest.fixture(scope="session")
+def database_url(loop_thread: LoopThread) -> Iterator[str]:
+    """A throwaway PostgreSQL+PostGIS database for this test session."""
+    url = loop_thread.run(create_test_database(TEST_DATABASE_URL))
+    yield url
+    loop_thread.run(drop_test_database(url))
+
+
+@pytest.fixture(scope="session")
+def data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data root the tests may write synthetic files into."""
+    return tmp_path_factory.mktemp("data-root")
+
+
+@pytest.fixture(scope="session")
+def platform(
+    loop_thread: LoopThread, database_url: str, data_root: Path, tmp_path_factory
+) -> Iterator[RunningPlatform]:
+    """All five services and the edge, real, on loopback ports."""
+    settings = platform_settings(database_url, data_root, tmp_path_factory.mktemp("slides"))
+    if SHARED_DATA.is_dir():
+        settings.data_roots.append(SHARED_DATA)
+    running = RunningPlatform(loop_thread, settings, EdgeSettings(port=free_port())).start()
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def edge(platform: RunningPlatform) -> Iterator[httpx.Client]:
+    """An HTTP client of the running edge."""
+    with httpx.Client(base_url=platform.base_url, timeout=30) as client:
+        yield client

@@ -4,12 +4,16 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
-from fastapi.responses import Response
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
 
+from common import errors
 from edge.dependencies import BackendsDep
+from edge.errors import ApiError
+from edge.multipart import MultipartFile
 from edge.protojson import to_json
 from micrographia.slides.v1 import slides_pb2 as pb
 
@@ -17,10 +21,54 @@ router = APIRouter(prefix="/api/slides", tags=["slides"])
 
 # Tiles and thumbnails of a slide never change (a slide is immutable once stored).
 IMAGE_CACHE = {"Cache-Control": "public, max-age=86400"}
+UPLOAD_MESSAGE_BYTES = 1024 * 1024
 
 
 def slide_json(slide: pb.Slide) -> dict[str, Any]:
     return to_json(slide)
+
+
+@router.post(
+    "/upload",
+    status_code=201,
+    summary="Upload a whole-slide image (multipart field `file`), streamed to the slides service",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["file"],
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                    }
+                }
+            },
+        }
+    },
+)
+async def upload_slide(request: Request, backends: BackendsDep) -> JSONResponse:
+    upload = MultipartFile(request, "file")
+    filename = await upload.open()
+    if not filename:
+        raise ApiError(400, errors.INVALID_PARAMETERS, "The upload has no filename")
+
+    async def messages() -> AsyncIterator[pb.UploadSlideRequest]:
+        yield pb.UploadSlideRequest(header=pb.UploadSlideHeader(filename=filename))
+        # The body arrives in ~64 KiB pieces; fewer, larger messages move faster.
+        buffer = bytearray()
+        async for chunk in upload.chunks():
+            buffer += chunk
+            if len(buffer) >= UPLOAD_MESSAGE_BYTES:
+                yield pb.UploadSlideRequest(chunk=bytes(buffer))
+                buffer.clear()
+        if buffer:
+            yield pb.UploadSlideRequest(chunk=bytes(buffer))
+
+    response = await backends.slides.UploadSlide(
+        messages(), timeout=backends.settings.stream_timeout_s
+    )
+    return JSONResponse(slide_json(response.slide), status_code=201)
 
 
 @router.get("/", summary="All slides, newest first")

@@ -27,7 +27,8 @@ if _version_not_supported:
 
 
 class AnalysisServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Kinetic model fitting of single-cell traces.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -78,7 +79,8 @@ class AnalysisServiceStub:
 
 
 class AnalysisServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Kinetic model fitting of single-cell traces.
+    """
 
     def ListModels(self, request, context):
         """Every fitting model and its parameters. REST: GET /api/analysis/models.
@@ -188,7 +190,8 @@ def add_AnalysisServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class AnalysisService:
-    """Missing associated documentation comment in .proto file."""
+    """Kinetic model fitting of single-cell traces.
+    """
 
     @staticmethod
     def ListModels(request,

@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class InferenceServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """HoVerNet segmentation and classification of slide regions.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -47,7 +48,8 @@ class InferenceServiceStub:
 
 
 class InferenceServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """HoVerNet segmentation and classification of slide regions.
+    """
 
     def GetModelInfo(self, request, context):
         """The loaded model and how it runs.
@@ -86,7 +88,8 @@ def add_InferenceServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class InferenceService:
-    """Missing associated documentation comment in .proto file."""
+    """HoVerNet segmentation and classification of slide regions.
+    """
 
     @staticmethod
     def GetModelInfo(request,

@@ -27,7 +27,8 @@ if _version_not_supported:
 
 
 class MicroscopyServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Microscopy files, the data-root file explorer, processing workflows and merge.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -118,7 +119,8 @@ class MicroscopyServiceStub:
 
 
 class MicroscopyServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Microscopy files, the data-root file explorer, processing workflows and merge.
+    """
 
     def LoadMetadata(self, request, context):
         """Read a file's metadata (dimensions, channels, times, pixel size).
@@ -328,7 +330,8 @@ def add_MicroscopyServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class MicroscopyService:
-    """Missing associated documentation comment in .proto file."""
+    """Microscopy files, the data-root file explorer, processing workflows and merge.
+    """
 
     @staticmethod
     def LoadMetadata(request,

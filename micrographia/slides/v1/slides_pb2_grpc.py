@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class SlidesServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Whole-slide image files: registry, Deep Zoom, thumbnails, scale bars, regions.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -92,7 +93,8 @@ class SlidesServiceStub:
 
 
 class SlidesServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Whole-slide image files: registry, Deep Zoom, thumbnails, scale bars, regions.
+    """
 
     def UploadSlide(self, request_iterator, context):
         """Store a slide sent in chunks: one header message, then data chunks.
@@ -242,7 +244,8 @@ def add_SlidesServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class SlidesService:
-    """Missing associated documentation comment in .proto file."""
+    """Whole-slide image files: registry, Deep Zoom, thumbnails, scale bars, regions.
+    """
 
     @staticmethod
     def UploadSlide(request_iterator,

@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class SpatialServiceStub:
-    """Missing associated documentation comment in .proto file."""
+    """Analysis boxes and nuclei in PostGIS; viewport analysis and ROI statistics.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -72,7 +73,8 @@ class SpatialServiceStub:
 
 
 class SpatialServiceServicer:
-    """Missing associated documentation comment in .proto file."""
+    """Analysis boxes and nuclei in PostGIS; viewport analysis and ROI statistics.
+    """
 
     def AnalyzeViewport(self, request, context):
         """Segment a viewport, store its nuclei as an analysis box, stream progress.
@@ -171,7 +173,8 @@ def add_SpatialServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class SpatialService:
-    """Missing associated documentation comment in .proto file."""
+    """Analysis boxes and nuclei in PostGIS; viewport analysis and ROI statistics.
+    """
 
     @staticmethod
     def AnalyzeViewport(request,

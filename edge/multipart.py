@@ -1,0 +1,121 @@
+"""Stream one file field out of a multipart/form-data request as it arrives.
+
+FastAPI's `UploadFile` spools the whole body to disk before the route runs;
+a 10 GiB slide would be written twice and the size limit learnt only at the
+end. This parser hands each piece of the file on as soon as it is read, so the
+edge forwards uploads chunk by chunk and stops reading the moment the backend
+refuses them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+from python_multipart.multipart import MultipartParser, parse_options_header
+from starlette.requests import Request
+
+from common import errors
+from edge.errors import ApiError
+
+
+@dataclass
+class _PartState:
+    header_field: bytearray = field(default_factory=bytearray)
+    header_value: bytearray = field(default_factory=bytearray)
+    disposition: bytes = b""
+    target: bool = False
+
+
+class MultipartFile:
+    """The first part named `field_name`: its filename, then its bytes in order."""
+
+    def __init__(self, request: Request, field_name: str = "file") -> None:
+        content_type, params = parse_options_header(request.headers.get("content-type"))
+        boundary = params.get(b"boundary")
+        if content_type != b"multipart/form-data" or not boundary:
+            raise ApiError(400, errors.INVALID_PARAMETERS, "Expected a multipart/form-data body")
+        self._request = request
+        self._field_name = field_name.encode()
+        self._part = _PartState()
+        self._found = False
+        self._file_done = False
+        self.filename: str | None = None
+        self._pending: list[bytes] = []
+        self._parser = MultipartParser(
+            boundary,
+            {
+                "on_part_begin": self._on_part_begin,
+                "on_header_field": self._on_header_field,
+                "on_header_value": self._on_header_value,
+                "on_header_end": self._on_header_end,
+                "on_headers_finished": self._on_headers_finished,
+                "on_part_data": self._on_part_data,
+                "on_part_end": self._on_part_end,
+            },
+        )
+        self._body = request.stream()
+
+    # Parser callbacks ------------------------------------------------------
+
+    def _on_part_begin(self) -> None:
+        self._part = _PartState()
+
+    def _on_header_field(self, data: bytes, start: int, end: int) -> None:
+        self._part.header_field += data[start:end]
+
+    def _on_header_value(self, data: bytes, start: int, end: int) -> None:
+        self._part.header_value += data[start:end]
+
+    def _on_header_end(self) -> None:
+        if bytes(self._part.header_field).lower() == b"content-disposition":
+            self._part.disposition = bytes(self._part.header_value)
+        self._part.header_field.clear()
+        self._part.header_value.clear()
+
+    def _on_headers_finished(self) -> None:
+        _, params = parse_options_header(self._part.disposition)
+        if not self._found and params.get(b"name") == self._field_name:
+            self._found = True
+            self._part.target = True
+            self.filename = params.get(b"filename", b"").decode("utf-8", "replace")
+
+    def _on_part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._part.target:
+            self._pending.append(bytes(data[start:end]))
+
+    def _on_part_end(self) -> None:
+        if self._part.target:
+            self._file_done = True
+
+    # Reading ----------------------------------------------------------------
+
+    async def _feed(self) -> bool:
+        """Parse the next piece of the body; False at its end."""
+        chunk = await anext(self._body, None)
+        if chunk is None:
+            self._parser.finalize()
+            return False
+        self._parser.write(chunk)
+        return True
+
+    async def open(self) -> str:
+        """Read until the file part's headers; returns its filename."""
+        while not self._found:
+            if not await self._feed():
+                raise ApiError(
+                    400,
+                    errors.INVALID_PARAMETERS,
+                    f"No form field named '{self._field_name.decode()}'",
+                )
+        return self.filename or ""
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        """The file's bytes, as they arrive."""
+        while True:
+            while self._pending:
+                yield self._pending.pop(0)
+            if self._file_done or not await self._feed():
+                break
+        while self._pending:
+            yield self._pending.pop(0)

@@ -1,0 +1,60 @@
+"""MCP over streamable HTTP (/mcp) and SSE (/mcp/sse), served by the real edge."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+from mcp import Client
+from mcp.client.session import ClientSession
+from mcp.client.sse import sse_client
+
+from common.jobs import JobContext
+
+DOCUMENTED_TOOLS = {
+    "load_microscopy",
+    "get_processing_config_schema",
+    "create_processing_task",
+    "list_tasks",
+    "get_task",
+    "cancel_task",
+}
+
+
+def test_streamable_http_lists_tools_and_reads_tasks(platform):
+    async def finished_job():
+        async def work(job: JobContext):
+            return {"ok": True}
+
+        runner = platform.runners["microscopy"].service.jobs
+        job = await runner.submit("simulated", work)
+        while (await runner.store.get(job.id)).status.value != "completed":
+            await asyncio.sleep(0.02)
+        return job.id
+
+    job_id = platform.loop.run(finished_job())
+
+    async def session():
+        async with Client(f"{platform.base_url}/mcp") as client:
+            tools = {tool.name for tool in (await client.list_tools()).tools}
+            task = await client.call_tool("get_task", {"task_id": job_id})
+            listed = await client.call_tool("list_tasks", {})
+            missing = await client.call_tool("get_task", {"task_id": "nope"})
+            return tools, task, listed, missing
+
+    tools, task, listed, missing = asyncio.run(session())
+    assert DOCUMENTED_TOOLS <= tools
+    record = json.loads(task.content[0].text)
+    assert record["id"] == job_id and record["status"] == "completed"
+    assert job_id in {t["id"] for t in json.loads(listed.content[0].text)["tasks"]}
+    assert missing.is_error and "JOB_NOT_FOUND" in missing.content[0].text
+
+
+def test_sse_transport_serves_the_same_tools(platform):
+    async def session():
+        async with sse_client(f"{platform.base_url}/mcp/sse") as (read, write):
+            async with ClientSession(read, write) as client:
+                await client.initialize()
+                return {tool.name for tool in (await client.list_tools()).tools}
+
+    assert DOCUMENTED_TOOLS <= asyncio.run(session())

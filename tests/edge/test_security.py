@@ -1,0 +1,67 @@
+"""Localhost-only, trusted hosts and API keys, against real edges over HTTP."""
+
+from __future__ import annotations
+
+import socket
+
+import httpx
+import pytest
+
+from edge.settings import EdgeSettings
+from tests.harness import free_port
+
+
+def _non_loopback_ipv4() -> str | None:
+    """An address of this machine that is not loopback (the route to the outside)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET: no packet is sent
+        except OSError:
+            return None
+        address = probe.getsockname()[0]
+    return None if address.startswith("127.") else address
+
+
+def test_wrong_host_header_is_refused(edge):
+    response = edge.get("/health", headers={"Host": "evil.example"})
+    assert response.status_code == 400
+
+
+def test_clients_from_other_machines_are_refused_by_default(platform):
+    address = _non_loopback_ipv4()
+    if address is None:
+        pytest.skip("this machine has no non-loopback IPv4 address to connect from")
+    settings = EdgeSettings(host="0.0.0.0", port=free_port(), trusted_hosts=["*"])
+    with platform.extra_edge(settings):
+        response = httpx.get(f"http://{address}:{settings.port}/health", timeout=10)
+        assert response.status_code == 403
+        assert response.json()["error_code"] == "FORBIDDEN"
+        assert httpx.get(f"http://127.0.0.1:{settings.port}/health", timeout=10).status_code == 200
+
+    open_settings = EdgeSettings(
+        host="0.0.0.0", port=free_port(), trusted_hosts=["*"], localhost_only=False
+    )
+    with platform.extra_edge(open_settings):
+        response = httpx.get(f"http://{address}:{open_settings.port}/health", timeout=10)
+        assert response.status_code == 200
+
+
+def test_api_keys_guard_everything_but_health(platform):
+    settings = EdgeSettings(port=free_port())
+    with platform.extra_edge(settings, api_keys=["k-one", "k-two"]) as base_url:
+        with httpx.Client(base_url=base_url, timeout=10) as client:
+            missing = client.get("/jobs")
+            assert missing.status_code == 401
+            assert missing.json()["error_code"] == "UNAUTHORIZED"
+            assert missing.headers["www-authenticate"] == "Bearer"
+
+            wrong = client.get("/jobs", headers={"Authorization": "Bearer nope"})
+            assert wrong.status_code == 403
+            assert wrong.json()["error_code"] == "FORBIDDEN"
+
+            for key in ("k-one", "k-two"):
+                ok = client.get("/jobs", headers={"Authorization": f"Bearer {key}"})
+                assert ok.status_code == 200
+
+            assert client.get("/health").status_code == 200  # probes need no key
+            assert client.post("/mcp", json={}).status_code == 401  # MCP is guarded too
