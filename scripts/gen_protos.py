@@ -9,9 +9,8 @@ package level gets an empty __init__.py so the tree is a regular package.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
-
 from importlib import resources
+from pathlib import Path
 
 from grpc_tools import protoc
 

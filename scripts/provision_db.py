@@ -122,7 +122,9 @@ async def provision(url: str) -> None:
     connection = await asyncpg.connect(url)
     try:
         for extension in ("postgis", "btree_gist"):
-            await connection.execute(f"CREATE EXTENSION IF NOT EXISTS {extension} WITH SCHEMA public")
+            await connection.execute(
+                f"CREATE EXTENSION IF NOT EXISTS {extension} WITH SCHEMA public"
+            )
         version = await connection.fetchval("SELECT postgis_lib_version()")
     finally:
         await connection.close()
@@ -130,5 +132,9 @@ async def provision(url: str) -> None:
 
 
 if __name__ == "__main__":
-    target = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("MICROGRAPHIA_DATABASE_URL", DEFAULT_URL)
+    target = (
+        sys.argv[1]
+        if len(sys.argv) > 1
+        else os.environ.get("MICROGRAPHIA_DATABASE_URL", DEFAULT_URL)
+    )
     asyncio.run(provision(target))

@@ -48,20 +48,22 @@ def test_clients_from_other_machines_are_refused_by_default(platform):
 
 def test_api_keys_guard_everything_but_health(platform):
     settings = EdgeSettings(port=free_port())
-    with platform.extra_edge(settings, api_keys=["k-one", "k-two"]) as base_url:
-        with httpx.Client(base_url=base_url, timeout=10) as client:
-            missing = client.get("/jobs")
-            assert missing.status_code == 401
-            assert missing.json()["error_code"] == "UNAUTHORIZED"
-            assert missing.headers["www-authenticate"] == "Bearer"
+    with (
+        platform.extra_edge(settings, api_keys=["k-one", "k-two"]) as base_url,
+        httpx.Client(base_url=base_url, timeout=10) as client,
+    ):
+        missing = client.get("/jobs")
+        assert missing.status_code == 401
+        assert missing.json()["error_code"] == "UNAUTHORIZED"
+        assert missing.headers["www-authenticate"] == "Bearer"
 
-            wrong = client.get("/jobs", headers={"Authorization": "Bearer nope"})
-            assert wrong.status_code == 403
-            assert wrong.json()["error_code"] == "FORBIDDEN"
+        wrong = client.get("/jobs", headers={"Authorization": "Bearer nope"})
+        assert wrong.status_code == 403
+        assert wrong.json()["error_code"] == "FORBIDDEN"
 
-            for key in ("k-one", "k-two"):
-                ok = client.get("/jobs", headers={"Authorization": f"Bearer {key}"})
-                assert ok.status_code == 200
+        for key in ("k-one", "k-two"):
+            ok = client.get("/jobs", headers={"Authorization": f"Bearer {key}"})
+            assert ok.status_code == 200
 
-            assert client.get("/health").status_code == 200  # probes need no key
-            assert client.post("/mcp", json={}).status_code == 401  # MCP is guarded too
+        assert client.get("/health").status_code == 200  # probes need no key
+        assert client.post("/mcp", json={}).status_code == 401  # MCP is guarded too
