@@ -18,11 +18,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import shutil
 import time
 import uuid
 from collections.abc import AsyncIterable, Callable
-from pathlib import Path, PureWindowsPath
+from pathlib import Path
 from types import TracebackType
 
 import openslide
@@ -66,7 +67,8 @@ def sanitize_filename(name: str) -> str:
     name = str(name)
     if any(ord(char) < 32 or ord(char) == 127 for char in name):
         raise InvalidArgument(f"file name {name!r} contains control characters", filename=name)
-    base = PureWindowsPath(name.replace("/", "\\")).name.strip()
+    # The last segment, literally: no normalisation that could turn "x/." into "x".
+    base = re.split(r"[\\/]", name)[-1].strip()
     if base in ("", ".", ".."):
         raise InvalidArgument(f"file name {name!r} names no file", filename=name)
     if len(base) > MAX_FILENAME_LENGTH:
