@@ -86,6 +86,22 @@ def test_invalidate_closes_and_reopens_on_next_use(aperio_svs: Path) -> None:
     assert len(opener.opened) == 2
 
 
+def test_a_delete_during_open_leaves_nothing_cached(aperio_svs: Path) -> None:
+    slide_id = new_slide_id()
+    opener = CountingOpener()
+
+    def locate_while_deleting(requested: str) -> Path:
+        cache.invalidate(requested)  # the delete lands between lookup and insert
+        return aperio_svs
+
+    cache = SlideHandleCache(locate_while_deleting, opener=opener)
+    with cache.lease(slide_id) as handle:
+        assert handle.invalidated  # callers skip caching tiles and thumbnails
+        assert handle.slide.read_region((0, 0), 0, (4, 4)).size == (4, 4)
+    assert slide_id not in cache
+    assert is_closed(opener.opened[0])
+
+
 def test_locator_errors_pass_through(aperio_svs: Path) -> None:
     def locate(slide_id: str) -> Path:
         raise NotFound(f"slide {slide_id} not found")

@@ -134,7 +134,8 @@ class SlideHandleCache:
                 self._handles.move_to_end(slide_id)
                 to_close.append(fresh)
             elif self._invalidations != invalidations_before:
-                # A delete ran while we opened: serve this one lease, cache nothing.
+                # A delete (of this or any slide) ran while we opened: serve
+                # this one lease, cache nothing, so a deleted slide never lingers.
                 handle = fresh
                 handle._retired = True
                 handle.invalidated = True

@@ -164,6 +164,7 @@ class Upload:
         self._temp_folder = store.slides_dir / f"{UPLOAD_PREFIX}{self._token}.d"
         self._file = open(self.temp_path, "xb")  # noqa: SIM115 - closed by finish/abort
         self._done = False
+        self._stored: Path | None = None  # set once renamed into place
 
     def __enter__(self) -> Upload:
         return self
@@ -202,6 +203,9 @@ class Upload:
         """
         self._check_open()
         try:
+            # On disk before the slide is announced (and registered).
+            self._file.flush()
+            os.fsync(self._file.fileno())
             self._file.close()
             if self.declared_size is not None and self.bytes_received != self.declared_size:
                 raise InvalidArgument(
@@ -215,6 +219,8 @@ class Upload:
             else:
                 record = self._finish_file()
         except BaseException:
+            if self._stored is not None:
+                _remove(self._stored)
             self.abort()
             raise
         self._done = True
@@ -237,6 +243,7 @@ class Upload:
         slide_id = new_slide_id()
         target = self._store.inside(self._store.slides_dir / f"{slide_id}{self.extension}")
         os.rename(self.temp_path, target)
+        self._stored = target
         return self._record(slide_id, target, target.stat().st_size, facts)
 
     def _finish_archive(self) -> SlideRecord:
@@ -253,6 +260,7 @@ class Upload:
         slide_id = new_slide_id()
         folder = self._store.inside(self._store.slides_dir / slide_id)
         os.rename(self._temp_folder, folder)
+        self._stored = folder
         stored = folder / main.relative_to(self._temp_folder)
         return self._record(slide_id, stored, _folder_size(folder), facts)
 
