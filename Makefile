@@ -1,0 +1,54 @@
+# Micrographia: one entry point for setting up, running, testing and measuring.
+#
+#   make run     set up (idempotent) and run all five services and the edge
+#   make test    set up and run the test suite
+#   make bench   set up and run the benchmarks
+#   make lint    ruff
+#   make protos  regenerate the gRPC Python code from protos/
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+
+export MICROGRAPHIA_DATA_ROOTS ?= $(CURDIR)/var/data
+export MICROGRAPHIA_SLIDES_DIR ?= $(CURDIR)/var/slides
+# Tests and benchmarks share the settings above; the suite makes its own database.
+
+.PHONY: setup run test bench lint format protos database clean
+
+setup: $(STAMP) database
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[all,dev]"
+	rm -f $(VENV)/.installed-* && touch $@
+
+# PostgreSQL + PostGIS and the micrographia database, installed when missing.
+database: $(STAMP)
+	$(BIN)/python scripts/provision_db.py
+
+run: setup
+	mkdir -p "$(MICROGRAPHIA_SLIDES_DIR)" $(subst :, ,$(MICROGRAPHIA_DATA_ROOTS))
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
+
+test: setup
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: setup
+	$(BIN)/python -m benchmarks $(BENCH)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+protos: $(STAMP)
+	$(BIN)/python scripts/gen_protos.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
