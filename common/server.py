@@ -188,3 +188,11 @@ def run_service(factory: ServiceFactory, server_settings: ServerSettings) -> Non
     platform = PlatformSettings()
     configure_logging(platform.log_level, platform.log_format)
     asyncio.run(serve_until_signalled([ServiceRunner(factory, server_settings, platform)]))
+    ignore_late_signals()
+
+
+def ignore_late_signals() -> None:
+    """After a clean shutdown, a second SIGTERM or SIGINT (a process manager
+    signalling the whole group) must not turn exit code 0 into a signal death."""
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, signal.SIG_IGN)

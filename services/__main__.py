@@ -10,7 +10,7 @@ import asyncio
 import sys
 
 from common.logs import configure_logging
-from common.server import ServiceRunner, serve_until_signalled
+from common.server import ServiceRunner, ignore_late_signals, serve_until_signalled
 from common.settings import PlatformSettings
 from services.registry import SERVICES
 
@@ -27,6 +27,7 @@ def main(names: list[str]) -> None:
         if not names or name in names
     ]
     asyncio.run(serve_until_signalled(runners))
+    ignore_late_signals()
 
 
 if __name__ == "__main__":
