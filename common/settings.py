@@ -49,6 +49,9 @@ class PlatformSettings(BaseSettings):
     # Bearer keys accepted by the edge, separated by ","; empty turns authentication off.
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
+    # Dask scheduler for per-FOV and per-cell work; empty runs a local process pool.
+    dask_scheduler: str | None = None
+
     # Telemetry: "none" creates spans for log correlation but exports nothing.
     otel_exporter: Literal["none", "console", "otlp"] = "none"
     otel_endpoint: str | None = None
