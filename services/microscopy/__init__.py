@@ -1,0 +1,1 @@
+"""The microscopy service: time-lapse readers, file explorer, processing workflows."""
