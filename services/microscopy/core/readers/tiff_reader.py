@@ -76,22 +76,35 @@ class TiffReader(MicroscopyReader):
     def __init__(self, path: Path) -> None:
         super().__init__(path)
         with _tifffile_errors() as errors:
-            with library_errors(self._path, "opening TIFF"):
-                self._tif = tifffile.TiffFile(self._path)
             try:
-                with library_errors(self._path, "reading TIFF structure"):
-                    self._tif.pages.cache = True  # keep parsed IFDs: frames are read repeatedly
-                    self._layout()
-                    self._check_complete()
-                    if errors.messages:
-                        raise InvalidArgument(
-                            f"{self._path.name}: corrupt or truncated TIFF ({errors.messages[0]})",
-                            path=str(self._path),
-                        )
-                    self._metadata = self._read_metadata()
-            except BaseException:
-                self._tif.close()
+                self._open()
+            except InvalidArgument as exc:
+                # tifffile's own log says best what broke (e.g. "invalid page offset").
+                if errors.messages:
+                    raise InvalidArgument(
+                        f"{self._path.name}: corrupt or truncated TIFF ({errors.messages[0]})",
+                        path=str(self._path),
+                    ) from exc
                 raise
+            if errors.messages:
+                self._tif.close()
+                raise InvalidArgument(
+                    f"{self._path.name}: corrupt or truncated TIFF ({errors.messages[0]})",
+                    path=str(self._path),
+                )
+
+    def _open(self) -> None:
+        with library_errors(self._path, "opening TIFF"):
+            self._tif = tifffile.TiffFile(self._path)
+        try:
+            with library_errors(self._path, "reading TIFF structure"):
+                self._tif.pages.cache = True  # keep parsed IFDs: frames are read repeatedly
+                self._layout()
+                self._check_complete()
+                self._metadata = self._read_metadata()
+        except BaseException:
+            self._tif.close()
+            raise
 
     @property
     def metadata(self) -> MicroscopyMetadata:
