@@ -43,7 +43,10 @@ _TIME_TO_MIN: dict[str, float] = {
 def length_to_um(value: float, unit: str | None) -> float | None:
     """`value` in `unit` as micrometres; None when the unit is unknown (e.g. "pixel", "inch")."""
     factor = _LENGTH_TO_UM.get((unit or "").strip().lower())
-    return None if factor is None else float(value) * factor
+    if factor is None:
+        return None
+    # 12 significant digits: 1.6e-6 m gives 1.6 um, not 1.5999999999999999.
+    return float(f"{float(value) * factor:.12g}")
 
 
 def time_to_minutes_factor(unit: str | None) -> float | None:
