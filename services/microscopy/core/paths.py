@@ -31,6 +31,9 @@ class DataRoots:
         if not resolved:
             raise ValueError("at least one data root is required")
         self._roots = tuple(dict.fromkeys(resolved))
+        # String prefixes: this check runs on every request, and pathlib is slow.
+        self._root_names = tuple(str(root) for root in self._roots)
+        self._prefixes = tuple(name.rstrip(os.sep) + os.sep for name in self._root_names)
 
     @property
     def roots(self) -> tuple[Path, ...]:
@@ -40,13 +43,13 @@ class DataRoots:
     def contains(self, path: str | os.PathLike[str]) -> bool:
         """True when `path`, with symlinks followed, lies inside a root. Never raises."""
         try:
-            real = Path(os.path.realpath(path))
-        except (OSError, ValueError):
+            real = os.path.realpath(path)
+        except (OSError, ValueError, TypeError):
             return False
         return self._inside(real)
 
-    def _inside(self, real: Path) -> bool:
-        return any(real == root or real.is_relative_to(root) for root in self._roots)
+    def _inside(self, real: str) -> bool:
+        return real in self._root_names or real.startswith(self._prefixes)
 
     def resolve(self, path: str | os.PathLike[str], *, must_exist: bool = True) -> Path:
         """The real absolute path of `path`, which must lie inside a root.
@@ -61,11 +64,11 @@ class DataRoots:
             raise InvalidArgument("paths must be text", path=repr(raw))
         if "\0" in raw:
             raise InvalidArgument("path contains a NUL character", path=repr(raw))
-        candidate = Path(raw) if os.path.isabs(raw) else self._roots[0] / raw
-        real = Path(os.path.realpath(candidate))
+        candidate = raw if os.path.isabs(raw) else os.path.join(self._root_names[0], raw)
+        real = os.path.realpath(candidate)
         if not self._inside(real):
             # One message for every outside path, existing or not; the path goes in details.
             raise PermissionDenied(OUTSIDE_ROOTS_MESSAGE, code=FORBIDDEN, path=raw)
-        if must_exist and not real.exists():
+        if must_exist and not os.path.exists(real):
             raise NotFound(f"file not found: {raw}", code=FILE_NOT_FOUND, path=raw)
-        return real
+        return Path(real)

@@ -18,6 +18,17 @@ from common.errors import FailedPrecondition, InvalidArgument, ServiceError
 from ..metadata import MicroscopyMetadata
 
 
+def unreadable_file(path: Path, action: str, exc: Exception) -> InvalidArgument:
+    """The InvalidArgument reporting that a format library failed on `path`."""
+    reason = str(exc).strip() or type(exc).__name__
+    return InvalidArgument(
+        f"{path.name}: {action} failed, the file is corrupt, truncated or not supported "
+        f"({reason[:300]})",
+        path=str(path),
+        reason=type(exc).__name__,
+    )
+
+
 @contextlib.contextmanager
 def library_errors(path: Path, action: str) -> Iterator[None]:
     """Turn any exception a format library raises into InvalidArgument naming the file.
@@ -27,22 +38,16 @@ def library_errors(path: Path, action: str) -> Iterator[None]:
     """
     try:
         yield
-    except ServiceError:
-        raise
-    except MemoryError:
+    except (ServiceError, MemoryError):
         raise
     except Exception as exc:
-        reason = str(exc).strip() or type(exc).__name__
-        raise InvalidArgument(
-            f"{path.name}: {action} failed, the file is corrupt, truncated or not supported "
-            f"({reason[:300]})",
-            path=str(path),
-            reason=type(exc).__name__,
-        ) from exc
+        raise unreadable_file(path, action, exc) from exc
 
 
 def check_index(axis: str, value: object, size: int) -> int:
     """`value` as an int in [0, size), else InvalidArgument naming the axis and its range."""
+    if type(value) is int and 0 <= value < size:
+        return value  # the common case, checked first: this runs four times per frame
     if isinstance(value, bool):
         raise InvalidArgument(f"{axis} index must be an integer, got {value!r}", axis=axis)
     try:
@@ -100,7 +105,10 @@ class MicroscopyReader(abc.ABC):
 
     def frame_shape(self, fov: int = 0) -> tuple[int, int]:
         """(height, width) of frames of `fov`; the same for every FOV except in CZI mosaics."""
-        check_index("fov", fov, self.metadata.n_fovs)
+        return self._frame_shape(check_index("fov", fov, self.metadata.n_fovs))
+
+    def _frame_shape(self, fov: int) -> tuple[int, int]:
+        """`frame_shape` of a validated FOV index."""
         return self.metadata.shape
 
     def read_frame(self, fov: int, t: int, c: int, z: int = 0) -> np.ndarray:
@@ -114,9 +122,14 @@ class MicroscopyReader(abc.ABC):
         with self._lock:
             if self._closed:
                 raise FailedPrecondition(f"reader for {self._path.name} is closed")
-            with library_errors(self._path, f"reading frame fov={fov} t={t} c={c} z={z}"):
+            try:
                 frame = self._read_plane(fov, t, c, z)
-        expected = self.frame_shape(fov)
+            except (ServiceError, MemoryError):
+                raise
+            except Exception as exc:
+                action = f"reading frame fov={fov} t={t} c={c} z={z}"
+                raise unreadable_file(self._path, action, exc) from exc
+        expected = self._frame_shape(fov)
         if frame.shape != expected:
             raise InvalidArgument(
                 f"{self._path.name}: frame fov={fov} t={t} c={c} z={z} has shape "

@@ -7,7 +7,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +27,6 @@ class _Entry:
     reader: MicroscopyReader
     leases: int = 0
     retired: bool = False
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
 
 class ReaderCache:
@@ -56,7 +55,7 @@ class ReaderCache:
 
         Raises what `open_reader` raises (NotFound, InvalidArgument).
         """
-        entry = self._acquire(Path(path))
+        entry = self._acquire(path)
         try:
             yield entry.reader
         finally:
@@ -64,15 +63,21 @@ class ReaderCache:
 
     def metadata(self, path: str | os.PathLike[str]) -> MicroscopyMetadata:
         """Metadata of `path` (see `MicroscopyReader.metadata`)."""
-        with self.reader(path) as reader:
-            return reader.metadata
+        entry = self._acquire(path)
+        try:
+            return entry.reader.metadata
+        finally:
+            self._release(entry)
 
     def read_frame(
         self, path: str | os.PathLike[str], fov: int, t: int, c: int, z: int = 0
     ) -> np.ndarray:
         """One frame of `path` (see `MicroscopyReader.read_frame`)."""
-        with self.reader(path) as reader:
-            return reader.read_frame(fov, t, c, z)
+        entry = self._acquire(path)
+        try:
+            return entry.reader.read_frame(fov, t, c, z)
+        finally:
+            self._release(entry)
 
     def clear(self) -> None:
         """Forget every reader; each closes as soon as no thread uses it."""
@@ -88,18 +93,19 @@ class ReaderCache:
         with self._lock:
             return len(self._entries)
 
-    def _key(self, path: Path) -> _Key:
+    @staticmethod
+    def _key(path: str) -> _Key:
         try:
             st = os.stat(path)
         except FileNotFoundError:
             raise NotFound(f"file not found: {path}", code=FILE_NOT_FOUND, path=str(path)) from None
         except OSError:
             # Let the reader report folders, permissions and the like.
-            return (str(path), -1, -1)
-        return (str(path), st.st_mtime_ns, st.st_size)
+            return (path, -1, -1)
+        return (path, st.st_mtime_ns, st.st_size)
 
-    def _acquire(self, path: Path) -> _Entry:
-        key = self._key(path)
+    def _acquire(self, path: str | os.PathLike[str]) -> _Entry:
+        key = self._key(os.fspath(path))
         with self._lock:
             entry = self._entries.get(key)
             if entry is not None:
@@ -107,7 +113,7 @@ class ReaderCache:
                 entry.leases += 1
                 return entry
         # Open outside the cache lock: parsing a large file must not stall other files.
-        fresh = _Entry(self._opener(path), leases=1)
+        fresh = _Entry(self._opener(Path(path)), leases=1)
         stale: list[_Entry] = []
         with self._lock:
             entry = self._entries.get(key)

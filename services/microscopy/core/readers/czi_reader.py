@@ -25,7 +25,7 @@ from ..metadata import (
     relative_time_points,
 )
 from ..units import length_to_um
-from .base import MicroscopyReader, check_index, library_errors
+from .base import MicroscopyReader, library_errors
 from .czi_layout import check_czi_complete
 
 # libCZI pixel types: numpy dtype and samples per pixel.
@@ -121,8 +121,8 @@ class CZIReader(MicroscopyReader):
         by_dtype = _BGR_BY_DTYPE if self._samples == 3 else _GRAY_BY_DTYPE
         self._pixel_type = by_dtype[self._dtype.name] if len(kinds) > 1 else None
 
-    def frame_shape(self, fov: int = 0) -> tuple[int, int]:
-        rect = self._rects[check_index("fov", fov, len(self._rects))]
+    def _frame_shape(self, fov: int) -> tuple[int, int]:
+        rect = self._rects[fov]
         return (rect.h, rect.w)
 
     def _read_metadata(self) -> MicroscopyMetadata:
@@ -130,7 +130,7 @@ class CZIReader(MicroscopyReader):
         n_frames, n_z = self._sizes["T"], self._sizes["Z"]
         recorded_channels = self._sizes["C"]
         n_channels = recorded_channels * self._samples
-        height, width = self.frame_shape(0)
+        height, width = self._frame_shape(0)
         axes, full_shape = canonical_layout(
             n_frames=n_frames,
             n_fovs=len(self._scenes),
