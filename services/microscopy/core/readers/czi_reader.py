@@ -40,6 +40,7 @@ _PIXEL_TYPES: dict[str, tuple[str, int]] = {
 _GRAY_BY_DTYPE = {"uint8": "Gray8", "uint16": "Gray16", "float32": "Gray32Float"}
 _BGR_BY_DTYPE = {"uint8": "Bgr24", "uint16": "Bgr48", "float32": "Bgr96Float"}
 _PLANE_AXES = ("T", "C", "Z")
+_ONE_MILLIMETRE = 1e-3  # in metres
 
 
 def _child(tree: Any, *keys: str) -> Any:
@@ -172,11 +173,17 @@ class CZIReader(MicroscopyReader):
 
     @staticmethod
     def _distance_um(document: dict, axis: str) -> float | None:
-        """Scaling/Items/Distance[@Id=axis]: metres per pixel, whatever DefaultUnitFormat says."""
+        """Scaling/Items/Distance[@Id=axis]: metres per pixel, whatever DefaultUnitFormat says.
+
+        pylibCZIrw's own writer stores micrometres there instead; no microscope has
+        pixels of a millimetre or more, so such values are taken as micrometres.
+        """
         for item in _as_list(_child(document, "Scaling", "Items", "Distance")):
             if isinstance(item, dict) and item.get("@Id") == axis and item.get("Value"):
-                value = length_to_um(float(item["Value"]), "m")
-                return value if value and value > 0 else None
+                value = float(item["Value"])
+                if not value > 0:
+                    return None
+                return length_to_um(value, "m" if value < _ONE_MILLIMETRE else "um")
         return None
 
     def _frame_times_min(self, document: dict) -> list[float] | None:
