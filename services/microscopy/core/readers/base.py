@@ -58,7 +58,7 @@ def check_index(axis: str, value: object, size: int) -> int:
         ) from None
     if not 0 <= index < size:
         raise InvalidArgument(
-            f"{axis} index {index} is out of range: valid range is 0..{size - 1} ({size} {axis})",
+            f"{axis} index {index} is out of range: valid range is 0..{size - 1}",
             axis=axis,
             value=index,
             size=size,
@@ -82,6 +82,7 @@ class MicroscopyReader(abc.ABC):
     """
 
     file_type: ClassVar[str]
+    _metadata: MicroscopyMetadata  # set by each reader's constructor
 
     def __init__(self, path: Path) -> None:
         self._path = Path(path)
@@ -94,9 +95,9 @@ class MicroscopyReader(abc.ABC):
         return self._path
 
     @property
-    @abc.abstractmethod
     def metadata(self) -> MicroscopyMetadata:
         """The file's metadata, read once at open."""
+        return self._metadata
 
     @property
     def closed(self) -> bool:

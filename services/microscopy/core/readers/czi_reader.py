@@ -76,10 +76,6 @@ class CZIReader(MicroscopyReader):
             self._czi.close()
             raise
 
-    @property
-    def metadata(self) -> MicroscopyMetadata:
-        return self._metadata
-
     def _layout(self) -> None:
         box = self._czi.total_bounding_box_no_pyramid
         unknown = {

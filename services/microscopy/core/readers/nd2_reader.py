@@ -47,10 +47,6 @@ class ND2Reader(MicroscopyReader):
             self._file.close()
             raise
 
-    @property
-    def metadata(self) -> MicroscopyMetadata:
-        return self._metadata
-
     def _layout(self) -> None:
         sizes = dict(self._file.sizes)
         unknown = {

@@ -76,22 +76,22 @@ class TiffReader(MicroscopyReader):
     def __init__(self, path: Path) -> None:
         super().__init__(path)
         with _tifffile_errors() as errors:
+            failure: InvalidArgument | None = None
             try:
                 self._open()
             except InvalidArgument as exc:
-                # tifffile's own log says best what broke (e.g. "invalid page offset").
-                if errors.messages:
-                    raise InvalidArgument(
-                        f"{self._path.name}: corrupt or truncated TIFF ({errors.messages[0]})",
-                        path=str(self._path),
-                    ) from exc
-                raise
-            if errors.messages:
+                failure = exc
+        if errors.messages:
+            # tifffile's log says best what broke ("invalid page offset"...), also when it
+            # carried on and parsed a plausible but partial file.
+            if failure is None:
                 self._tif.close()
-                raise InvalidArgument(
-                    f"{self._path.name}: corrupt or truncated TIFF ({errors.messages[0]})",
-                    path=str(self._path),
-                )
+            raise InvalidArgument(
+                f"{self._path.name}: corrupt or truncated TIFF ({errors.messages[0]})",
+                path=str(self._path),
+            ) from failure
+        if failure is not None:
+            raise failure
 
     def _open(self) -> None:
         with library_errors(self._path, "opening TIFF"):
@@ -105,10 +105,6 @@ class TiffReader(MicroscopyReader):
         except BaseException:
             self._tif.close()
             raise
-
-    @property
-    def metadata(self) -> MicroscopyMetadata:
-        return self._metadata
 
     # ------------------------------------------------------------------ layout
 
@@ -168,7 +164,6 @@ class TiffReader(MicroscopyReader):
 
     def _check_complete(self) -> None:
         """Refuse files whose pages or pixel data are missing (truncated, broken links)."""
-        size = self._tif.filehandle.size
         self._contiguous: list[int | None] = []
         for series in self._series:
             if len(series) >= self._n_pages:
@@ -181,7 +176,8 @@ class TiffReader(MicroscopyReader):
                         )
                     spans = zip(page.dataoffsets, page.databytecounts, strict=True)
                     ends = [offset + count for offset, count in spans if offset]
-                    if ends and max(ends) > size:
+                    # Multi-file OME-TIFF: a page may live in a companion file.
+                    if ends and max(ends) > page.parent.filehandle.size:
                         raise InvalidArgument(
                             f"{self._path.name}: TIFF image data runs past the end of the file "
                             "(truncated)",
@@ -190,7 +186,8 @@ class TiffReader(MicroscopyReader):
                 self._contiguous.append(None)
             elif series.dataoffset is not None:
                 # One IFD, planes stored back to back (ImageJ > 4 GB, "truncated" series).
-                if series.dataoffset + self._n_pages * self._page_bytes > size:
+                end = series.dataoffset + self._n_pages * self._page_bytes
+                if end > self._tif.filehandle.size:
                     raise InvalidArgument(
                         f"{self._path.name}: TIFF image data runs past the end of the file "
                         "(truncated)",
