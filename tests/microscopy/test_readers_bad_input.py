@@ -17,6 +17,7 @@ from common.errors import (
     FailedPrecondition,
     InvalidArgument,
     NotFound,
+    PermissionDenied,
 )
 from services.microscopy.core.readers import detect_file_type, open_reader
 
@@ -164,6 +165,5 @@ def test_unreadable_file(tmp_path: Path, real_file) -> None:
     path = tmp_path / "locked.nd2"
     path.write_bytes(real_file("nd2/cluster.nd2").read_bytes())
     path.chmod(0)
-    with pytest.raises(Exception) as info:
+    with pytest.raises(PermissionDenied):
         open_reader(path)
-    assert info.type.__name__ == "PermissionDenied"

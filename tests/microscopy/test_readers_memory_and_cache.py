@@ -103,6 +103,9 @@ def test_eviction_waits_for_readers_in_use(tmp_path: Path) -> None:
     cache.read_frame(paths[2], 0, 0, 0)
     assert other.closed  # evicted while idle: closed at once
     assert len(cache) == 1
+    with cache:
+        pass
+    assert len(cache) == 0
 
 
 def test_missing_file_through_the_cache(tmp_path: Path) -> None:

@@ -89,6 +89,12 @@ class ReaderCache:
 
     close = clear
 
+    def __enter__(self) -> ReaderCache:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._entries)
