@@ -18,7 +18,17 @@ def make_executor(n_workers: int | None = None, scheduler_address: str | None = 
         # Imported lazily: only deployments that scale out need distributed.
         from distributed import Client
 
-        return Client(scheduler_address, set_as_default=False).get_executor()
+        client = Client(scheduler_address, set_as_default=False)
+        executor = client.get_executor()
+        finish = executor.shutdown
+
+        def shutdown(wait: bool = True, **kwargs: object) -> None:
+            # The executor is the client's only user: closing it closes the connection.
+            finish(wait=wait)
+            client.close()
+
+        executor.shutdown = shutdown  # type: ignore[method-assign]
+        return executor
     workers = n_workers or max(1, (os.cpu_count() or 2) - 1)
     # "spawn": forking a process that runs an asyncio loop and gRPC threads is unsafe.
     return ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn"))

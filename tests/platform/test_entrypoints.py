@@ -99,3 +99,42 @@ def test_edge_answers_with_every_backend_down():
         # uvicorn shuts down gracefully, then re-raises the signal it caught.
         assert child.returncode in (0, -signal.SIGTERM), output
         assert "Application shutdown complete" in output
+
+
+def test_all_in_one_mode_serves_every_service(database_url, data_root, tmp_path):
+    ports = {name: free_port() for name in SERVICE_NAMES}
+    env = {f"MICROGRAPHIA_{name.upper()}_PORT": str(port) for name, port in ports.items()}
+    env |= {
+        "MICROGRAPHIA_DATABASE_URL": database_url,
+        "MICROGRAPHIA_DATA_ROOTS": str(data_root),
+        "MICROGRAPHIA_SLIDES_DIR": str(tmp_path / "slides"),
+        "MICROGRAPHIA_INFERENCE_WEIGHTS": "random",
+    }
+    with process(["-m", "services"], env) as child:
+        for port in ports.values():
+            wait_serving(f"127.0.0.1:{port}", child)
+        child.send_signal(signal.SIGINT)  # Ctrl-C
+        output, _ = child.communicate(timeout=30)
+        assert child.returncode == 0, output
+        assert all(f"{name} stopped" in output for name in SERVICE_NAMES)
+
+
+def test_console_exporter_prints_the_service_spans(database_url):
+    port = free_port()
+    env = {
+        "MICROGRAPHIA_ANALYSIS_PORT": str(port),
+        "MICROGRAPHIA_DATABASE_URL": database_url,
+        "MICROGRAPHIA_OTEL_EXPORTER": "console",
+    }
+    with process(["-m", "services.analysis"], env) as child:
+        wait_serving(f"127.0.0.1:{port}", child)
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            from micrographia.analysis.v1 import analysis_pb2_grpc
+            from micrographia.common.v1 import common_pb2
+
+            stub = analysis_pb2_grpc.AnalysisServiceStub(channel)
+            stub.ListJobs(common_pb2.ListJobsRequest(), timeout=5)
+        child.send_signal(signal.SIGTERM)
+        output, _ = child.communicate(timeout=30)
+    assert '"name": "/micrographia.analysis.v1.AnalysisService/ListJobs"' in output
+    assert '"service.name": "micrographia-analysis"' in output

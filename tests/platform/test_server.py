@@ -179,3 +179,16 @@ async def test_graceful_shutdown_reports_not_serving_then_drains(runner):
         await stopping
         with pytest.raises(grpc.RpcError):
             await _health(channel)
+
+
+async def test_every_call_is_logged_with_its_status(runner, caplog):
+    caplog.set_level(logging.INFO, logger="micrographia.rpc")
+    async with aio.insecure_channel(runner.address) as channel:
+        stub = slides_pb2_grpc.SlidesServiceStub(channel)
+        await stub.GetSlide(slides_pb2.GetSlideRequest(slide_id="fine"), timeout=5)
+        await _get(channel, "missing")
+        await _health(channel)
+    lines = [r.getMessage() for r in caplog.records if r.name == "micrographia.rpc"]
+    assert any("SlidesService/GetSlide OK" in line for line in lines)
+    assert any("SlidesService/GetSlide NOT_FOUND" in line for line in lines)
+    assert not any("grpc.health" in line for line in lines), "probes are not logged"
