@@ -27,8 +27,10 @@ class EdgeSettings(BaseSettings):
     request_timeout_s: float = 30.0
     # Deadline of one backend health check.
     health_timeout_s: float = 1.0
-    # Deadline of long streams (viewport analysis, job progress).
+    # Deadline of long streams (viewport analysis, job progress, uploads).
     stream_timeout_s: float = 3600.0
+    # Seconds of silence after which an SSE stream sends a keep-alive comment.
+    sse_keepalive_s: float = 15.0
     # Largest gRPC message to or from a backend.
     max_message_bytes: int = 64 * 1024 * 1024
 
