@@ -188,8 +188,9 @@ async def frame(
         response.png,
         media_type="image/png",
         headers={
-            "X-Display-Min": f"{response.display_min:g}",
-            "X-Display-Max": f"{response.display_max:g}",
+            # repr: the shortest text that reads back as the same double
+            "X-Display-Min": repr(response.display_min),
+            "X-Display-Max": repr(response.display_max),
         },
     )
 
