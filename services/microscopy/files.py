@@ -37,9 +37,9 @@ def _required(path: str, field: str) -> str:
 class MicroscopyFiles:
     """Metadata, frames and previews of files inside `roots`, with open readers cached."""
 
-    def __init__(self, roots: DataRoots, reader_cache_size: int) -> None:
+    def __init__(self, roots: DataRoots, reader_cache_size: int, readers_per_file: int = 1) -> None:
         self.roots = roots
-        self.readers = ReaderCache(reader_cache_size)
+        self.readers = ReaderCache(reader_cache_size, readers_per_file=readers_per_file)
         self.explorer = FileExplorer(roots, self.readers)
 
     def metadata(self, file_path: str) -> MicroscopyMetadata:

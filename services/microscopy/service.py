@@ -11,11 +11,12 @@ from grpc import aio
 
 from common.db import JOBS_MIGRATIONS, open_service_database
 from common.jobs import JobRunner, JobStore
+from common.memory import keep_large_buffers
 from common.server import GrpcService
-from micrographia.microscopy.v1 import microscopy_pb2, microscopy_pb2_grpc
+from micrographia.microscopy.v1 import microscopy_pb2
 from services.microscopy.files import MicroscopyFiles, data_roots
 from services.microscopy.recent import RecentFiles
-from services.microscopy.servicer import MicroscopyServicer
+from services.microscopy.servicer import MicroscopyServicer, add_to_server
 from services.microscopy.settings import MicroscopySettings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -29,12 +30,13 @@ class MicroscopyService(GrpcService):
         settings = cast(MicroscopySettings, self.context.server)
         # Checked first: a wrong data root stops the service before anything is opened.
         roots = data_roots(self.context.platform.data_roots)
+        keep_large_buffers()  # frames are megabytes each: see common/memory.py
         self.pool = await open_service_database(
             self.context.platform.database_url, self.name, [JOBS_MIGRATIONS, MIGRATIONS]
         )
         self.jobs = JobRunner(JobStore(self.pool))
         await self.jobs.start()
-        self.files = MicroscopyFiles(roots, settings.reader_cache_size)
+        self.files = MicroscopyFiles(roots, settings.reader_cache_size, settings.readers_per_file)
         self.executor = ThreadPoolExecutor(
             settings.worker_threads, thread_name_prefix="microscopy-files"
         )
@@ -43,8 +45,7 @@ class MicroscopyService(GrpcService):
             if settings.track_recent_files
             else None
         )
-        servicer = MicroscopyServicer(self.jobs, self.files, self.executor, recent)
-        microscopy_pb2_grpc.add_MicroscopyServiceServicer_to_server(servicer, server)
+        add_to_server(MicroscopyServicer(self.jobs, self.files, self.executor, recent), server)
 
     async def close(self) -> None:
         await self.jobs.close()

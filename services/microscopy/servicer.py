@@ -12,6 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import TypeVar
 
+import grpc
 from grpc import aio
 
 from common.jobs.rpc import JobsServicerMixin
@@ -25,6 +26,36 @@ from services.microscopy.files import MicroscopyFiles
 from services.microscopy.recent import RecentFiles
 
 T = TypeVar("T")
+
+
+class _HandlerCapture:
+    """Stands in for a server to collect the generated code's method handlers."""
+
+    def add_generic_rpc_handlers(self, handlers: object) -> None:
+        pass
+
+    def add_registered_method_handlers(
+        self, service: str, handlers: dict[str, grpc.RpcMethodHandler]
+    ) -> None:
+        self.service, self.handlers = service, dict(handlers)
+
+
+def add_to_server(servicer: MicroscopyServicer, server: aio.Server) -> None:
+    """Register `servicer` as the generated `add_MicroscopyServiceServicer_to_server`
+    does, except that ReadFrame's answer, serialized by the servicer, passes as is."""
+    capture = _HandlerCapture()
+    microscopy_pb2_grpc.add_MicroscopyServiceServicer_to_server(servicer, capture)
+    handlers = capture.handlers
+    generated = handlers["ReadFrame"]
+    handlers["ReadFrame"] = grpc.unary_unary_rpc_method_handler(
+        generated.unary_unary,
+        request_deserializer=generated.request_deserializer,
+        response_serializer=None,  # bytes from read_frame_response_bytes
+    )
+    server.add_generic_rpc_handlers(
+        (grpc.method_handlers_generic_handler(capture.service, handlers),)
+    )
+    server.add_registered_method_handlers(capture.service, handlers)
 
 
 class MicroscopyServicer(JobsServicerMixin, microscopy_pb2_grpc.MicroscopyServiceServicer):
@@ -65,15 +96,16 @@ class MicroscopyServicer(JobsServicerMixin, microscopy_pb2_grpc.MicroscopyServic
     async def ListFeatures(self, request: pb.ListFeaturesRequest, context: aio.ServicerContext):
         return self._features
 
-    async def ReadFrame(self, request: pb.ReadFrameRequest, context: aio.ServicerContext):
-        return await self._blocking(self._frame_response, request.frame)
+    async def ReadFrame(self, request: pb.ReadFrameRequest, context: aio.ServicerContext) -> bytes:
+        """Answers the ReadFrameResponse already serialized (registered without a
+        serializer, see `add_to_server`): the pixels are copied once, in a worker thread."""
+        return await self._blocking(self._serialized_frame, request.frame)
 
-    def _frame_response(self, address: pb.FrameAddress) -> pb.ReadFrameResponse:
-        """Read and pack in a worker thread: the pixel copy stays off the event loop."""
+    def _serialized_frame(self, address: pb.FrameAddress) -> bytes:
         frame = self._files.read_frame(
             address.file_path, address.fov, address.t, address.channel, address.z
         )
-        return pb.ReadFrameResponse(data=frame.tobytes(), dtype=frame.dtype.name, shape=frame.shape)
+        return messages.read_frame_response_bytes(frame)
 
     async def RenderFrame(self, request: pb.RenderFrameRequest, context: aio.ServicerContext):
         address = request.frame

@@ -15,8 +15,10 @@ class MicroscopySettings(ServerSettings):
     model_config = SettingsConfigDict(env_prefix="MICROGRAPHIA_MICROSCOPY_", extra="ignore")
 
     port: int = DEFAULT_PORTS["microscopy"]
-    # Open readers kept for reuse (each holds a file handle and parsed metadata).
+    # Files kept open for reuse (each reader holds a file handle and parsed metadata).
     reader_cache_size: int = Field(16, ge=1)
+    # Readers of one file, so that concurrent requests for it read in parallel.
+    readers_per_file: int = Field(4, ge=1)
     # Threads for blocking work: file I/O, decoding, PNG encoding, folder walks.
     worker_threads: int = Field(8, ge=1)
     # Remember files whose metadata was loaded (GET /api/processing/recent-files).

@@ -214,6 +214,7 @@ def test_grpc_metadata_and_frames_equal_the_core(platform, real_file, relative: 
 
 
 def test_grpc_read_frame_of_a_synthetic_time_lapse(platform, data_root: Path) -> None:
+    (data_root / "metadata").mkdir(exist_ok=True)
     path = write_synthetic_ome_tiff(
         data_root / "metadata" / "ramp.ome.tif", n_frames=5, n_channels=2, height=40, width=50
     )
