@@ -19,8 +19,10 @@ TiffFile, since tifffile's handles must not be shared between threads unlocked):
 - warm: the whole file is in memory; the reference is then a memory copy (GB/s
   that no inter-process transport reaches), shown for transparency.
 
-This process tunes malloc for large buffers as the service does (common/memory.py),
-for both ways alike. Each figure is the best of three interleaved rounds.
+This process, the receiving end, keeps large buffers in the heap
+(common/memory.py), for both ways alike; a client that does not reads about a
+third fewer frames/s through the service. Each figure is the best of three interleaved
+rounds.
 """
 
 from __future__ import annotations

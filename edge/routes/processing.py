@@ -133,11 +133,23 @@ def workflow_status_json(job: common_pb2.Job) -> dict[str, Any]:
     }
 
 
+def metadata_preview_json(metadata: dict[str, Any]) -> dict[str, Any]:
+    """Load-metadata's fields with pyama's 5-D preview `shape` (see `file_info`)."""
+    height, width = metadata["shape"]
+    shape = [metadata["n_frames"], metadata["n_fovs"], metadata["n_channels"], height, width]
+    return {**metadata, "shape": shape, "frame_shape": [height, width]}
+
+
 # ---------------------------------------------------------------- metadata
 
 
 @router.post("/load-metadata", summary="Load a microscopy file's metadata")
 async def load_metadata(body: FilePathBody, backends: BackendsDep) -> dict[str, Any]:
+    """pyama's fields (n_fovs, n_frames, n_channels, channel_names, pixel_size_um,
+    time_points, dtype, shape = [height, width]) and the rest of what the file says:
+    time_unit ("min", or "frame" when it records no times), n_z, z_step_um,
+    full_shape/axes (e.g. "TCZYX"), file_type, file_path, size_bytes. Sizes the
+    file does not record are null. A successful load joins the recent files."""
     response = await backends.microscopy.LoadMetadata(
         pb.LoadMetadataRequest(file_path=body.file_path)
     )
@@ -312,13 +324,6 @@ async def file_info(body: FilePathBody, backends: BackendsDep) -> dict[str, Any]
         data["metadata_preview"] = metadata_preview_json(preview)
     data["metadata_error"] = response.metadata_error or None
     return ok(data)
-
-
-def metadata_preview_json(metadata: dict[str, Any]) -> dict[str, Any]:
-    """Load-metadata's fields with pyama's 5-D preview `shape` (see `file_info`)."""
-    height, width = metadata["shape"]
-    shape = [metadata["n_frames"], metadata["n_fovs"], metadata["n_channels"], height, width]
-    return {**metadata, "shape": shape, "frame_shape": [height, width]}
 
 
 @router.get("/recent-files", summary="Files whose metadata was loaded, newest first")

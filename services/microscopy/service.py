@@ -11,7 +11,6 @@ from grpc import aio
 
 from common.db import JOBS_MIGRATIONS, open_service_database
 from common.jobs import JobRunner, JobStore
-from common.memory import keep_large_buffers
 from common.server import GrpcService
 from micrographia.microscopy.v1 import microscopy_pb2
 from services.microscopy.files import MicroscopyFiles, data_roots
@@ -30,7 +29,6 @@ class MicroscopyService(GrpcService):
         settings = cast(MicroscopySettings, self.context.server)
         # Checked first: a wrong data root stops the service before anything is opened.
         roots = data_roots(self.context.platform.data_roots)
-        keep_large_buffers()  # frames are megabytes each: see common/memory.py
         self.pool = await open_service_database(
             self.context.platform.database_url, self.name, [JOBS_MIGRATIONS, MIGRATIONS]
         )
