@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 from collections.abc import Callable
 from concurrent.futures import Executor
 from typing import TypeVar
 
+import asyncpg
 import grpc
 from grpc import aio
 
@@ -26,6 +28,8 @@ from services.microscopy.files import MicroscopyFiles
 from services.microscopy.recent import RecentFiles
 
 T = TypeVar("T")
+
+logger = logging.getLogger("micrographia.microscopy")
 
 
 class _HandlerCapture:
@@ -90,7 +94,11 @@ class MicroscopyServicer(JobsServicerMixin, microscopy_pb2_grpc.MicroscopyServic
     async def LoadMetadata(self, request: pb.LoadMetadataRequest, context: aio.ServicerContext):
         metadata = await self._blocking(self._files.metadata, request.file_path)
         if self._recent is not None:
-            await self._recent.record(metadata)
+            try:
+                await self._recent.record(metadata)
+            except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError):
+                # The metadata was read: a database hiccup costs the history, not the answer.
+                logger.warning("could not record %s as recent", metadata.file_path, exc_info=True)
         return pb.LoadMetadataResponse(metadata=messages.metadata_message(metadata))
 
     async def ListFeatures(self, request: pb.ListFeaturesRequest, context: aio.ServicerContext):

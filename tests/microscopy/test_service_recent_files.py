@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,9 +14,11 @@ from common.db import apply_migrations, create_pool
 from common.server import ServiceRunner
 from micrographia.microscopy.v1 import microscopy_pb2 as pb
 from services.microscopy.core import MicroscopyMetadata, write_synthetic_ome_tiff
+from services.microscopy.files import MicroscopyFiles, data_roots
 from services.microscopy.messages import stored_metadata_message
 from services.microscopy.recent import RecentFiles
 from services.microscopy.service import MIGRATIONS, MicroscopyService
+from services.microscopy.servicer import MicroscopyServicer
 from services.microscopy.settings import MicroscopySettings
 from tests.microscopy.conftest import ARCADIA_TIMELAPSE, CLUSTER_ND2, CZI_SCENES, CZI_TIMELAPSE
 from tests.microscopy.edge_api import data_of, error_of, microscopy_stub, post
@@ -148,3 +152,19 @@ def test_settings_come_from_the_environment(monkeypatch) -> None:
     settings = MicroscopySettings()
     assert settings.track_recent_files is False
     assert (settings.reader_cache_size, settings.recent_files_retention) == (4, 50)
+
+
+async def test_load_metadata_survives_a_database_failure(database_url, real_file, caplog) -> None:
+    """Recording is best-effort: the metadata comes back even when the database fails."""
+    caplog.set_level(logging.WARNING, "micrographia.microscopy")
+    path = real_file(CZI_TIMELAPSE)
+    pool = await create_pool(database_url)
+    await pool.close()  # every query now fails with asyncpg.InterfaceError
+    files = MicroscopyFiles(data_roots([path.parent]), reader_cache_size=2)
+    with ThreadPoolExecutor(1) as executor:
+        servicer = MicroscopyServicer(None, files, executor, RecentFiles(pool, retention=5))
+        request = pb.LoadMetadataRequest(file_path=str(path))
+        response = await servicer.LoadMetadata(request, None)
+    files.close()
+    assert response.metadata.n_frames == 3
+    assert "could not record" in caplog.text
