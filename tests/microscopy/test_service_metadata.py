@@ -6,11 +6,13 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
+import grpc
 import numpy as np
 import pytest
 import tifffile
 import yaml
 
+from common.rpc_errors import RpcFailure
 from micrographia.microscopy.v1 import microscopy_pb2 as pb
 from services.microscopy.core import open_reader, write_synthetic_ome_tiff
 from tests.microscopy.conftest import (
@@ -225,3 +227,28 @@ def test_grpc_read_frame_of_a_synthetic_time_lapse(platform, data_root: Path) ->
             assert (frame.dtype, list(frame.shape), len(frame.data)) == ("uint16", [40, 50], 4000)
             pixels = np.frombuffer(frame.data, frame.dtype).reshape(frame.shape)
             np.testing.assert_array_equal(pixels, reader.read_frame(0, t, c))
+
+
+def test_grpc_errors_carry_the_documented_codes(platform, real_file) -> None:
+    path = str(real_file(ARCADIA_TIMELAPSE))
+    cases = [
+        (pb.FrameAddress(file_path=path, t=53), grpc.StatusCode.INVALID_ARGUMENT,
+         "INVALID_PARAMETERS"),
+        (pb.FrameAddress(file_path="/etc/passwd"), grpc.StatusCode.PERMISSION_DENIED, "FORBIDDEN"),
+        (pb.FrameAddress(file_path=path + ".missing"), grpc.StatusCode.NOT_FOUND,
+         "FILE_NOT_FOUND"),
+        (pb.FrameAddress(), grpc.StatusCode.INVALID_ARGUMENT, "INVALID_PARAMETERS"),
+    ]  # fmt: skip
+    with microscopy_stub(platform.address("microscopy")) as stub:
+        for address, status, code in cases:
+            for call in (
+                lambda a=address: stub.ReadFrame(pb.ReadFrameRequest(frame=a)),
+                lambda a=address: stub.RenderFrame(pb.RenderFrameRequest(frame=a)),
+            ):
+                with pytest.raises(grpc.RpcError) as info:
+                    call()
+                failure = RpcFailure.from_error(info.value)
+                assert (failure.grpc_code, failure.error_code) == (status, code)
+        with pytest.raises(grpc.RpcError) as info:
+            stub.StartWorkflow(pb.StartWorkflowRequest())
+        assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED
