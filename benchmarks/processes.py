@@ -58,14 +58,33 @@ def _wait_http(url: str, child: subprocess.Popen, timeout: float) -> None:
 
 
 @contextmanager
+def running_services(
+    services: list[str], env: dict[str, str], timeout: float = 120
+) -> Iterator[dict[str, str]]:
+    """Run `services`, each in its own process, without the edge (for benchmarks that
+    call a service's gRPC API, as its peers do); yields {name: address}."""
+    with _processes(services, env, timeout, edge=False) as (addresses, _):
+        yield addresses
+
+
+@contextmanager
 def running(services: list[str], env: dict[str, str], timeout: float = 120) -> Iterator[str]:
     """Run `services` and the edge, each in its own process; yields the edge's base URL."""
+    with _processes(services, env, timeout, edge=True) as (_, base_url):
+        yield base_url
+
+
+@contextmanager
+def _processes(
+    services: list[str], env: dict[str, str], timeout: float, edge: bool
+) -> Iterator[tuple[dict[str, str], str]]:
     ports = {name: free_port() for name in SERVICE_NAMES}
+    addresses = {name: f"127.0.0.1:{port}" for name, port in ports.items()}
     edge_port = free_port()
     environment = {**os.environ, **env, "MICROGRAPHIA_LOG_LEVEL": "WARNING"}
     for name, port in ports.items():
         environment[f"MICROGRAPHIA_{name.upper()}_PORT"] = str(port)
-        environment[f"MICROGRAPHIA_{name.upper()}_ADDRESS"] = f"127.0.0.1:{port}"
+        environment[f"MICROGRAPHIA_{name.upper()}_ADDRESS"] = addresses[name]
     environment["MICROGRAPHIA_EDGE_PORT"] = str(edge_port)
     children: list[subprocess.Popen] = []
     try:
@@ -74,12 +93,13 @@ def running(services: list[str], env: dict[str, str], timeout: float = 120) -> I
                 [sys.executable, "-m", f"services.{name}"], cwd=REPO_ROOT, env=environment
             )
             children.append(child)
-            _wait_grpc(f"127.0.0.1:{ports[name]}", child, timeout)
-        edge = subprocess.Popen([sys.executable, "-m", "edge"], cwd=REPO_ROOT, env=environment)
-        children.append(edge)
+            _wait_grpc(addresses[name], child, timeout)
         base_url = f"http://127.0.0.1:{edge_port}"
-        _wait_http(f"{base_url}/health", edge, timeout)
-        yield base_url
+        if edge:
+            child = subprocess.Popen([sys.executable, "-m", "edge"], cwd=REPO_ROOT, env=environment)
+            children.append(child)
+            _wait_http(f"{base_url}/health", child, timeout)
+        yield {name: addresses[name] for name in services}, base_url
     finally:
         for child in children:
             child.terminate()

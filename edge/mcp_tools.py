@@ -10,7 +10,7 @@ import json
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Image, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
 from common import __version__
@@ -25,7 +25,8 @@ T = TypeVar("T")
 
 INSTRUCTIONS = (
     "Micrographia processes time-lapse microscopy (ND2, CZI, TIFF) into single-cell traces. "
-    "Load a file's metadata first, read the processing config schema, then create a "
+    "Find files with list_directory or search_files, load a file's metadata, look at "
+    "frames with preview_frame, read the processing config schema, then create a "
     "processing task and follow it with get_task."
 )
 
@@ -76,6 +77,52 @@ def build_mcp(backends: Backends) -> MCPServer:
         request = microscopy_pb2.LoadMetadataRequest(file_path=file_path)
         response = await _call(backends.microscopy.LoadMetadata(request))
         return to_json(response.metadata)
+
+    @mcp.tool()
+    async def preview_frame(
+        file_path: str, fov: int = 0, t: int = 0, channel: int = 0, z: int = 0, max_size: int = 1024
+    ) -> Image:
+        """Look at one frame of a microscopy file: a PNG with automatic contrast
+        (0.5-99.5 percentiles), its longest edge at most `max_size` pixels.
+        Indices are 0-based; load_microscopy tells how many of each there are."""
+        frame = microscopy_pb2.FrameAddress(file_path=file_path, fov=fov, t=t, channel=channel, z=z)
+        request = microscopy_pb2.RenderFrameRequest(frame=frame, max_size=max_size)
+        response = await _call(backends.microscopy.RenderFrame(request))
+        return Image(data=response.png, format="png")
+
+    @mcp.tool()
+    async def list_directory(
+        directory_path: str,
+        include_hidden: bool = False,
+        filter_extensions: list[str] | None = None,
+    ) -> dict[str, Any]:
+        """List one folder inside the data roots: name, path, size, modified time and
+        whether each file is a microscopy file. `filter_extensions` keeps only files
+        with these extensions (e.g. [".nd2", ".czi"]); folders are always listed."""
+        request = microscopy_pb2.ListDirectoryRequest(
+            directory_path=directory_path,
+            include_hidden=include_hidden,
+            filter_extensions=filter_extensions or [],
+        )
+        return to_json(await _call(backends.microscopy.ListDirectory(request)))
+
+    @mcp.tool()
+    async def search_files(
+        search_path: str,
+        pattern: str = "**/*",
+        extensions: list[str] | None = None,
+        max_depth: int | None = None,
+    ) -> dict[str, Any]:
+        """Find files under a folder inside the data roots whose relative path matches
+        the glob `pattern` ("**/*.nd2"; case-insensitive), optionally only these
+        `extensions`, at most `max_depth` folders deep."""
+        request = microscopy_pb2.SearchFilesRequest(
+            search_path=search_path,
+            pattern=pattern,
+            extensions=extensions or [],
+            max_depth=max_depth,
+        )
+        return to_json(await _call(backends.microscopy.SearchFiles(request)))
 
     @mcp.tool()
     async def get_processing_config_schema() -> dict[str, Any]:

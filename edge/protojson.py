@@ -37,6 +37,15 @@ def _scalar(field: FieldDescriptor, value: Any) -> Any:
     return value
 
 
+def _in_real_oneof(field: FieldDescriptor) -> bool:
+    """True for a member of a declared oneof; a proto3 `optional` field sits alone
+    in a synthetic oneof named "_<field>", and an unset one still shows as null."""
+    oneof = field.containing_oneof
+    if oneof is None:
+        return False
+    return not (len(oneof.fields) == 1 and oneof.name == f"_{field.name}")
+
+
 def _is_map(field: FieldDescriptor) -> bool:
     return field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type.GetOptions().map_entry
 
@@ -55,7 +64,7 @@ def to_json(message: Message) -> Any:
             result[field.name] = [_scalar(field, item) for item in value]
         elif field.has_presence and not message.HasField(field.name):
             # Unset optional scalar, unset message, or the inactive side of a oneof.
-            if field.containing_oneof is None:
+            if not _in_real_oneof(field):
                 result[field.name] = None
         else:
             result[field.name] = _scalar(field, value)

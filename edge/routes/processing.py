@@ -79,6 +79,7 @@ class SearchFilesBody(BaseModel):
     max_depth: int | None = Field(None, ge=0)
     include_hidden: bool = False
     case_sensitive: bool = False
+    limit: int = Field(0, ge=0, description="Stop after this many matches; 0: 10000")
 
 
 _SORT_KEYS = {
@@ -132,11 +133,23 @@ def workflow_status_json(job: common_pb2.Job) -> dict[str, Any]:
     }
 
 
+def metadata_preview_json(metadata: dict[str, Any]) -> dict[str, Any]:
+    """Load-metadata's fields with pyama's 5-D preview `shape` (see `file_info`)."""
+    height, width = metadata["shape"]
+    shape = [metadata["n_frames"], metadata["n_fovs"], metadata["n_channels"], height, width]
+    return {**metadata, "shape": shape, "frame_shape": [height, width]}
+
+
 # ---------------------------------------------------------------- metadata
 
 
 @router.post("/load-metadata", summary="Load a microscopy file's metadata")
 async def load_metadata(body: FilePathBody, backends: BackendsDep) -> dict[str, Any]:
+    """pyama's fields (n_fovs, n_frames, n_channels, channel_names, pixel_size_um,
+    time_points, dtype, shape = [height, width]) and the rest of what the file says:
+    time_unit ("min", or "frame" when it records no times), n_z, z_step_um,
+    full_shape/axes (e.g. "TCZYX"), file_type, file_path, size_bytes. Sizes the
+    file does not record are null. A successful load joins the recent files."""
     response = await backends.microscopy.LoadMetadata(
         pb.LoadMetadataRequest(file_path=body.file_path)
     )
@@ -157,23 +170,39 @@ async def features(backends: BackendsDep) -> dict[str, Any]:
 )
 async def frame(
     backends: BackendsDep,
-    file_path: Annotated[str, Query(min_length=1)],
-    fov: Annotated[int, Query(ge=0)] = 0,
-    t: Annotated[int, Query(ge=0)] = 0,
-    channel: Annotated[int, Query(ge=0)] = 0,
-    z: Annotated[int, Query(ge=0)] = 0,
-    max_size: Annotated[int, Query(ge=0, le=8192)] = 0,
+    file_path: Annotated[str, Query(min_length=1, description="Microscopy file")],
+    fov: Annotated[int, Query(ge=0, description="Field of view (0-based)")] = 0,
+    t: Annotated[int, Query(ge=0, description="Time point (0-based)")] = 0,
+    channel: Annotated[int, Query(ge=0, description="Channel (0-based)")] = 0,
+    z: Annotated[int, Query(ge=0, description="Z-plane (0-based)")] = 0,
+    max_size: Annotated[
+        int, Query(ge=0, le=8192, description="Longest edge in pixels; 0 keeps the frame size")
+    ] = 0,
+    low_percentile: Annotated[
+        float | None, Query(ge=0, le=100, description="Shown as black; default 0.5")
+    ] = None,
+    high_percentile: Annotated[
+        float | None, Query(ge=0, le=100, description="Shown as white; default 99.5")
+    ] = None,
 ) -> Response:
+    """The frame (fov, t, channel, z) contrast-stretched to 8 bits between two
+    percentiles of its pixel values. The raw values shown as black and white come
+    back in the X-Display-Min and X-Display-Max headers."""
     address = pb.FrameAddress(file_path=file_path, fov=fov, t=t, channel=channel, z=z)
-    response = await backends.microscopy.RenderFrame(
-        pb.RenderFrameRequest(frame=address, max_size=max_size)
+    request = pb.RenderFrameRequest(
+        frame=address,
+        max_size=max_size,
+        low_percentile=low_percentile,
+        high_percentile=high_percentile,
     )
+    response = await backends.microscopy.RenderFrame(request)
     return Response(
         response.png,
         media_type="image/png",
         headers={
-            "X-Display-Min": f"{response.display_min:g}",
-            "X-Display-Max": f"{response.display_max:g}",
+            # repr: the shortest text that reads back as the same double
+            "X-Display-Min": repr(response.display_min),
+            "X-Display-Max": repr(response.display_max),
         },
     )
 
@@ -267,6 +296,7 @@ async def search_files(body: SearchFilesBody, backends: BackendsDep) -> dict[str
         max_depth=body.max_depth,
         include_hidden=body.include_hidden,
         case_sensitive=body.case_sensitive,
+        limit=body.limit,
     )
     response = await backends.microscopy.SearchFiles(request)
     data = to_json(response)
@@ -276,10 +306,24 @@ async def search_files(body: SearchFilesBody, backends: BackendsDep) -> dict[str
 
 @router.post("/file-info", summary="One file's facts and metadata preview")
 async def file_info(body: FilePathBody, backends: BackendsDep) -> dict[str, Any]:
+    """`file_info`, `is_microscopy_file` and, for a microscopy file, `metadata_preview`.
+
+    `metadata_preview` holds every load-metadata field, except that its `shape` is
+    the 5-D shape pyama documents here, [n_frames, n_fovs, n_channels, height,
+    width]; the frame's [height, width] (load-metadata's `shape`) is `frame_shape`,
+    and `full_shape`/`axes` describe every axis, Z included. A microscopy file whose
+    metadata cannot be read gets `metadata_preview: null` and the reason in
+    `metadata_error` (null otherwise), rather than an error for the whole request.
+    """
     response = await backends.microscopy.GetFileInfo(
         pb.GetFileInfoRequest(file_path=body.file_path)
     )
-    return ok(to_json(response))
+    data = to_json(response)
+    preview = data["metadata_preview"]
+    if preview is not None:
+        data["metadata_preview"] = metadata_preview_json(preview)
+    data["metadata_error"] = response.metadata_error or None
+    return ok(data)
 
 
 @router.get("/recent-files", summary="Files whose metadata was loaded, newest first")

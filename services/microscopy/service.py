@@ -1,16 +1,22 @@
-"""The microscopy service: its database schema, job runner and servicer."""
+"""The microscopy service: data roots, cached readers, a thread pool for file work,
+its database schema (jobs, recent files), the job runner and the servicer."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import cast
 
 from grpc import aio
 
 from common.db import JOBS_MIGRATIONS, open_service_database
 from common.jobs import JobRunner, JobStore
 from common.server import GrpcService
-from micrographia.microscopy.v1 import microscopy_pb2, microscopy_pb2_grpc
-from services.microscopy.servicer import MicroscopyServicer
+from micrographia.microscopy.v1 import microscopy_pb2
+from services.microscopy.files import MicroscopyFiles, data_roots
+from services.microscopy.recent import RecentFiles
+from services.microscopy.servicer import MicroscopyServicer, add_to_server
+from services.microscopy.settings import MicroscopySettings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -20,15 +26,29 @@ class MicroscopyService(GrpcService):
     service_names = (microscopy_pb2.DESCRIPTOR.services_by_name["MicroscopyService"].full_name,)
 
     async def setup(self, server: aio.Server) -> None:
+        settings = cast(MicroscopySettings, self.context.server)
+        # Checked first: a wrong data root stops the service before anything is opened.
+        roots = data_roots(self.context.platform.data_roots)
         self.pool = await open_service_database(
             self.context.platform.database_url, self.name, [JOBS_MIGRATIONS, MIGRATIONS]
         )
         self.jobs = JobRunner(JobStore(self.pool))
         await self.jobs.start()
-        microscopy_pb2_grpc.add_MicroscopyServiceServicer_to_server(
-            MicroscopyServicer(self.jobs), server
+        self.files = MicroscopyFiles(roots, settings.reader_cache_size, settings.readers_per_file)
+        self.executor = ThreadPoolExecutor(
+            settings.worker_threads, thread_name_prefix="microscopy-files"
         )
+        recent = (
+            RecentFiles(self.pool, settings.recent_files_retention)
+            if settings.track_recent_files
+            else None
+        )
+        add_to_server(MicroscopyServicer(self.jobs, self.files, self.executor, recent), server)
 
     async def close(self) -> None:
         await self.jobs.close()
+        # Not waiting: a read still running past the grace period keeps its reader
+        # until it ends (the cache closes it then), and the event loop stays free.
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.files.close()
         await self.pool.close()

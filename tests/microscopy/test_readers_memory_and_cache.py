@@ -140,3 +140,57 @@ def test_threads_share_cached_readers(real_file) -> None:
         list(pool.map(work, range(8)))
     assert errors == []
     cache.close()
+
+
+def test_busy_readers_get_company_up_to_readers_per_file(tmp_path: Path) -> None:
+    path = write_synthetic_ome_tiff(
+        tmp_path / "shared.ome.tif", n_frames=4, n_channels=1, height=8, width=8
+    )
+    opened: list[Path] = []
+
+    def opener(p: Path):
+        opened.append(p)
+        return open_reader(p)
+
+    cache = ReaderCache(max_readers=2, opener=opener, readers_per_file=3)
+    with cache.reader(path) as first:
+        with cache.reader(path) as second, cache.reader(path) as third:
+            assert len({id(first), id(second), id(third)}) == 3  # each busy: another opened
+            with cache.reader(path) as fourth:
+                assert fourth in (first, second, third)  # the limit: share the least busy
+        assert len(opened) == 3 and len(cache) == 3
+        with cache.reader(path) as idle:
+            assert idle is not first  # an idle reader is preferred to a busy one
+    with cache.reader(path):
+        pass
+    assert len(opened) == 3  # idle readers are reused, never reopened
+
+    other = write_synthetic_ome_tiff(
+        tmp_path / "other.ome.tif", n_frames=1, n_channels=1, height=8, width=8
+    )
+    cache.metadata(other)
+    third_file = write_synthetic_ome_tiff(
+        tmp_path / "third.ome.tif", n_frames=1, n_channels=1, height=8, width=8
+    )
+    cache.metadata(third_file)  # max_readers=2 files: the first file's readers go
+    assert first.closed and second.closed and third.closed
+    assert len(cache) == 2
+    cache.close()
+
+
+def test_parallel_reads_of_one_file_are_correct(large_ome_tiff: Path) -> None:
+    cache = ReaderCache(readers_per_file=4)
+    planes = [(t, c) for t in range(0, T, 4) for c in range(C)]
+
+    def read(share: list[tuple[int, int]]) -> bool:
+        return all(
+            np.array_equal(cache.read_frame(large_ome_tiff, 0, t, c), synthetic_plane(t, c, H, W))
+            for t, c in share
+        )
+
+    with ThreadPoolExecutor(4) as pool:
+        assert all(pool.map(read, [planes[i::4] for i in range(4)]))
+    assert 1 <= len(cache) <= 4
+    cache.close()
+    with pytest.raises(ValueError, match="readers_per_file"):
+        ReaderCache(readers_per_file=0)

@@ -32,8 +32,13 @@ class _Entry:
 class ReaderCache:
     """A small LRU of open readers keyed by (path, mtime, size); thread-safe.
 
-    A file that changes on disk gets a fresh reader; the stale one closes once no
-    thread is using it. Readers evicted while in use also close on release.
+    A reader serialises its own reads, so a file read by several threads at once
+    gets up to `readers_per_file` readers: another is opened only when every open
+    one is busy, and each call takes the least busy. `max_readers` bounds the
+    number of files kept open (each with its readers).
+
+    A file that changes on disk gets fresh readers; the stale ones close once no
+    thread is using them. Readers evicted while in use also close on release.
     Paths are taken as given: confine user paths with `DataRoots` first.
     """
 
@@ -41,17 +46,21 @@ class ReaderCache:
         self,
         max_readers: int = 16,
         opener: Callable[[Path], MicroscopyReader] = open_reader,
+        readers_per_file: int = 1,
     ) -> None:
         if max_readers < 1:
             raise ValueError("max_readers must be at least 1")
+        if readers_per_file < 1:
+            raise ValueError("readers_per_file must be at least 1")
         self._max = max_readers
+        self._per_file = readers_per_file
         self._opener = opener
-        self._entries: OrderedDict[_Key, _Entry] = OrderedDict()
+        self._entries: OrderedDict[_Key, list[_Entry]] = OrderedDict()
         self._lock = threading.Lock()
 
     @contextlib.contextmanager
     def reader(self, path: str | os.PathLike[str]) -> Iterator[MicroscopyReader]:
-        """The open reader for `path`, held for the duration of the `with` block.
+        """An open reader for `path`, held for the duration of the `with` block.
 
         Raises what `open_reader` raises (NotFound, InvalidArgument).
         """
@@ -82,7 +91,7 @@ class ReaderCache:
     def clear(self) -> None:
         """Forget every reader; each closes as soon as no thread uses it."""
         with self._lock:
-            entries = list(self._entries.values())
+            entries = [entry for group in self._entries.values() for entry in group]
             self._entries.clear()
         for entry in entries:
             self._retire(entry)
@@ -96,8 +105,9 @@ class ReaderCache:
         self.close()
 
     def __len__(self) -> int:
+        """Open readers (of every file)."""
         with self._lock:
-            return len(self._entries)
+            return sum(len(group) for group in self._entries.values())
 
     @staticmethod
     def _key(path: str) -> _Key:
@@ -113,30 +123,45 @@ class ReaderCache:
     def _acquire(self, path: str | os.PathLike[str]) -> _Entry:
         key = self._key(os.fspath(path))
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is not None:
+            group = self._entries.get(key)
+            if group is not None:
                 self._entries.move_to_end(key)
-                entry.leases += 1
-                return entry
+                entry = self._choose(group)
+                if entry is not None:
+                    entry.leases += 1
+                    return entry
         # Open outside the cache lock: parsing a large file must not stall other files.
         fresh = _Entry(self._opener(Path(path)), leases=1)
         stale: list[_Entry] = []
         with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
+            group = self._entries.get(key)
+            if group is None:
                 for other_key in [k for k in self._entries if k[0] == key[0]]:
-                    stale.append(self._entries.pop(other_key))  # the file changed on disk
-                self._entries[key] = entry = fresh
+                    stale += self._entries.pop(other_key)  # the file changed on disk
+                self._entries[key] = group = []
                 while len(self._entries) > self._max:
-                    stale.append(self._entries.popitem(last=False)[1])
+                    stale += self._entries.popitem(last=False)[1]
+            entry = self._choose(group)  # other threads may have opened readers meanwhile
+            if entry is None:
+                group.append(fresh)
+                entry = fresh
             else:
-                entry.leases += 1  # another thread opened it meanwhile; use theirs
-                self._entries.move_to_end(key)
+                entry.leases += 1
         if entry is not fresh:
             fresh.reader.close()
         for old in stale:
             self._retire(old)
         return entry
+
+    def _choose(self, group: list[_Entry]) -> _Entry | None:
+        """The reader of a file to lease (called under the lock): an idle one, else the
+        least busy once the file has all its readers; None means open another."""
+        if not group:
+            return None
+        least_busy = min(group, key=lambda entry: entry.leases)
+        if least_busy.leases == 0 or len(group) >= self._per_file:
+            return least_busy
+        return None
 
     def _release(self, entry: _Entry) -> None:
         with self._lock:

@@ -1,0 +1,141 @@
+"""The core's results as proto messages. The core's dataclasses carry the proto's
+field names, so each conversion is a field-for-field copy."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+from google.protobuf import json_format
+
+from common.errors import InvalidArgument
+from common.jobs.rpc import timestamp
+from micrographia.microscopy.v1 import microscopy_pb2 as pb
+from services.microscopy.core import (
+    DirectoryListing,
+    FeatureCatalogue,
+    FileEntry,
+    FileInfo,
+    MicroscopyMetadata,
+    SearchResult,
+)
+from services.microscopy.recent import RecentFile
+
+SORT_KEYS = {
+    pb.SORT_KEY_UNSPECIFIED: "name",
+    pb.SORT_KEY_NAME: "name",
+    pb.SORT_KEY_SIZE: "size",
+    pb.SORT_KEY_MODIFIED_TIME: "modified_time",
+}
+SORT_ORDERS = {
+    pb.SORT_ORDER_UNSPECIFIED: "asc",
+    pb.SORT_ORDER_ASC: "asc",
+    pb.SORT_ORDER_DESC: "desc",
+}
+
+
+def sort_key(value: int) -> str:
+    if value not in SORT_KEYS:
+        raise InvalidArgument(f"unknown sort_by value {value}")
+    return SORT_KEYS[value]
+
+
+def sort_order(value: int) -> str:
+    if value not in SORT_ORDERS:
+        raise InvalidArgument(f"unknown sort_order value {value}")
+    return SORT_ORDERS[value]
+
+
+def metadata_message(metadata: MicroscopyMetadata) -> pb.MicroscopyMetadata:
+    return pb.MicroscopyMetadata(**metadata.to_dict())  # None leaves an optional unset
+
+
+def stored_metadata_message(stored: dict[str, Any]) -> pb.MicroscopyMetadata:
+    """Metadata as the recent-files table stored it; fields a later version dropped
+    are ignored, so old rows stay readable."""
+    return json_format.ParseDict(stored, pb.MicroscopyMetadata(), ignore_unknown_fields=True)
+
+
+def entry_message(entry: FileEntry) -> pb.FileEntry:
+    return pb.FileEntry(
+        name=entry.name,
+        path=entry.path,
+        is_directory=entry.is_directory,
+        is_file=entry.is_file,
+        size_bytes=entry.size_bytes,
+        modified_time=timestamp(entry.modified_time),
+        extension=entry.extension,
+        is_microscopy_file=entry.is_microscopy_file,
+    )
+
+
+def features_message(catalogue: FeatureCatalogue) -> pb.ListFeaturesResponse:
+    return pb.ListFeaturesResponse(
+        phase_features=[pb.Feature(**asdict(f)) for f in catalogue.phase_features],
+        fluorescence_features=[pb.Feature(**asdict(f)) for f in catalogue.fluorescence_features],
+    )
+
+
+def listing_message(listing: DirectoryListing) -> pb.ListDirectoryResponse:
+    return pb.ListDirectoryResponse(
+        directory_path=listing.directory_path,
+        items=[entry_message(item) for item in listing.items],
+        total_items=listing.total_items,
+        filtered_items=listing.filtered_items,
+    )
+
+
+def search_message(result: SearchResult) -> pb.SearchFilesResponse:
+    return pb.SearchFilesResponse(
+        search_path=result.search_path,
+        files=[entry_message(item) for item in result.files],
+        total_found=result.total_found,
+        search_time_s=result.search_time_s,
+        truncated=result.truncated,
+    )
+
+
+def file_info_message(info: FileInfo) -> pb.GetFileInfoResponse:
+    response = pb.GetFileInfoResponse(
+        file_info=entry_message(info.file_info),
+        is_microscopy_file=info.is_microscopy_file,
+        metadata_error=info.metadata_error,
+    )
+    if info.metadata_preview is not None:
+        response.metadata_preview.CopyFrom(metadata_message(info.metadata_preview))
+    return response
+
+
+def recent_message(recent: RecentFile) -> pb.RecentFile:
+    return pb.RecentFile(
+        path=recent.path,
+        accessed_at=timestamp(recent.accessed_at),
+        metadata=stored_metadata_message(recent.metadata),
+    )
+
+
+# ReadFrameResponse field 1 (`data`), wire type 2 (length-delimited).
+_DATA_KEY = bytes([1 << 3 | 2])
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def read_frame_response_bytes(frame: np.ndarray) -> bytes:
+    """The serialized ReadFrameResponse of a C-contiguous frame, byte for byte what
+    `ReadFrameResponse(data=frame.tobytes(), ...).SerializeToString()` gives.
+
+    The pixels are copied once, straight from the array, instead of three times
+    (to bytes, into the message, into its serialization): at megabytes per frame
+    that is most of the service's work per ReadFrame.
+    """
+    rest = pb.ReadFrameResponse(dtype=frame.dtype.name, shape=frame.shape).SerializeToString()
+    pixels = memoryview(frame).cast("B")  # requires C order, which readers guarantee
+    return b"".join((_DATA_KEY, _varint(len(pixels)), pixels, rest))
