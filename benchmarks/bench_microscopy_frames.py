@@ -5,8 +5,10 @@ default (MICROGRAPHIA_BENCH_MICROSCOPY_GIB), written once and kept under .bench/
 The frames: 200 planes spread evenly over the whole file, in file order.
 
 - ours: the microscopy service runs in its own process; this process calls its
-  gRPC ReadFrame over loopback TCP, as a peer service would, and makes each answer
-  an ndarray.
+  gRPC ReadFrame over loopback TCP, as a peer service would, two ways: pixels in
+  the answer (made into an ndarray), and pixels written by the service into a
+  shared-memory segment of this process (the way for clients on the same machine;
+  each frame is a view of the segment until the next read).
 - reference: tifffile in this process, one TiffFile kept open, `pages[i].asarray()`.
 
 Two page-cache states, each with one reader and with four concurrent readers
@@ -31,7 +33,9 @@ import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from multiprocessing.shared_memory import SharedMemory
 from pathlib import Path
+from uuid import uuid4
 
 import grpc
 import numpy as np
@@ -121,6 +125,31 @@ def service_reader(stub: microscopy_pb2_grpc.MicroscopyServiceStub, path: Path) 
     return read
 
 
+def shared_memory_reader(stub: microscopy_pb2_grpc.MicroscopyServiceStub, path: Path) -> Reader:
+    """Reads planes through ReadFrame into a shared-memory segment of this reader's:
+    the service writes each frame there and the answer carries only its shape.
+    Each frame is used as a view of the segment until the next read, as a consumer
+    that processes one frame at a time would."""
+    segment = SharedMemory(create=True, size=PLANE_BYTES, name=f"micrographia-bench-{uuid4().hex}")
+    _segments.append(segment)
+    target = pb.SharedMemoryTarget(name=segment.name, offset=0, size=PLANE_BYTES)
+
+    def read(planes: Sequence[Plane]) -> int:
+        total = 0
+        for t, c in planes:
+            address = pb.FrameAddress(file_path=str(path), t=t, channel=c)
+            request = pb.ReadFrameRequest(frame=address, shared_memory=target)
+            response = stub.ReadFrame(request, timeout=30)
+            frame = np.ndarray(response.shape, response.dtype, buffer=segment.buf)
+            total += frame.nbytes
+        return total
+
+    return read
+
+
+_segments: list[SharedMemory] = []
+
+
 def concurrently(readers: Sequence[Reader]) -> Reader:
     """A reader that splits the planes over one thread per reader."""
 
@@ -179,25 +208,32 @@ def main() -> None:
     ):
         stub = microscopy_pb2_grpc.MicroscopyServiceStub(channel)
         check_same_pixels(stub, path, planes[-1])  # also opens the service's reader
-        ours = service_reader(stub, path)
         references = [DirectReader(path, planes) for _ in range(THREADS)]
+        ways = {
+            "ReadFrame": lambda: service_reader(stub, path),
+            "ReadFrame to shared memory": lambda: shared_memory_reader(stub, path),
+        }
         try:
             for cold in (True, False):
-                label = f"ReadFrame, {'cold' if cold else 'warm'} cache"
                 if not cold:
                     references[0](planes)  # bring the frames into the page cache
-                compare(f"{label}, 1 reader", ours, references[0], planes, path, cold)
-                compare(
-                    f"{label}, {THREADS} readers",
-                    concurrently([ours] * THREADS),
-                    concurrently(references),
-                    planes,
-                    path,
-                    cold,
-                )
+                for way, make_reader in ways.items():
+                    label = f"{way}, {'cold' if cold else 'warm'} cache"
+                    compare(f"{label}, 1 reader", make_reader(), references[0], planes, path, cold)
+                    compare(
+                        f"{label}, {THREADS} readers",
+                        concurrently([make_reader() for _ in range(THREADS)]),
+                        concurrently(references),
+                        planes,
+                        path,
+                        cold,
+                    )
         finally:
             for reference in references:
                 reference.close()
+            for segment in _segments:
+                segment.close()
+                segment.unlink()
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-import numpy as np
 from google.protobuf import json_format
 
 from common.errors import InvalidArgument
@@ -113,29 +112,3 @@ def recent_message(recent: RecentFile) -> pb.RecentFile:
         accessed_at=timestamp(recent.accessed_at),
         metadata=stored_metadata_message(recent.metadata),
     )
-
-
-# ReadFrameResponse field 1 (`data`), wire type 2 (length-delimited).
-_DATA_KEY = bytes([1 << 3 | 2])
-
-
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)
-
-
-def read_frame_response_bytes(frame: np.ndarray) -> bytes:
-    """The serialized ReadFrameResponse of a C-contiguous frame, byte for byte what
-    `ReadFrameResponse(data=frame.tobytes(), ...).SerializeToString()` gives.
-
-    The pixels are copied once, straight from the array, instead of three times
-    (to bytes, into the message, into its serialization): at megabytes per frame
-    that is most of the service's work per ReadFrame.
-    """
-    rest = pb.ReadFrameResponse(dtype=frame.dtype.name, shape=frame.shape).SerializeToString()
-    pixels = memoryview(frame).cast("B")  # requires C order, which readers guarantee
-    return b"".join((_DATA_KEY, _varint(len(pixels)), pixels, rest))

@@ -12,11 +12,12 @@ from grpc import aio
 from common.db import JOBS_MIGRATIONS, open_service_database
 from common.jobs import JobRunner, JobStore
 from common.server import GrpcService
-from micrographia.microscopy.v1 import microscopy_pb2
+from micrographia.microscopy.v1 import microscopy_pb2, microscopy_pb2_grpc
 from services.microscopy.files import MicroscopyFiles, data_roots
 from services.microscopy.recent import RecentFiles
-from services.microscopy.servicer import MicroscopyServicer, add_to_server
+from services.microscopy.servicer import MicroscopyServicer
 from services.microscopy.settings import MicroscopySettings
+from services.microscopy.shared_memory import SharedMemoryTargets
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -43,7 +44,11 @@ class MicroscopyService(GrpcService):
             if settings.track_recent_files
             else None
         )
-        add_to_server(MicroscopyServicer(self.jobs, self.files, self.executor, recent), server)
+        self.shared_memory = SharedMemoryTargets()
+        servicer = MicroscopyServicer(
+            self.jobs, self.files, self.executor, recent, self.shared_memory
+        )
+        microscopy_pb2_grpc.add_MicroscopyServiceServicer_to_server(servicer, server)
 
     async def close(self) -> None:
         await self.jobs.close()
@@ -51,4 +56,5 @@ class MicroscopyService(GrpcService):
         # until it ends (the cache closes it then), and the event loop stays free.
         self.executor.shutdown(wait=False, cancel_futures=True)
         self.files.close()
+        self.shared_memory.close()
         await self.pool.close()

@@ -14,7 +14,6 @@ from concurrent.futures import Executor
 from typing import TypeVar
 
 import asyncpg
-import grpc
 from grpc import aio
 
 from common.jobs.rpc import JobsServicerMixin
@@ -26,40 +25,11 @@ from services.microscopy.core import feature_catalogue
 from services.microscopy.core.render import DEFAULT_HIGH_PERCENTILE, DEFAULT_LOW_PERCENTILE
 from services.microscopy.files import MicroscopyFiles
 from services.microscopy.recent import RecentFiles
+from services.microscopy.shared_memory import SharedMemoryTargets
 
 T = TypeVar("T")
 
 logger = logging.getLogger("micrographia.microscopy")
-
-
-class _HandlerCapture:
-    """Stands in for a server to collect the generated code's method handlers."""
-
-    def add_generic_rpc_handlers(self, handlers: object) -> None:
-        pass
-
-    def add_registered_method_handlers(
-        self, service: str, handlers: dict[str, grpc.RpcMethodHandler]
-    ) -> None:
-        self.service, self.handlers = service, dict(handlers)
-
-
-def add_to_server(servicer: MicroscopyServicer, server: aio.Server) -> None:
-    """Register `servicer` as the generated `add_MicroscopyServiceServicer_to_server`
-    does, except that ReadFrame's answer, serialized by the servicer, passes as is."""
-    capture = _HandlerCapture()
-    microscopy_pb2_grpc.add_MicroscopyServiceServicer_to_server(servicer, capture)
-    handlers = capture.handlers
-    generated = handlers["ReadFrame"]
-    handlers["ReadFrame"] = grpc.unary_unary_rpc_method_handler(
-        generated.unary_unary,
-        request_deserializer=generated.request_deserializer,
-        response_serializer=None,  # bytes from read_frame_response_bytes
-    )
-    server.add_generic_rpc_handlers(
-        (grpc.method_handlers_generic_handler(capture.service, handlers),)
-    )
-    server.add_registered_method_handlers(capture.service, handlers)
 
 
 class MicroscopyServicer(JobsServicerMixin, microscopy_pb2_grpc.MicroscopyServiceServicer):
@@ -78,8 +48,10 @@ class MicroscopyServicer(JobsServicerMixin, microscopy_pb2_grpc.MicroscopyServic
         files: MicroscopyFiles,
         executor: Executor,
         recent: RecentFiles | None,
+        shared_memory: SharedMemoryTargets | None = None,
     ) -> None:
         self.jobs = jobs
+        self._shared_memory = shared_memory or SharedMemoryTargets()
         self._files = files
         self._executor = executor
         self._recent = recent
@@ -104,16 +76,23 @@ class MicroscopyServicer(JobsServicerMixin, microscopy_pb2_grpc.MicroscopyServic
     async def ListFeatures(self, request: pb.ListFeaturesRequest, context: aio.ServicerContext):
         return self._features
 
-    async def ReadFrame(self, request: pb.ReadFrameRequest, context: aio.ServicerContext) -> bytes:
-        """Answers the ReadFrameResponse already serialized (registered without a
-        serializer, see `add_to_server`): the pixels are copied once, in a worker thread."""
-        return await self._blocking(self._serialized_frame, request.frame)
+    async def ReadFrame(self, request: pb.ReadFrameRequest, context: aio.ServicerContext):
+        """Pixels in the answer, or, for a client on this machine that names a
+        shared-memory target, written there (no copy through the socket)."""
+        return await self._blocking(self._read_frame, request)
 
-    def _serialized_frame(self, address: pb.FrameAddress) -> bytes:
+    def _read_frame(self, request: pb.ReadFrameRequest) -> pb.ReadFrameResponse:
+        address = request.frame
         frame = self._files.read_frame(
             address.file_path, address.fov, address.t, address.channel, address.z
         )
-        return messages.read_frame_response_bytes(frame)
+        if request.HasField("shared_memory"):
+            target = request.shared_memory
+            self._shared_memory.write(target.name, target.offset, target.size, frame)
+            return pb.ReadFrameResponse(
+                dtype=frame.dtype.name, shape=frame.shape, in_shared_memory=True
+            )
+        return pb.ReadFrameResponse(data=frame.tobytes(), dtype=frame.dtype.name, shape=frame.shape)
 
     async def RenderFrame(self, request: pb.RenderFrameRequest, context: aio.ServicerContext):
         address = request.frame

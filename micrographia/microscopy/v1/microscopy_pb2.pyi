@@ -128,20 +128,34 @@ class FrameAddress(_message.Message):
     def __init__(self, file_path: _Optional[str] = ..., fov: _Optional[int] = ..., t: _Optional[int] = ..., channel: _Optional[int] = ..., z: _Optional[int] = ...) -> None: ...
 
 class ReadFrameRequest(_message.Message):
-    __slots__ = ("frame",)
+    __slots__ = ("frame", "shared_memory")
     FRAME_FIELD_NUMBER: _ClassVar[int]
+    SHARED_MEMORY_FIELD_NUMBER: _ClassVar[int]
     frame: FrameAddress
-    def __init__(self, frame: _Optional[_Union[FrameAddress, _Mapping]] = ...) -> None: ...
+    shared_memory: SharedMemoryTarget
+    def __init__(self, frame: _Optional[_Union[FrameAddress, _Mapping]] = ..., shared_memory: _Optional[_Union[SharedMemoryTarget, _Mapping]] = ...) -> None: ...
+
+class SharedMemoryTarget(_message.Message):
+    __slots__ = ("name", "offset", "size")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    offset: int
+    size: int
+    def __init__(self, name: _Optional[str] = ..., offset: _Optional[int] = ..., size: _Optional[int] = ...) -> None: ...
 
 class ReadFrameResponse(_message.Message):
-    __slots__ = ("data", "dtype", "shape")
+    __slots__ = ("data", "dtype", "shape", "in_shared_memory")
     DATA_FIELD_NUMBER: _ClassVar[int]
     DTYPE_FIELD_NUMBER: _ClassVar[int]
     SHAPE_FIELD_NUMBER: _ClassVar[int]
+    IN_SHARED_MEMORY_FIELD_NUMBER: _ClassVar[int]
     data: bytes
     dtype: str
     shape: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, data: _Optional[bytes] = ..., dtype: _Optional[str] = ..., shape: _Optional[_Iterable[int]] = ...) -> None: ...
+    in_shared_memory: bool
+    def __init__(self, data: _Optional[bytes] = ..., dtype: _Optional[str] = ..., shape: _Optional[_Iterable[int]] = ..., in_shared_memory: _Optional[bool] = ...) -> None: ...
 
 class RenderFrameRequest(_message.Message):
     __slots__ = ("frame", "low_percentile", "high_percentile", "max_size")
