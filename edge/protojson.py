@@ -41,6 +41,13 @@ def _is_map(field: FieldDescriptor) -> bool:
     return field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type.GetOptions().map_entry
 
 
+def _in_real_oneof(field: FieldDescriptor) -> bool:
+    """True for a member of a declared oneof; a proto3 `optional` field sits alone
+    in a synthetic oneof that protoc names "_<field>"."""
+    oneof = field.containing_oneof
+    return oneof is not None and not (len(oneof.fields) == 1 and oneof.name == f"_{field.name}")
+
+
 def to_json(message: Message) -> Any:
     """A message as a JSON-ready dict (a Timestamp as a string)."""
     if isinstance(message, Timestamp):
@@ -55,7 +62,7 @@ def to_json(message: Message) -> Any:
             result[field.name] = [_scalar(field, item) for item in value]
         elif field.has_presence and not message.HasField(field.name):
             # Unset optional scalar, unset message, or the inactive side of a oneof.
-            if field.containing_oneof is None:
+            if not _in_real_oneof(field):
                 result[field.name] = None
         else:
             result[field.name] = _scalar(field, value)
