@@ -52,23 +52,44 @@ async def upload_slide(request: Request, backends: BackendsDep) -> JSONResponse:
     filename = await upload.open()
     if not filename:
         raise ApiError(400, errors.INVALID_PARAMETERS, "The upload has no filename")
-
-    async def messages() -> AsyncIterator[pb.UploadSlideRequest]:
-        yield pb.UploadSlideRequest(header=pb.UploadSlideHeader(filename=filename))
-        # The body arrives in ~64 KiB pieces; fewer, larger messages move faster.
-        buffer = bytearray()
-        async for chunk in upload.chunks():
-            buffer += chunk
-            if len(buffer) >= UPLOAD_MESSAGE_BYTES:
-                yield pb.UploadSlideRequest(chunk=bytes(buffer))
-                buffer.clear()
-        if buffer:
-            yield pb.UploadSlideRequest(chunk=bytes(buffer))
-
+    header = pb.UploadSlideHeader(filename=filename)
+    # The service judges the name before a byte of the file is read, and says how
+    # much it accepts.
+    check = await backends.slides.CheckUpload(pb.CheckUploadRequest(header=header))
     response = await backends.slides.UploadSlide(
-        messages(), timeout=backends.settings.stream_timeout_s
+        upload_messages(header, upload.chunks(), check.max_upload_bytes),
+        timeout=backends.settings.stream_timeout_s,
     )
     return JSONResponse(slide_json(response.slide), status_code=201)
+
+
+async def upload_messages(
+    header: pb.UploadSlideHeader, chunks: AsyncIterator[bytes], max_bytes: int
+) -> AsyncIterator[pb.UploadSlideRequest]:
+    """The header, then the file in messages of about 1 MiB, up to the first byte
+    past `max_bytes`.
+
+    That byte goes out and the stream ends there: the service refuses it
+    (PAYLOAD_TOO_LARGE, 413) and the rest of the body is never read. Ending the
+    stream rather than writing on matters: when a server ends a call the client
+    is still writing to, grpc.aio may report INTERNAL instead of the server's
+    status (grpc/grpc#36066).
+    """
+    yield pb.UploadSlideRequest(header=header)
+    # The body arrives in ~64 KiB pieces; fewer, larger messages move faster.
+    buffer = bytearray()
+    received = 0
+    async for chunk in chunks:
+        buffer += chunk
+        received += len(chunk)
+        too_large = received > max_bytes
+        if too_large or len(buffer) >= UPLOAD_MESSAGE_BYTES:
+            yield pb.UploadSlideRequest(chunk=bytes(buffer))
+            buffer.clear()
+        if too_large:
+            return
+    if buffer:
+        yield pb.UploadSlideRequest(chunk=bytes(buffer))
 
 
 @router.get("/", summary="All slides, newest first")
