@@ -7,8 +7,10 @@ wrongly does not compare equal by accident.
 
 from __future__ import annotations
 
+import os
 import shutil
 import struct
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -273,6 +275,11 @@ def limited_slides(
     service (same database, its own folder) and edge, so the shared platform keeps
     the default limit."""
     slides_dir = tmp_path_factory.mktemp("limited-slides")
+    # Debris of an upload a crash interrupted two days ago: the service sweeps it at start.
+    stale = slides_dir / ".upload-0123456789abcdef.part"
+    stale.write_bytes(b"half a slide")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(stale, (two_days_ago, two_days_ago))
     settings = SlidesSettings(
         host="127.0.0.1", port=0, grace_period_s=1, max_upload_bytes=UPLOAD_LIMIT
     )

@@ -3,7 +3,9 @@ PostgreSQL and OpenSlide (spec/slidekick-api.md, "Slides")."""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import json
 import re
 import socket
 import time
@@ -16,6 +18,7 @@ import httpx
 import numpy as np
 import openslide
 import pytest
+from mcp import Client
 from openslide.deepzoom import DeepZoomGenerator
 from PIL import Image
 
@@ -196,6 +199,11 @@ def test_upload_without_the_file_field_is_400(slides: SlidesPlatform) -> None:
 
 
 # The lowered upload limit ------------------------------------------------------------
+
+
+def test_start_sweeps_uploads_a_crash_left_behind(limited_slides: LimitedSlides) -> None:
+    # The fixture left a two-day-old .upload-*.part there before the service started.
+    assert not list(limited_slides.slides_dir.glob(".upload-*"))
 
 
 def test_oversize_upload_is_413_and_leaves_nothing(limited_slides: LimitedSlides) -> None:
@@ -443,3 +451,17 @@ def test_delete_waits_for_the_spatial_service(platform, slides: SlidesPlatform, 
         time.sleep(0.2)
     assert status == 204
     assert not (slides.slides_dir / f"{slide_id}.svs").exists()
+
+
+# MCP -------------------------------------------------------------------------------
+
+
+def test_mcp_lists_slides(platform, svs_slide: dict) -> None:
+    async def session():
+        async with Client(f"{platform.base_url}/mcp") as client:
+            return await client.call_tool("list_slides", {})
+
+    result = asyncio.run(session())
+    assert not result.is_error
+    listed = {slide["id"]: slide for slide in json.loads(result.content[0].text)["slides"]}
+    assert listed[svs_slide["id"]] == svs_slide
