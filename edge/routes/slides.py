@@ -66,14 +66,15 @@ async def upload_slide(request: Request, backends: BackendsDep) -> JSONResponse:
 async def upload_messages(
     header: pb.UploadSlideHeader, chunks: AsyncIterator[bytes], max_bytes: int
 ) -> AsyncIterator[pb.UploadSlideRequest]:
-    """The header, then the file in messages of about 1 MiB, up to the first byte
-    past `max_bytes`.
+    """The header, then the file in messages of about 1 MiB, up to the piece of
+    the body that crosses `max_bytes`.
 
-    That byte goes out and the stream ends there: the service refuses it
+    That piece goes out and the stream ends there: the service refuses it
     (PAYLOAD_TOO_LARGE, 413) and the rest of the body is never read. Ending the
     stream rather than writing on matters: when a server ends a call the client
     is still writing to, grpc.aio may report INTERNAL instead of the server's
-    status (grpc/grpc#36066).
+    status (grpc/grpc#36066). Raising here (the client went away) makes grpc
+    cancel the call, and the service removes what it had written.
     """
     yield pb.UploadSlideRequest(header=header)
     # The body arrives in ~64 KiB pieces; fewer, larger messages move faster.

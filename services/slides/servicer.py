@@ -116,7 +116,7 @@ class SlidesServicer(slides_pb2_grpc.SlidesServiceServicer):
             code = error.code()
             if code is grpc.StatusCode.UNIMPLEMENTED:
                 # A spatial service without analyses yet has none to delete.
-                logger.warning("spatial cannot delete analyses yet; slide %s has none", slide_id)
+                logger.info("spatial cannot delete analyses yet; slide %s has none", slide_id)
                 return 0
             if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
                 raise Unavailable(
