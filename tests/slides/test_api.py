@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import logging
 import re
 import socket
 import time
@@ -271,6 +272,26 @@ def test_wrong_extension_is_refused_before_the_body_is_streamed(limited_slides: 
     # The header message is checked first: a few bytes of a 64 MiB body suffice for the 400.
     connection = _send_upload_start(limited_slides.edge_port, "notes.txt", 64 * 1024**2, b"abc")
     assert _status_line(connection) == "HTTP/1.1 400 Bad Request"
+
+
+def test_client_leaving_mid_upload_leaves_nothing(
+    slides: SlidesPlatform, platform, aperio_svs: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    before = slides.entries()
+    port = int(platform.base_url.rsplit(":", 1)[1])
+    data = aperio_svs.read_bytes()
+    connection = _send_upload_start(port, "leaving.svs", 64 * 1024 * 1024, data)
+    deadline = time.monotonic() + 10
+    while not list(slides.slides_dir.glob(".upload-*")):
+        assert time.monotonic() < deadline, "the upload never reached the service"
+        time.sleep(0.02)
+    connection.close()
+    while list(slides.slides_dir.glob(".upload-*")):
+        assert time.monotonic() < deadline, "the partial upload was left behind"
+        time.sleep(0.02)
+    assert slides.entries() == before
+    # An ordinary event, not a server error.
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
 
 
 # Viewing ----------------------------------------------------------------------------
