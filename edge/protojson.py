@@ -37,15 +37,17 @@ def _scalar(field: FieldDescriptor, value: Any) -> Any:
     return value
 
 
-def _is_map(field: FieldDescriptor) -> bool:
-    return field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type.GetOptions().map_entry
-
-
 def _in_real_oneof(field: FieldDescriptor) -> bool:
     """True for a member of a declared oneof; a proto3 `optional` field sits alone
-    in a synthetic oneof that protoc names "_<field>"."""
+    in a synthetic oneof named "_<field>", and an unset one still shows as null."""
     oneof = field.containing_oneof
-    return oneof is not None and not (len(oneof.fields) == 1 and oneof.name == f"_{field.name}")
+    if oneof is None:
+        return False
+    return not (len(oneof.fields) == 1 and oneof.name == f"_{field.name}")
+
+
+def _is_map(field: FieldDescriptor) -> bool:
+    return field.type == FieldDescriptor.TYPE_MESSAGE and field.message_type.GetOptions().map_entry
 
 
 def to_json(message: Message) -> Any:
