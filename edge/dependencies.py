@@ -9,7 +9,9 @@ from fastapi import Depends, Request
 from edge.backends import Backends
 
 
-def get_backends(request: Request) -> Backends:
+async def get_backends(request: Request) -> Backends:
+    # async: FastAPI runs a plain `def` dependency in a worker thread, a thread
+    # hop per request for what is an attribute read.
     return request.app.state.backends
 
 

@@ -20,6 +20,7 @@ from edge.jobs_json import job_json
 from edge.protojson import to_json
 from micrographia.common.v1 import common_pb2
 from micrographia.microscopy.v1 import microscopy_pb2
+from micrographia.slides.v1 import slides_pb2
 
 T = TypeVar("T")
 
@@ -165,5 +166,12 @@ def build_mcp(backends: Backends) -> MCPServer:
             "task_id": response.job.id,
             "status": job_json(response.job)["status"],
         }
+
+    @mcp.tool()
+    async def list_slides() -> dict[str, Any]:
+        """List the uploaded whole-slide images, newest first: id, file name, size in
+        pixels, microns per pixel (null when the file does not say), vendor, levels."""
+        response = await _call(backends.slides.ListSlides(slides_pb2.ListSlidesRequest()))
+        return {"slides": [to_json(slide) for slide in response.slides]}
 
     return mcp

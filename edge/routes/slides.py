@@ -3,16 +3,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
+from starlette.requests import ClientDisconnect
 
 from common import errors
 from edge.dependencies import BackendsDep
-from edge.errors import ApiError
+from edge.errors import ApiError, BackendError
 from edge.multipart import MultipartFile
 from edge.protojson import to_json
 from micrographia.slides.v1 import slides_pb2 as pb
@@ -52,23 +54,76 @@ async def upload_slide(request: Request, backends: BackendsDep) -> JSONResponse:
     filename = await upload.open()
     if not filename:
         raise ApiError(400, errors.INVALID_PARAMETERS, "The upload has no filename")
+    header = pb.UploadSlideHeader(filename=filename)
+    # The service judges the name before a byte of the file is read, and says how
+    # much it accepts.
+    check = await backends.slides.CheckUpload(pb.CheckUploadRequest(header=header))
+    body = UploadBody(upload.chunks(), check.max_upload_bytes)
+    try:
+        response = await backends.slides.UploadSlide(
+            body.messages(header), timeout=backends.settings.stream_timeout_s
+        )
+    except (asyncio.CancelledError, BackendError):
+        body.raise_failure()
+        raise
+    return JSONResponse(slide_json(response.slide), status_code=201)
 
-    async def messages() -> AsyncIterator[pb.UploadSlideRequest]:
-        yield pb.UploadSlideRequest(header=pb.UploadSlideHeader(filename=filename))
+
+class UploadBody:
+    """The request body as UploadSlide messages, and what went wrong reading it.
+
+    grpc consumes the messages in a task of its own; when reading the body
+    fails there (the client went away) grpc cancels the call and the service
+    removes what it had written, but the reason stays here.
+    """
+
+    def __init__(self, chunks: AsyncIterator[bytes], max_bytes: int) -> None:
+        self._chunks = chunks
+        self._max_bytes = max_bytes
+        self.failure: Exception | None = None
+
+    async def messages(self, header: pb.UploadSlideHeader) -> AsyncIterator[pb.UploadSlideRequest]:
+        """The header, then the file in messages of about 1 MiB, up to the piece of
+        the body that crosses the limit.
+
+        That piece goes out and the stream ends there: the service refuses it
+        (PAYLOAD_TOO_LARGE, 413) and the rest of the body is never read. Ending
+        the stream rather than writing on matters: when a server ends a call the
+        client is still writing to, grpc.aio may report INTERNAL instead of the
+        server's status (grpc/grpc#36066).
+        """
+        yield pb.UploadSlideRequest(header=header)
         # The body arrives in ~64 KiB pieces; fewer, larger messages move faster.
         buffer = bytearray()
-        async for chunk in upload.chunks():
-            buffer += chunk
-            if len(buffer) >= UPLOAD_MESSAGE_BYTES:
-                yield pb.UploadSlideRequest(chunk=bytes(buffer))
-                buffer.clear()
+        received = 0
+        try:
+            async for chunk in self._chunks:
+                buffer += chunk
+                received += len(chunk)
+                too_large = received > self._max_bytes
+                if too_large or len(buffer) >= UPLOAD_MESSAGE_BYTES:
+                    yield pb.UploadSlideRequest(chunk=bytes(buffer))
+                    buffer.clear()
+                if too_large:
+                    return
+        except Exception as error:
+            self.failure = error
+            raise
         if buffer:
             yield pb.UploadSlideRequest(chunk=bytes(buffer))
 
-    response = await backends.slides.UploadSlide(
-        messages(), timeout=backends.settings.stream_timeout_s
-    )
-    return JSONResponse(slide_json(response.slide), status_code=201)
+    def raise_failure(self) -> None:
+        """If the call failed because the body did, raise that instead.
+
+        A locally cancelled grpc.aio call raises CancelledError; one that is
+        this task being cancelled (shutdown) is left to propagate.
+        """
+        task = asyncio.current_task()
+        if self.failure is None or (task is not None and task.cancelling()):
+            return
+        if isinstance(self.failure, ClientDisconnect):
+            raise ApiError(499, "CANCELLED", "The client went away during the upload") from None
+        raise self.failure
 
 
 @router.get("/", summary="All slides, newest first")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
@@ -19,6 +21,16 @@ def test_trace_spans_edge_and_service(platform, edge):
             ).status_code
             == 404
         )
+        # The edge's request span ends just after the response went out, so the
+        # client can hold the response before that span is finished.
+        deadline = time.monotonic() + 5
+        while not any(
+            span.kind is SpanKind.SERVER
+            and span.resource.attributes["service.name"] == "micrographia-edge"
+            for span in exporter.get_finished_spans()
+        ):
+            assert time.monotonic() < deadline, "the edge's request span never ended"
+            time.sleep(0.01)
         spans = exporter.get_finished_spans()
     finally:
         exporter.shutdown()

@@ -7,17 +7,26 @@ wrongly does not compare equal by accident.
 
 from __future__ import annotations
 
+import os
 import shutil
 import struct
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 import tifffile
 
 from common.errors import NotFound
+from common.server import ServiceRunner
+from edge.settings import EdgeSettings
 from services.slides.core import SlideLibrary, SlidesConfig
+from services.slides.service import SlidesService
+from services.slides.settings import SlidesSettings
+from tests.harness import RunningPlatform, free_port
 
 APERIO_SIZE = (2000, 1500)  # width, height: not multiples of any tile size
 APERIO_MPP = 0.25
@@ -189,3 +198,98 @@ def make_library(tmp_path: Path) -> Iterator[LibraryFactory]:
     yield make
     for library in libraries:
         library.close()
+
+
+# ------------------------------------------------------------------ the running service
+
+
+@dataclass
+class SlidesPlatform:
+    """The platform's slides service and edge, as the service and API tests use them."""
+
+    api: httpx.Client
+    slides_dir: Path
+    slides_address: str
+
+    def upload(self, path: Path, filename: str | None = None) -> httpx.Response:
+        """POST a file as the multipart field `file`, under `filename` sent verbatim."""
+        return self.upload_data(path.read_bytes(), filename or path.name)
+
+    def upload_data(self, data: bytes, filename: str) -> httpx.Response:
+        return upload_bytes(self.api, data, filename)
+
+    def upload_ok(self, path: Path, filename: str | None = None) -> dict:
+        response = self.upload(path, filename)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    def entries(self) -> set[str]:
+        """What lies in the slides folder (the thumbnail cache's contents aside)."""
+        return {entry.name for entry in self.slides_dir.iterdir()}
+
+
+def multipart_body(data: bytes, filename: str, boundary: str = "slides-test-boundary") -> bytes:
+    """A multipart/form-data body with one `file` field; the filename goes out unaltered
+    (HTTP clients may tidy it up, and what a hostile client sends is the point)."""
+    head = (
+        f"--{boundary}\r\n"
+        f'Content-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n"
+    ).encode()
+    return head + data + f"\r\n--{boundary}--\r\n".encode()
+
+
+def upload_bytes(api: httpx.Client, data: bytes, filename: str) -> httpx.Response:
+    boundary = "slides-test-boundary"
+    return api.post(
+        "/api/slides/upload",
+        content=multipart_body(data, filename, boundary),
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
+
+
+@pytest.fixture(scope="module")
+def slides(platform: RunningPlatform) -> Iterator[SlidesPlatform]:
+    with httpx.Client(base_url=platform.base_url, timeout=60) as api:
+        yield SlidesPlatform(api, Path(platform.platform.slides_dir), platform.address("slides"))
+
+
+@dataclass
+class LimitedSlides:
+    """A second slides service with a small upload limit, behind its own edge."""
+
+    base_url: str
+    slides_dir: Path
+    limit: int
+    edge_port: int
+
+
+UPLOAD_LIMIT = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def limited_slides(
+    platform: RunningPlatform, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LimitedSlides]:
+    """Slides with MICROGRAPHIA_SLIDES_MAX_UPLOAD_BYTES lowered to 1 MiB: its own
+    service (same database, its own folder) and edge, so the shared platform keeps
+    the default limit."""
+    slides_dir = tmp_path_factory.mktemp("limited-slides")
+    # Debris of an upload a crash interrupted two days ago: the service sweeps it at start.
+    stale = slides_dir / ".upload-0123456789abcdef.part"
+    stale.write_bytes(b"half a slide")
+    two_days_ago = time.time() - 2 * 24 * 3600
+    os.utime(stale, (two_days_ago, two_days_ago))
+    settings = SlidesSettings(
+        host="127.0.0.1", port=0, grace_period_s=1, max_upload_bytes=UPLOAD_LIMIT
+    )
+    runner = ServiceRunner(
+        SlidesService, settings, platform.platform.model_copy(update={"slides_dir": slides_dir})
+    )
+    platform.loop.run(runner.start())
+    edge = EdgeSettings(port=free_port())
+    try:
+        with platform.extra_edge(edge, slides_address=runner.address) as base_url:
+            yield LimitedSlides(base_url, slides_dir, UPLOAD_LIMIT, edge.port)
+    finally:
+        platform.loop.run(runner.stop(grace=1))

@@ -78,7 +78,7 @@ async def test_insert_get_list_delete(pool: asyncpg.Pool) -> None:
     first = await registry.insert(record())
     second = await registry.insert(record(mpp=None, mpp_y=None, objective_power=None))
     assert first.created_at is not None and first.created_at.tzinfo is not None
-    assert first.levels == ()  # the table keeps level_count only
+    assert first.levels == (SlideLevel(2000, 1500, 1.0),)  # the pyramid, without opening
 
     fetched = await registry.get(first.id.upper())
     assert fetched == first

@@ -90,6 +90,18 @@ def test_bare_multi_file_slides_must_come_zipped(name: str, store: SlideStore) -
         store.begin_upload(name)
 
 
+def test_check_upload_answers_as_begin_upload_would_without_touching_disk(
+    store: SlideStore,
+) -> None:
+    assert store.check_upload("../scans/Case.SVS", declared_size=10) == "Case.SVS"
+    with pytest.raises(InvalidArgument, match="unsupported file extension"):
+        store.check_upload("notes.txt")
+    with pytest.raises(ResourceExhausted) as caught:
+        store.check_upload("case.svs", declared_size=store.max_upload_bytes + 1)
+    assert caught.value.code == PAYLOAD_TOO_LARGE
+    assert listing(store.slides_dir) == []
+
+
 # Single-file uploads -------------------------------------------------------------
 
 

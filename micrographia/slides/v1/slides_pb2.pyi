@@ -55,6 +55,20 @@ class UploadSlideHeader(_message.Message):
     size_bytes: int
     def __init__(self, filename: _Optional[str] = ..., size_bytes: _Optional[int] = ...) -> None: ...
 
+class CheckUploadRequest(_message.Message):
+    __slots__ = ("header",)
+    HEADER_FIELD_NUMBER: _ClassVar[int]
+    header: UploadSlideHeader
+    def __init__(self, header: _Optional[_Union[UploadSlideHeader, _Mapping]] = ...) -> None: ...
+
+class CheckUploadResponse(_message.Message):
+    __slots__ = ("filename", "max_upload_bytes")
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    MAX_UPLOAD_BYTES_FIELD_NUMBER: _ClassVar[int]
+    filename: str
+    max_upload_bytes: int
+    def __init__(self, filename: _Optional[str] = ..., max_upload_bytes: _Optional[int] = ...) -> None: ...
+
 class UploadSlideRequest(_message.Message):
     __slots__ = ("header", "chunk")
     HEADER_FIELD_NUMBER: _ClassVar[int]

@@ -35,6 +35,11 @@ class SlidesServiceStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.CheckUpload = channel.unary_unary(
+                '/micrographia.slides.v1.SlidesService/CheckUpload',
+                request_serializer=micrographia_dot_slides_dot_v1_dot_slides__pb2.CheckUploadRequest.SerializeToString,
+                response_deserializer=micrographia_dot_slides_dot_v1_dot_slides__pb2.CheckUploadResponse.FromString,
+                _registered_method=True)
         self.UploadSlide = channel.stream_unary(
                 '/micrographia.slides.v1.SlidesService/UploadSlide',
                 request_serializer=micrographia_dot_slides_dot_v1_dot_slides__pb2.UploadSlideRequest.SerializeToString,
@@ -95,6 +100,14 @@ class SlidesServiceStub:
 class SlidesServiceServicer:
     """Whole-slide image files: registry, Deep Zoom, thumbnails, scale bars, regions.
     """
+
+    def CheckUpload(self, request, context):
+        """Check an upload's header as UploadSlide will, before any data is sent, and
+        tell the size limit, so a client can stop at it. REST: POST /api/slides/upload.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
 
     def UploadSlide(self, request_iterator, context):
         """Store a slide sent in chunks: one header message, then data chunks.
@@ -180,6 +193,11 @@ class SlidesServiceServicer:
 
 def add_SlidesServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'CheckUpload': grpc.unary_unary_rpc_method_handler(
+                    servicer.CheckUpload,
+                    request_deserializer=micrographia_dot_slides_dot_v1_dot_slides__pb2.CheckUploadRequest.FromString,
+                    response_serializer=micrographia_dot_slides_dot_v1_dot_slides__pb2.CheckUploadResponse.SerializeToString,
+            ),
             'UploadSlide': grpc.stream_unary_rpc_method_handler(
                     servicer.UploadSlide,
                     request_deserializer=micrographia_dot_slides_dot_v1_dot_slides__pb2.UploadSlideRequest.FromString,
@@ -246,6 +264,33 @@ def add_SlidesServiceServicer_to_server(servicer, server):
 class SlidesService:
     """Whole-slide image files: registry, Deep Zoom, thumbnails, scale bars, regions.
     """
+
+    @staticmethod
+    def CheckUpload(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/micrographia.slides.v1.SlidesService/CheckUpload',
+            micrographia_dot_slides_dot_v1_dot_slides__pb2.CheckUploadRequest.SerializeToString,
+            micrographia_dot_slides_dot_v1_dot_slides__pb2.CheckUploadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
 
     @staticmethod
     def UploadSlide(request_iterator,

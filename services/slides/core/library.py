@@ -11,6 +11,7 @@ servicer runs them in a thread pool, never on the event loop.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +35,13 @@ from .regions import (
     read_region_array,
 )
 from .scale import ScaleBar, scale_bar
-from .storage import DEFAULT_MAX_UPLOAD_BYTES, SlideStore, Upload, receive_upload
+from .storage import (
+    DEFAULT_MAX_UPLOAD_BYTES,
+    BlockingRunner,
+    SlideStore,
+    Upload,
+    receive_upload,
+)
 from .thumbnails import THUMBNAIL_DIR_NAME, THUMBNAIL_QUALITY, Thumbnail, ThumbnailCache
 from .tile_cache import DEFAULT_TILE_CACHE_BYTES, TileCache, TileKey
 
@@ -103,6 +110,15 @@ class SlideLibrary:
         """The DZI descriptor (254 px JPEG tiles, 1 px overlap)."""
         with self.handles.lease(parse_slide_id(slide_id)) as handle:
             return describe_deepzoom(handle.deepzoom)
+
+    def cached_tile(self, slide_id: str, level: int, col: int, row: int) -> EncodedImage | None:
+        """The tile if it is in the memory cache, else None.
+
+        Never touches disk or OpenSlide, so an async caller may ask on its
+        event loop and go to a worker thread only on a miss.
+        """
+        data = self.tiles.get(TileKey(parse_slide_id(slide_id), level, col, row))
+        return None if data is None else EncodedImage(image=data, content_type=TILE_CONTENT_TYPE)
 
     def deepzoom_tile(self, slide_id: str, level: int, col: int, row: int) -> EncodedImage:
         """One JPEG tile, from memory when cached; NotFound outside the pyramid."""
@@ -185,10 +201,15 @@ class SlideLibrary:
         return self.store.begin_upload(filename, declared_size)
 
     async def receive_upload(
-        self, filename: str, chunks: AsyncIterable[bytes], declared_size: int | None = None
+        self,
+        filename: str,
+        chunks: AsyncIterable[bytes],
+        declared_size: int | None = None,
+        *,
+        run: BlockingRunner = asyncio.to_thread,
     ) -> SlideRecord:
         """Store a slide arriving as an async stream of chunks (see storage.receive_upload)."""
-        return await receive_upload(self.store, filename, chunks, declared_size)
+        return await receive_upload(self.store, filename, chunks, declared_size, run=run)
 
     def delete(self, slide_id: str) -> bool:
         """Remove the slide's files, cached thumbnails and tiles, and close it.

@@ -38,9 +38,7 @@ class SlideFacts:
 class SlideRecord:
     """A stored slide (proto Slide, plus where its file lives).
 
-    `created_at` is None until the registry has stored the record; `levels`
-    is empty when the record comes from the registry (the table keeps only
-    `level_count`; the open slide gives the levels).
+    `created_at` is None until the registry has stored the record.
     """
 
     id: str

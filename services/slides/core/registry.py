@@ -6,6 +6,7 @@ search_path, which common/db.create_pool(schema="slides") sets.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import asyncpg
@@ -13,12 +14,23 @@ import asyncpg
 from common.errors import NotFound
 
 from .ids import parse_slide_id
-from .models import SlideRecord
+from .models import SlideLevel, SlideRecord
 
 _COLUMNS = (
     "id, filename, stored_path, mpp, mpp_y, width_px, height_px, vendor, "
-    "objective_power, level_count, size_bytes, created_at"
+    "objective_power, level_count, levels, size_bytes, created_at"
 )
+
+
+def _levels_json(levels: tuple[SlideLevel, ...]) -> str:
+    return json.dumps(
+        [{"width": lv.width, "height": lv.height, "downsample": lv.downsample} for lv in levels]
+    )
+
+
+def _levels(text: str) -> tuple[SlideLevel, ...]:
+    # asyncpg hands jsonb over as its text unless a codec is registered.
+    return tuple(SlideLevel(**level) for level in json.loads(text))
 
 
 def _record(row: asyncpg.Record) -> SlideRecord:
@@ -31,6 +43,7 @@ def _record(row: asyncpg.Record) -> SlideRecord:
         width_px=row["width_px"],
         height_px=row["height_px"],
         level_count=row["level_count"],
+        levels=_levels(row["levels"]),
         mpp=row["mpp"],
         mpp_y=row["mpp_y"],
         objective_power=row["objective_power"],
@@ -52,8 +65,8 @@ class SlideRegistry:
         """
         row = await self._pool.fetchrow(
             f"""INSERT INTO slides (id, filename, stored_path, mpp, mpp_y, width_px,
-                    height_px, vendor, objective_power, level_count, size_bytes)
-                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                    height_px, vendor, objective_power, level_count, levels, size_bytes)
+                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
                 RETURNING {_COLUMNS}""",
             *_insert_values(record),
         )
@@ -94,5 +107,6 @@ def _insert_values(record: SlideRecord) -> tuple[Any, ...]:
         record.vendor,
         record.objective_power,
         record.level_count,
+        _levels_json(record.levels),
         record.size_bytes,
     )

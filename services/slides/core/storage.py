@@ -22,7 +22,7 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import AsyncIterable, Callable
+from collections.abc import AsyncIterable, Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
 
@@ -54,6 +54,8 @@ MAX_FILENAME_LENGTH = 255
 UPLOAD_PREFIX = ".upload-"
 
 Opener = Callable[[Path], openslide.AbstractSlide]
+# Runs a blocking call off the event loop: asyncio.to_thread, or a bounded pool's.
+BlockingRunner = Callable[..., Awaitable]
 
 
 def sanitize_filename(name: str) -> str:
@@ -119,12 +121,21 @@ def _folder_size(folder: Path) -> int:
     )
 
 
-def validate_slide(path: Path, opener: Opener = open_slide) -> SlideFacts:
+def validate_slide(path: Path, opener: Opener = open_slide, name: str | None = None) -> SlideFacts:
     """Open `path` with OpenSlide and decode a few pixels; the slide's facts.
 
-    InvalidArgument(UNPROCESSABLE_SLIDE), with OpenSlide's reason, when it cannot.
+    InvalidArgument(UNPROCESSABLE_SLIDE), with OpenSlide's reason, when it
+    cannot. Messages call the file `name` (the client's file name, not the
+    temporary one the upload is written to).
     """
-    slide = opener(path)
+    name = name or path.name
+    try:
+        slide = opener(path)
+    except InvalidArgument as error:
+        reason = error.details.get("reason", error.message)
+        raise InvalidArgument(
+            f"OpenSlide cannot open {name}: {reason}", code=error.code, **error.details
+        ) from None
     try:
         facts = read_facts(slide)
         # Opening parses only the structure; decoding a corner of the smallest
@@ -135,7 +146,7 @@ def validate_slide(path: Path, opener: Opener = open_slide) -> SlideFacts:
         return facts
     except openslide.OpenSlideError as error:
         raise InvalidArgument(
-            f"OpenSlide cannot read the pixels of {path.name}: {error}",
+            f"OpenSlide cannot read the pixels of {name}: {error}",
             code=UNPROCESSABLE_SLIDE,
             reason=str(error),
         ) from None
@@ -239,7 +250,7 @@ class Upload:
             raise FailedPrecondition("this upload is already finished or aborted")
 
     def _finish_file(self) -> SlideRecord:
-        facts = validate_slide(self.temp_path, self._store.opener)
+        facts = validate_slide(self.temp_path, self._store.opener, self.filename)
         slide_id = new_slide_id()
         target = self._store.inside(self._store.slides_dir / f"{slide_id}{self.extension}")
         os.rename(self.temp_path, target)
@@ -256,7 +267,7 @@ class Upload:
         )
         _remove(self.temp_path)
         main = find_main_slide_file(self._temp_folder)
-        facts = validate_slide(main, self._store.opener)
+        facts = validate_slide(main, self._store.opener, f"{self.filename}: {main.name}")
         slide_id = new_slide_id()
         folder = self._store.inside(self._store.slides_dir / slide_id)
         os.rename(self._temp_folder, folder)
@@ -308,21 +319,28 @@ class SlideStore:
             raise InvalidArgument(f"path {path} is outside the slides folder")
         return resolved
 
-    def begin_upload(self, filename: str, declared_size: int | None = None) -> Upload:
-        """Start receiving a slide (or a .zip of one).
+    def check_upload(self, filename: str, declared_size: int | None = None) -> str:
+        """The name an upload would be registered under; touches nothing on disk.
 
         Raises InvalidArgument for a bad name or extension and
-        ResourceExhausted(PAYLOAD_TOO_LARGE) when `declared_size` is over the
-        limit, before a byte is written.
+        ResourceExhausted(PAYLOAD_TOO_LARGE) when `declared_size` is over the limit.
         """
         clean = sanitize_filename(filename)
-        extension = upload_extension(clean)
+        upload_extension(clean)
         if declared_size is not None:
             if declared_size < 0:
                 raise InvalidArgument(f"declared size {declared_size} is negative")
             if declared_size > self.max_upload_bytes:
                 raise _payload_too_large(self.max_upload_bytes, declared_size)
-        return Upload(self, clean, extension, declared_size)
+        return clean
+
+    def begin_upload(self, filename: str, declared_size: int | None = None) -> Upload:
+        """Start receiving a slide (or a .zip of one).
+
+        Raises what check_upload raises, before a byte is written.
+        """
+        clean = self.check_upload(filename, declared_size)
+        return Upload(self, clean, upload_extension(clean), declared_size)
 
     def locate(self, slide_id: str) -> Path:
         """The slide file of `slide_id` (the main file of a folder); NotFound if none."""
@@ -365,20 +383,24 @@ async def receive_upload(
     filename: str,
     chunks: AsyncIterable[bytes],
     declared_size: int | None = None,
+    *,
+    run: BlockingRunner = asyncio.to_thread,
 ) -> SlideRecord:
     """Store a slide arriving as an async stream of chunks (a gRPC or HTTP body).
 
-    Disk writes and the OpenSlide check run in worker threads; if the stream
-    fails or the task is cancelled, the partial upload is removed.
+    The name, extension and declared size are checked before the first chunk
+    is read. Disk writes and the OpenSlide check run through `run` (worker
+    threads; by default asyncio's); if the stream fails or the task is
+    cancelled, the partial upload is removed.
     """
-    upload = store.begin_upload(filename, declared_size)
+    upload = await run(store.begin_upload, filename, declared_size)
     try:
         async for chunk in chunks:
-            await asyncio.to_thread(upload.write, chunk)
+            await run(upload.write, chunk)
     except BaseException:
         upload.abort()
         raise
-    finishing = asyncio.ensure_future(asyncio.to_thread(upload.finish))
+    finishing = asyncio.ensure_future(run(upload.finish))
     try:
         return await asyncio.shield(finishing)
     except asyncio.CancelledError:

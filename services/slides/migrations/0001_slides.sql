@@ -11,6 +11,9 @@ CREATE TABLE IF NOT EXISTS slides (
     vendor          text NOT NULL,
     objective_power double precision NULL,
     level_count     integer NOT NULL CHECK (level_count > 0),
+    -- Every level as {"width", "height", "downsample"}, level 0 first: the slide
+    -- list shows the pyramid without opening each slide.
+    levels          jsonb NOT NULL DEFAULT '[]'::jsonb,
     size_bytes      bigint NOT NULL CHECK (size_bytes >= 0),
     created_at      timestamptz NOT NULL DEFAULT now()
 );
