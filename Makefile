@@ -15,7 +15,9 @@ export MICROGRAPHIA_DATA_ROOTS ?= $(CURDIR)/var/data
 export MICROGRAPHIA_SLIDES_DIR ?= $(CURDIR)/var/slides
 # Tests and benchmarks share the settings above; the suite makes its own database.
 
-.PHONY: setup run test bench lint format protos database clean
+SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: setup run test bench bench-tools lint format protos database clean
 
 setup: $(STAMP) database
 
@@ -36,8 +38,12 @@ run: setup
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: setup
+bench: setup bench-tools
 	$(BIN)/python -m benchmarks $(BENCH)
+
+# wrk (Debian) drives HTTP load without taking the CPU the measured processes need.
+bench-tools:
+	command -v wrk >/dev/null || ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q wrk)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from edge.backends import Backends
+from edge.tile_cache import TileCache
 
 
 async def get_backends(request: Request) -> Backends:
@@ -16,3 +17,10 @@ async def get_backends(request: Request) -> Backends:
 
 
 BackendsDep = Annotated[Backends, Depends(get_backends)]
+
+
+async def get_tile_cache(request: Request) -> TileCache:
+    return request.app.state.tile_cache
+
+
+TileCacheDep = Annotated[TileCache, Depends(get_tile_cache)]

@@ -31,6 +31,10 @@ class EdgeSettings(BaseSettings):
     stream_timeout_s: float = 3600.0
     # Seconds of silence after which an SSE stream sends a keep-alive comment.
     sse_keepalive_s: float = 15.0
+    # Deep Zoom tiles kept by the edge (bytes budget, and seconds a tile is trusted:
+    # a slide deleted through another edge replica stops being served after it).
+    tile_cache_mb: int = 128
+    tile_cache_ttl_s: float = 300.0
     # Largest gRPC message to or from a backend.
     max_message_bytes: int = 64 * 1024 * 1024
 

@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.requests import ClientDisconnect
 
 from common import errors
-from edge.dependencies import BackendsDep
+from edge.dependencies import BackendsDep, TileCacheDep
 from edge.errors import ApiError, BackendError
 from edge.multipart import MultipartFile
 from edge.protojson import to_json
@@ -139,8 +139,9 @@ async def get_slide(slide_id: uuid.UUID, backends: BackendsDep) -> dict[str, Any
 
 
 @router.delete("/{slide_id}", status_code=204, summary="Delete a slide, its caches and analyses")
-async def delete_slide(slide_id: uuid.UUID, backends: BackendsDep) -> Response:
+async def delete_slide(slide_id: uuid.UUID, backends: BackendsDep, tiles: TileCacheDep) -> Response:
     await backends.slides.DeleteSlide(pb.DeleteSlideRequest(slide_id=str(slide_id)))
+    tiles.drop_slide(str(slide_id))
     return Response(status_code=204)
 
 
@@ -190,12 +191,22 @@ async def dzi(slide_id: uuid.UUID, backends: BackendsDep) -> Response:
     responses={200: {"content": {"image/jpeg": {}}}},
 )
 async def dzi_tile(
-    slide_id: uuid.UUID, level: int, col: int, row: int, backends: BackendsDep
+    slide_id: uuid.UUID,
+    level: int,
+    col: int,
+    row: int,
+    backends: BackendsDep,
+    tiles: TileCacheDep,
 ) -> Response:
-    response = await backends.slides.GetDeepZoomTile(
-        pb.GetDeepZoomTileRequest(slide_id=str(slide_id), level=level, col=col, row=row)
-    )
-    return Response(response.image, media_type="image/jpeg", headers=IMAGE_CACHE)
+    key = (str(slide_id), level, col, row)
+    image = tiles.get(key)
+    if image is None:
+        response = await backends.slides.GetDeepZoomTile(
+            pb.GetDeepZoomTileRequest(slide_id=key[0], level=level, col=col, row=row)
+        )
+        image = response.image
+        tiles.put(key, image)
+    return Response(image, media_type="image/jpeg", headers=IMAGE_CACHE)
 
 
 @router.get(

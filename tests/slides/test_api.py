@@ -474,6 +474,27 @@ def test_delete_waits_for_the_spatial_service(platform, slides: SlidesPlatform, 
     assert not (slides.slides_dir / f"{slide_id}.svs").exists()
 
 
+def test_the_edge_keeps_tiles_it_served(platform, slides: SlidesPlatform, svs_slide: dict):
+    """A tile asked for again costs no backend call: it is served with the slides
+    service stopped. A tile never asked for needs the service (503)."""
+    base = f"/api/slides/{svs_slide['id']}/dzi_files/11"
+    first = slides.api.get(f"{base}/0_1.jpeg")
+    assert first.status_code == 200
+    platform.stop_service("slides")
+    try:
+        again = slides.api.get(f"{base}/0_1.jpeg")
+        assert again.status_code == 200 and again.content == first.content
+        assert again.headers["cache-control"] == IMAGE_CACHE
+        assert_error(slides.api.get(f"{base}/1_0.jpeg"), 503)
+    finally:
+        platform.start_service("slides")
+    # The edge reconnects within its backoff (at most 2 s); later tests need it.
+    deadline = time.monotonic() + 10
+    while slides.api.get("/api/slides/").status_code != 200:
+        assert time.monotonic() < deadline, "the edge did not reconnect to slides"
+        time.sleep(0.1)
+
+
 # MCP -------------------------------------------------------------------------------
 
 
