@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter
@@ -13,7 +12,7 @@ from edge.dependencies import BackendsDep
 from edge.envelope import ok
 from edge.jobs_json import job_json, job_status
 from edge.protojson import to_json
-from edge.sse import Event, event_stream
+from edge.routes.job_routes import add_job_routes
 from micrographia.analysis.v1 import analysis_pb2 as pb
 from micrographia.common.v1 import common_pb2
 
@@ -142,32 +141,13 @@ async def start_fitting(body: StartFittingBody, backends: BackendsDep) -> dict[s
     )
 
 
-@router.get("/fitting/status/{job_id}", summary="Progress of a fitting job")
-async def fitting_status(job_id: str, backends: BackendsDep) -> dict[str, Any]:
-    response = await backends.analysis.GetJob(common_pb2.GetJobRequest(job_id=job_id))
-    return ok(fitting_status_json(response.job), response.job.message)
-
-
-@router.get("/fitting/events/{job_id}", summary="Fitting progress as Server-Sent Events")
-async def fitting_events(job_id: str, backends: BackendsDep):
-    async def events() -> AsyncIterator[Event]:
-        request = common_pb2.WatchJobRequest(job_id=job_id)
-        async for job in backends.analysis.WatchJob(
-            request, timeout=backends.settings.stream_timeout_s
-        ):
-            yield "progress", fitting_status_json(job)
-
-    return await event_stream(events())
-
-
-@router.post("/fitting/cancel/{job_id}", summary="Cancel a fitting job")
-async def cancel_fitting(job_id: str, backends: BackendsDep) -> dict[str, Any]:
-    response = await backends.analysis.CancelJob(common_pb2.CancelJobRequest(job_id=job_id))
-    status = job_status(response.job)
-    return ok(
-        {"job_id": job_id, "status": "cancelling" if status == "running" else status},
-        "Fitting cancellation requested",
-    )
+add_job_routes(
+    router,
+    prefix="/fitting",
+    service="analysis",
+    noun="fitting",
+    status_json=fitting_status_json,
+)
 
 
 @router.get("/fitting/results/{job_id}", summary="Results of a completed fitting job")

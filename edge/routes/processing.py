@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
@@ -14,7 +13,7 @@ from edge.dependencies import BackendsDep
 from edge.envelope import ok
 from edge.jobs_json import job_json, job_status
 from edge.protojson import to_json
-from edge.sse import Event, event_stream
+from edge.routes.job_routes import add_job_routes
 from micrographia.common.v1 import common_pb2
 from micrographia.microscopy.v1 import microscopy_pb2 as pb
 
@@ -222,32 +221,13 @@ async def start_workflow(body: WorkflowStartBody, backends: BackendsDep) -> dict
     )
 
 
-@router.get("/workflow/status/{job_id}", summary="Status of a workflow job")
-async def workflow_status(job_id: str, backends: BackendsDep) -> dict[str, Any]:
-    response = await backends.microscopy.GetJob(common_pb2.GetJobRequest(job_id=job_id))
-    return ok(workflow_status_json(response.job), response.job.message)
-
-
-@router.get("/workflow/events/{job_id}", summary="Workflow progress as Server-Sent Events")
-async def workflow_events(job_id: str, backends: BackendsDep):
-    async def events() -> AsyncIterator[Event]:
-        request = common_pb2.WatchJobRequest(job_id=job_id)
-        async for job in backends.microscopy.WatchJob(
-            request, timeout=backends.settings.stream_timeout_s
-        ):
-            yield "progress", workflow_status_json(job)
-
-    return await event_stream(events())
-
-
-@router.post("/workflow/cancel/{job_id}", summary="Cancel a workflow job")
-async def cancel_workflow(job_id: str, backends: BackendsDep) -> dict[str, Any]:
-    response = await backends.microscopy.CancelJob(common_pb2.CancelJobRequest(job_id=job_id))
-    status = job_status(response.job)
-    return ok(
-        {"job_id": job_id, "status": "cancelling" if status == "running" else status},
-        "Workflow cancellation requested",
-    )
+add_job_routes(
+    router,
+    prefix="/workflow",
+    service="microscopy",
+    noun="workflow",
+    status_json=workflow_status_json,
+)
 
 
 @router.get("/workflow/results/{job_id}", summary="Results of a completed workflow")

@@ -99,7 +99,7 @@ async def viewport_stream(body: ViewportBody, backends: BackendsDep):
                     },
                 )
 
-    return await event_stream(events())
+    return await event_stream(events(), backends.settings.sse_keepalive_s)
 
 
 @roi_router.post("/stats", summary="Spatial statistics of a rectangle")

@@ -1,0 +1,48 @@
+"""The status, progress-stream and cancel routes of a kind of job. PyAMA's
+workflow and fitting jobs differ only in their path, backend and status shape."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from fastapi import APIRouter
+
+from edge.dependencies import BackendsDep
+from edge.envelope import ok
+from edge.jobs_json import job_status
+from edge.sse import Event, event_stream
+from micrographia.common.v1 import common_pb2
+
+StatusJson = Callable[[common_pb2.Job], dict[str, Any]]
+
+
+def add_job_routes(
+    router: APIRouter, *, prefix: str, service: str, noun: str, status_json: StatusJson
+) -> None:
+    """GET {prefix}/status/{job_id}, GET {prefix}/events/{job_id} (SSE) and
+    POST {prefix}/cancel/{job_id}, answered by `service`'s job RPCs."""
+
+    @router.get(f"{prefix}/status/{{job_id}}", summary=f"Status of a {noun} job")
+    async def status(job_id: str, backends: BackendsDep) -> dict[str, Any]:
+        response = await backends[service].GetJob(common_pb2.GetJobRequest(job_id=job_id))
+        return ok(status_json(response.job), response.job.message)
+
+    @router.get(f"{prefix}/events/{{job_id}}", summary=f"Progress of a {noun} job as SSE")
+    async def events(job_id: str, backends: BackendsDep):
+        async def progress() -> AsyncIterator[Event]:
+            request = common_pb2.WatchJobRequest(job_id=job_id)
+            stream = backends[service].WatchJob(request, timeout=backends.settings.stream_timeout_s)
+            async for job in stream:
+                yield "progress", status_json(job)
+
+        return await event_stream(progress(), backends.settings.sse_keepalive_s)
+
+    @router.post(f"{prefix}/cancel/{{job_id}}", summary=f"Cancel a {noun} job")
+    async def cancel(job_id: str, backends: BackendsDep) -> dict[str, Any]:
+        response = await backends[service].CancelJob(common_pb2.CancelJobRequest(job_id=job_id))
+        state = job_status(response.job)
+        return ok(
+            {"job_id": job_id, "status": "cancelling" if state == "running" else state},
+            f"{noun.capitalize()} cancellation requested",
+        )
