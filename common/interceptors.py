@@ -65,40 +65,54 @@ def _wrap_handler(
     )
 
 
-class ErrorInterceptor(aio.ServerInterceptor):
-    """Turns exceptions escaping a servicer into gRPC statuses."""
+class _BehaviorInterceptor(aio.ServerInterceptor):
+    """Wraps the behavior of every RPC of the services (health and reflection are
+    left alone); subclasses say how, for unary and for streaming answers."""
 
     async def intercept_service(
         self,
         continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
         details: grpc.HandlerCallDetails,
     ) -> grpc.RpcMethodHandler | None:
-        method = details.method
         handler = await continuation(details)
+        method = details.method
         if method.startswith(_PLATFORM_PREFIXES):
             return handler
+        return _wrap_handler(
+            handler,
+            lambda behavior: self.wrap_unary(method, behavior),
+            lambda behavior: self.wrap_stream(method, behavior),
+        )
 
-        def wrap_unary(behavior: Behavior) -> Behavior:
-            async def unary(request: Any, context: aio.ServicerContext) -> Any:
-                try:
-                    result = behavior(request, context)
-                    return await result if inspect.isawaitable(result) else result
-                except Exception as error:
-                    await _abort_for(error, context, method)
+    def wrap_unary(self, method: str, behavior: Behavior) -> Behavior:
+        raise NotImplementedError
 
-            return unary
+    def wrap_stream(self, method: str, behavior: Behavior) -> Behavior:
+        raise NotImplementedError
 
-        def wrap_stream(behavior: Behavior) -> Behavior:
-            async def stream(request: Any, context: aio.ServicerContext) -> AsyncIterator[Any]:
-                try:
-                    async for response in behavior(request, context):
-                        yield response
-                except Exception as error:
-                    await _abort_for(error, context, method)
 
-            return stream
+class ErrorInterceptor(_BehaviorInterceptor):
+    """Turns exceptions escaping a servicer into gRPC statuses."""
 
-        return _wrap_handler(handler, wrap_unary, wrap_stream)
+    def wrap_unary(self, method: str, behavior: Behavior) -> Behavior:
+        async def unary(request: Any, context: aio.ServicerContext) -> Any:
+            try:
+                result = behavior(request, context)
+                return await result if inspect.isawaitable(result) else result
+            except Exception as error:
+                await _abort_for(error, context, method)
+
+        return unary
+
+    def wrap_stream(self, method: str, behavior: Behavior) -> Behavior:
+        async def stream(request: Any, context: aio.ServicerContext) -> AsyncIterator[Any]:
+            try:
+                async for response in behavior(request, context):
+                    yield response
+            except Exception as error:
+                await _abort_for(error, context, method)
+
+        return stream
 
 
 async def _abort_for(error: Exception, context: aio.ServicerContext, method: str) -> None:
@@ -135,41 +149,29 @@ async def _abort_for(error: Exception, context: aio.ServicerContext, method: str
     await context.abort(status.code, status.details, status.trailing_metadata)
 
 
-class AccessLogInterceptor(aio.ServerInterceptor):
+class AccessLogInterceptor(_BehaviorInterceptor):
     """Logs method, status code and duration of every RPC."""
 
-    async def intercept_service(
-        self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
-        details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
-        method = details.method
-        handler = await continuation(details)
-        if method.startswith(_PLATFORM_PREFIXES):
-            return handler
+    def wrap_unary(self, method: str, behavior: Behavior) -> Behavior:
+        async def unary(request: Any, context: aio.ServicerContext) -> Any:
+            started = time.perf_counter()
+            try:
+                return await behavior(request, context)
+            finally:
+                _log_call(method, context, started)
 
-        def wrap_unary(behavior: Behavior) -> Behavior:
-            async def unary(request: Any, context: aio.ServicerContext) -> Any:
-                started = time.perf_counter()
-                try:
-                    return await behavior(request, context)
-                finally:
-                    _log_call(method, context, started)
+        return unary
 
-            return unary
+    def wrap_stream(self, method: str, behavior: Behavior) -> Behavior:
+        async def stream(request: Any, context: aio.ServicerContext) -> AsyncIterator[Any]:
+            started = time.perf_counter()
+            try:
+                async for response in behavior(request, context):
+                    yield response
+            finally:
+                _log_call(method, context, started)
 
-        def wrap_stream(behavior: Behavior) -> Behavior:
-            async def stream(request: Any, context: aio.ServicerContext) -> AsyncIterator[Any]:
-                started = time.perf_counter()
-                try:
-                    async for response in behavior(request, context):
-                        yield response
-                finally:
-                    _log_call(method, context, started)
-
-            return stream
-
-        return _wrap_handler(handler, wrap_unary, wrap_stream)
+        return stream
 
 
 def _log_call(method: str, context: aio.ServicerContext, started: float) -> None:
