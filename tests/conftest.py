@@ -8,6 +8,10 @@ naming the folder, only when it is absent.
 from __future__ import annotations
 
 import os
+
+# gRPC core logs connection chatter (GOAWAY on shutdown, reconnects) at INFO.
+os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+
 from collections.abc import Iterator
 from pathlib import Path
 

@@ -44,9 +44,18 @@ class LoopThread:
         return future.result(timeout)
 
     def close(self) -> None:
+        self.run(_cancel_pending_tasks(), timeout=10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(5)
         self.loop.close()
+
+
+async def _cancel_pending_tasks() -> None:
+    """Cancel what is still running in the loop (e.g. SSE watchers) so it ends cleanly."""
+    tasks = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def free_port() -> int:
