@@ -12,7 +12,7 @@ from edge.dependencies import BackendsDep
 from edge.envelope import ok
 from edge.jobs_json import job_json, job_status
 from edge.protojson import to_json
-from edge.routes.job_routes import add_job_routes
+from edge.routes.job_routes import add_job_routes, job_started
 from micrographia.analysis.v1 import analysis_pb2 as pb
 from micrographia.common.v1 import common_pb2
 
@@ -132,13 +132,7 @@ async def start_fitting(body: StartFittingBody, backends: BackendsDep) -> dict[s
         ),
     )
     response = await backends.analysis.StartFitting(request)
-    return ok(
-        {
-            "job_id": response.job_id,
-            "message": response.message or "Fitting analysis started",
-            "estimated_duration": response.estimated_duration_s,
-        }
-    )
+    return job_started(response, "Fitting analysis started")
 
 
 add_job_routes(

@@ -17,6 +17,17 @@ from micrographia.common.v1 import common_pb2
 StatusJson = Callable[[common_pb2.Job], dict[str, Any]]
 
 
+def job_started(response: Any, fallback_message: str) -> dict[str, Any]:
+    """The documented answer to starting a job (StartWorkflow, StartFitting)."""
+    return ok(
+        {
+            "job_id": response.job_id,
+            "message": response.message or fallback_message,
+            "estimated_duration": response.estimated_duration_s,
+        }
+    )
+
+
 def add_job_routes(
     router: APIRouter, *, prefix: str, service: str, noun: str, status_json: StatusJson
 ) -> None:

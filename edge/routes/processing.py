@@ -13,7 +13,7 @@ from edge.dependencies import BackendsDep
 from edge.envelope import ok
 from edge.jobs_json import job_json, job_status
 from edge.protojson import to_json
-from edge.routes.job_routes import add_job_routes
+from edge.routes.job_routes import add_job_routes, job_started
 from micrographia.common.v1 import common_pb2
 from micrographia.microscopy.v1 import microscopy_pb2 as pb
 
@@ -212,13 +212,7 @@ async def frame(
 @router.post("/workflow/start", summary="Start the processing workflow")
 async def start_workflow(body: WorkflowStartBody, backends: BackendsDep) -> dict[str, Any]:
     response = await backends.microscopy.StartWorkflow(workflow_request(body))
-    return ok(
-        {
-            "job_id": response.job_id,
-            "message": response.message or "Workflow started successfully",
-            "estimated_duration": response.estimated_duration_s,
-        }
-    )
+    return job_started(response, "Workflow started successfully")
 
 
 add_job_routes(
