@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.requests import Request
 
@@ -93,10 +94,15 @@ class MultipartFile:
     async def _feed(self) -> bool:
         """Parse the next piece of the body; False at its end."""
         chunk = await anext(self._body, None)
-        if chunk is None:
-            self._parser.finalize()
-            return False
-        self._parser.write(chunk)
+        try:
+            if chunk is None:
+                self._parser.finalize()
+                return False
+            self._parser.write(chunk)
+        except MultipartParseError as error:
+            raise ApiError(
+                400, errors.INVALID_PARAMETERS, f"Malformed multipart body: {error}"
+            ) from None
         return True
 
     async def open(self) -> str:

@@ -84,3 +84,11 @@ async def test_missing_field_and_wrong_content_type_are_clear_errors():
     }
     with pytest.raises(ApiError, match="multipart/form-data"):
         MultipartFile(Request(scope), "file")
+
+
+async def test_a_malformed_body_is_a_clear_400_error():
+    body = multipart_body([("file", "x.svs", b"data")])
+    broken = body.replace(b"\r\n\r\n", b"\r\nno header end\x00\r\n", 1)
+    with pytest.raises(ApiError, match="Malformed multipart body") as raised:
+        await read_all(MultipartFile(request_for(broken, 64), "file"))
+    assert raised.value.status_code == 400

@@ -199,6 +199,20 @@ def test_upload_without_the_file_field_is_400(slides: SlidesPlatform) -> None:
     assert_error(response, 400)
 
 
+def test_malformed_multipart_body_is_400(slides: SlidesPlatform) -> None:
+    # A header line without a colon, inside the part's headers.
+    body = (
+        b'--b\r\nContent-Disposition: form-data; name="file"; filename="x.svs"\r\n'
+        b"no header end\r\n\r\ndata\r\n--b--\r\n"
+    )
+    response = slides.api.post(
+        "/api/slides/upload",
+        content=body,
+        headers={"content-type": "multipart/form-data; boundary=b"},
+    )
+    assert "Malformed multipart body" in assert_error(response, 400)["error"]
+
+
 # The lowered upload limit ------------------------------------------------------------
 
 
