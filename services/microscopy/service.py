@@ -3,7 +3,6 @@ its database schema (jobs, recent files), the job runner and the servicer."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import cast
 
@@ -12,6 +11,7 @@ from grpc import aio
 from common.db import JOBS_MIGRATIONS, open_service_database
 from common.jobs import JobRunner, JobStore
 from common.server import GrpcService
+from common.workers import Workers
 from micrographia.microscopy.v1 import microscopy_pb2, microscopy_pb2_grpc
 from services.microscopy.files import MicroscopyFiles, data_roots
 from services.microscopy.recent import RecentFiles
@@ -36,9 +36,7 @@ class MicroscopyService(GrpcService):
         self.jobs = JobRunner(JobStore(self.pool))
         await self.jobs.start()
         self.files = MicroscopyFiles(roots, settings.reader_cache_size, settings.readers_per_file)
-        self.executor = ThreadPoolExecutor(
-            settings.worker_threads, thread_name_prefix="microscopy-files"
-        )
+        self.workers = Workers(settings.worker_threads, "microscopy-files")
         recent = (
             RecentFiles(self.pool, settings.recent_files_retention)
             if settings.track_recent_files
@@ -46,7 +44,7 @@ class MicroscopyService(GrpcService):
         )
         self.shared_memory = SharedMemoryTargets()
         servicer = MicroscopyServicer(
-            self.jobs, self.files, self.executor, recent, self.shared_memory
+            self.jobs, self.files, self.workers, recent, self.shared_memory
         )
         microscopy_pb2_grpc.add_MicroscopyServiceServicer_to_server(servicer, server)
 
@@ -54,7 +52,7 @@ class MicroscopyService(GrpcService):
         await self.jobs.close()
         # Not waiting: a read still running past the grace period keeps its reader
         # until it ends (the cache closes it then), and the event loop stays free.
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        self.workers.close(wait=False)
         self.files.close()
         self.shared_memory.close()
         await self.pool.close()

@@ -6,18 +6,14 @@ runs in the service's thread pool, never on the event loop.
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import logging
-from collections.abc import Callable
-from concurrent.futures import Executor
-from typing import TypeVar
 
 import asyncpg
 from grpc import aio
 
 from common.jobs.rpc import JobsServicerMixin
 from common.jobs.runner import JobRunner
+from common.workers import Workers
 from micrographia.microscopy.v1 import microscopy_pb2 as pb
 from micrographia.microscopy.v1 import microscopy_pb2_grpc
 from services.microscopy import messages
@@ -26,8 +22,6 @@ from services.microscopy.core.render import DEFAULT_HIGH_PERCENTILE, DEFAULT_LOW
 from services.microscopy.files import MicroscopyFiles
 from services.microscopy.recent import RecentFiles
 from services.microscopy.shared_memory import SharedMemoryTargets
-
-T = TypeVar("T")
 
 logger = logging.getLogger("micrographia.microscopy")
 
@@ -46,25 +40,21 @@ class MicroscopyServicer(JobsServicerMixin, microscopy_pb2_grpc.MicroscopyServic
         self,
         jobs: JobRunner,
         files: MicroscopyFiles,
-        executor: Executor,
+        workers: Workers,
         recent: RecentFiles | None,
         shared_memory: SharedMemoryTargets | None = None,
     ) -> None:
         self.jobs = jobs
         self._shared_memory = shared_memory or SharedMemoryTargets()
         self._files = files
-        self._executor = executor
+        self._workers = workers
         self._recent = recent
         self._features = messages.features_message(feature_catalogue())
-
-    async def _blocking(self, function: Callable[..., T], *args: object, **kwargs: object) -> T:
-        call = functools.partial(function, *args, **kwargs)
-        return await asyncio.get_running_loop().run_in_executor(self._executor, call)
 
     # ------------------------------------------------------------ metadata and frames
 
     async def LoadMetadata(self, request: pb.LoadMetadataRequest, context: aio.ServicerContext):
-        metadata = await self._blocking(self._files.metadata, request.file_path)
+        metadata = await self._workers.run(self._files.metadata, request.file_path)
         if self._recent is not None:
             try:
                 await self._recent.record(metadata)
@@ -79,7 +69,7 @@ class MicroscopyServicer(JobsServicerMixin, microscopy_pb2_grpc.MicroscopyServic
     async def ReadFrame(self, request: pb.ReadFrameRequest, context: aio.ServicerContext):
         """Pixels in the answer, or, for a client on this machine that names a
         shared-memory target, written there (no copy through the socket)."""
-        return await self._blocking(self._read_frame, request)
+        return await self._workers.run(self._read_frame, request)
 
     def _read_frame(self, request: pb.ReadFrameRequest) -> pb.ReadFrameResponse:
         address = request.frame
@@ -96,7 +86,7 @@ class MicroscopyServicer(JobsServicerMixin, microscopy_pb2_grpc.MicroscopyServic
 
     async def RenderFrame(self, request: pb.RenderFrameRequest, context: aio.ServicerContext):
         address = request.frame
-        rendered = await self._blocking(
+        rendered = await self._workers.run(
             self._files.render_frame,
             address.file_path,
             address.fov,
@@ -120,7 +110,7 @@ class MicroscopyServicer(JobsServicerMixin, microscopy_pb2_grpc.MicroscopyServic
     # ------------------------------------------------------------ file explorer
 
     async def ListDirectory(self, request: pb.ListDirectoryRequest, context: aio.ServicerContext):
-        listing = await self._blocking(
+        listing = await self._workers.run(
             self._files.explorer.list_directory,
             request.directory_path,
             include_hidden=request.include_hidden,
@@ -131,7 +121,7 @@ class MicroscopyServicer(JobsServicerMixin, microscopy_pb2_grpc.MicroscopyServic
         return messages.listing_message(listing)
 
     async def SearchFiles(self, request: pb.SearchFilesRequest, context: aio.ServicerContext):
-        result = await self._blocking(
+        result = await self._workers.run(
             self._files.explorer.search_files,
             request.search_path,
             pattern=request.pattern,
@@ -144,7 +134,7 @@ class MicroscopyServicer(JobsServicerMixin, microscopy_pb2_grpc.MicroscopyServic
         return messages.search_message(result)
 
     async def GetFileInfo(self, request: pb.GetFileInfoRequest, context: aio.ServicerContext):
-        info = await self._blocking(self._files.explorer.file_info, request.file_path)
+        info = await self._workers.run(self._files.explorer.file_info, request.file_path)
         return messages.file_info_message(info)
 
     async def ListRecentFiles(

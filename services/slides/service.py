@@ -9,13 +9,13 @@ from grpc import aio
 
 from common.db import open_service_database
 from common.server import GrpcService
+from common.workers import Workers
 from micrographia.slides.v1 import slides_pb2, slides_pb2_grpc
 from micrographia.spatial.v1 import spatial_pb2_grpc
 from services.slides.core import SlideLibrary
 from services.slides.core.registry import SlideRegistry
 from services.slides.servicer import SlidesServicer
 from services.slides.settings import SlidesSettings
-from services.slides.workers import Workers
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -30,7 +30,7 @@ class SlidesService(GrpcService):
         settings: SlidesSettings = self.context.server  # type: ignore[assignment]
         # The folder first: a slides dir that cannot be created fails before the database opens.
         self.library = SlideLibrary(settings.core_config(self.context.platform.slides_dir))
-        self.workers = Workers(settings.worker_threads)
+        self.workers = Workers(settings.worker_threads, "slides")
         self.pool = await open_service_database(
             self.context.platform.database_url, self.name, [MIGRATIONS]
         )

@@ -17,13 +17,13 @@ import grpc
 from grpc import aio
 
 from common.errors import InvalidArgument, Unavailable
+from common.workers import Workers
 from micrographia.slides.v1 import slides_pb2 as pb
 from micrographia.slides.v1 import slides_pb2_grpc
 from micrographia.spatial.v1 import spatial_pb2, spatial_pb2_grpc
 from services.slides.core import SlideLibrary, SlideRecord
 from services.slides.core.registry import SlideRegistry
 from services.slides.messages import region_header_message, slide_message
-from services.slides.workers import Workers
 
 logger = logging.getLogger("micrographia.slides")
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 
 from common.db import apply_migrations, create_pool
 from common.server import ServiceRunner
+from common.workers import Workers
 from micrographia.microscopy.v1 import microscopy_pb2 as pb
 from services.microscopy.core import MicroscopyMetadata, write_synthetic_ome_tiff
 from services.microscopy.files import MicroscopyFiles, data_roots
@@ -161,10 +161,13 @@ async def test_load_metadata_survives_a_database_failure(database_url, real_file
     pool = await create_pool(database_url)
     await pool.close()  # every query now fails with asyncpg.InterfaceError
     files = MicroscopyFiles(data_roots([path.parent]), reader_cache_size=2)
-    with ThreadPoolExecutor(1) as executor:
-        servicer = MicroscopyServicer(None, files, executor, RecentFiles(pool, retention=5))
+    workers = Workers(1, "test")
+    try:
+        servicer = MicroscopyServicer(None, files, workers, RecentFiles(pool, retention=5))
         request = pb.LoadMetadataRequest(file_path=str(path))
         response = await servicer.LoadMetadata(request, None)
-    files.close()
+    finally:
+        workers.close()
+        files.close()
     assert response.metadata.n_frames == 3
     assert "could not record" in caplog.text

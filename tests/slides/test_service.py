@@ -17,12 +17,12 @@ from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from PIL import Image
 
+from common.workers import Workers
 from micrographia.slides.v1 import slides_pb2 as pb
 from micrographia.slides.v1 import slides_pb2_grpc
 from services.slides.core import SlideLibrary, SlidesConfig
 from services.slides.core.registry import SlideRegistry
 from services.slides.servicer import SlidesServicer
-from services.slides.workers import Workers
 
 from .conftest import APERIO_SIZE, SlidesPlatform
 
@@ -253,7 +253,7 @@ async def test_a_failed_registry_insert_removes_the_stored_file(
         database_url, min_size=1, max_size=1, server_settings={"search_path": "no_such_schema"}
     )
     library = SlideLibrary(SlidesConfig(slides_dir=tmp_path / "slides"))
-    workers = Workers(2)
+    workers = Workers(2, "test")
     servicer = SlidesServicer(
         library, SlideRegistry(pool), workers, spatial=lambda: pytest.fail("no peer on upload")
     )

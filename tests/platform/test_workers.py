@@ -8,12 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from services.slides.workers import Workers
+from common.workers import Workers
 
 
 @pytest.fixture
 def workers() -> Iterator[Workers]:
-    pool = Workers(2)
+    pool = Workers(2, "test")
     yield pool
     pool.close()
 

@@ -1,6 +1,6 @@
-"""A bounded pool of threads for the slides core's blocking calls.
+"""A bounded pool of threads for a service's blocking calls.
 
-OpenSlide, JPEG encoding and disk writes block. The servicer awaits them here,
+File reads, OpenSlide, decoding and encoding block. Servicers await them here,
 so the event loop keeps serving other RPCs, and the pool's size bounds how
 many run at once (and how much memory they hold).
 """
@@ -20,7 +20,7 @@ _END = object()
 class Workers:
     """Runs blocking functions and iterators on `threads` worker threads."""
 
-    def __init__(self, threads: int, name: str = "slides") -> None:
+    def __init__(self, threads: int, name: str) -> None:
         self._pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=name)
 
     async def run(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
@@ -50,6 +50,6 @@ class Workers:
                 else:
                     step.add_done_callback(lambda _: close())
 
-    def close(self) -> None:
-        """Wait for running calls to end and drop queued ones (at shutdown)."""
-        self._pool.shutdown(wait=True, cancel_futures=True)
+    def close(self, wait: bool = True) -> None:
+        """Drop queued calls and, with `wait`, let running ones end (at shutdown)."""
+        self._pool.shutdown(wait=wait, cancel_futures=True)
