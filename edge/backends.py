@@ -47,10 +47,14 @@ class BackendClient:
         self._timeout_s = timeout_s
 
     def __getattr__(self, method: str) -> Any:
+        # Built once per method, then found as a plain attribute (tiles call this a lot).
         multicallable = getattr(self._stub, method)
         if isinstance(multicallable, aio.UnaryStreamMultiCallable | aio.StreamStreamMultiCallable):
-            return self._streaming(multicallable)
-        return self._unary(multicallable)
+            wrapper = self._streaming(multicallable)
+        else:
+            wrapper = self._unary(multicallable)
+        setattr(self, method, wrapper)
+        return wrapper
 
     def _unary(self, multicallable: Any) -> Any:
         async def call(request: Any, *, timeout: float | None = None) -> Any:
