@@ -167,3 +167,22 @@ def test_unreadable_file(tmp_path: Path, real_file) -> None:
     path.chmod(0)
     with pytest.raises(PermissionDenied):
         open_reader(path)
+
+
+@pytest.mark.parametrize("name", ["pipe.tif", "pipe.nd2", "pipe.czi"])
+def test_a_named_pipe_is_refused_without_waiting_for_a_writer(tmp_path: Path, name: str) -> None:
+    # Opening a FIFO for reading blocks until someone writes: the reader must not open it.
+    pipe = tmp_path / name
+    os.mkfifo(pipe)
+    with pytest.raises(InvalidArgument, match="not a regular file") as info:
+        open_reader(pipe)
+    assert info.value.code == INVALID_PARAMETERS
+    with pytest.raises(InvalidArgument, match="not a regular file"):
+        detect_file_type(pipe)
+
+
+def test_a_folder_named_like_a_file_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "folder.tif"
+    folder.mkdir()
+    with pytest.raises(InvalidArgument, match="is a folder"):
+        open_reader(folder)

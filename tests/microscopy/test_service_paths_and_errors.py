@@ -3,7 +3,9 @@ through the real edge: the documented status and code, a clear reason, promptly.
 
 from __future__ import annotations
 
+import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -82,6 +84,25 @@ def test_unsupported_file_is_400_naming_the_type(edge, data_root: Path) -> None:
             call(edge, method, route, "file_path", str(picture)), 400, "INVALID_PARAMETERS"
         )
         assert "unsupported file type '.png'" in body["error"]
+
+
+def test_a_named_pipe_is_400_and_blocks_no_one(edge, real_file, data_root: Path) -> None:
+    # A FIFO used to hold a worker thread forever per request; nine of them blocked
+    # every microscopy route. Now each is refused at once, and the service stays free.
+    pipe = data_root / "errors" / "f.tif"
+    pipe.parent.mkdir(exist_ok=True)
+    os.mkfifo(pipe)
+    calls = [("post", "load-metadata"), ("get", "frame")] * 8
+    with ThreadPoolExecutor(len(calls)) as pool:
+        responses = list(pool.map(lambda call_: call(edge, *call_, "file_path", str(pipe)), calls))
+    for response in responses:
+        body = error_of(response, 400, "INVALID_PARAMETERS")
+        assert "not a regular file" in body["error"] and "f.tif" in body["error"]
+    info = edge.post("/api/processing/file-info", json={"file_path": str(pipe)})
+    assert info.status_code == 200, info.text  # facts of the entry; nothing is opened
+    timelapse = str(real_file(OME_TIMELAPSE))
+    metadata = edge.post("/api/processing/load-metadata", json={"file_path": timelapse})
+    assert metadata.status_code == 200, metadata.text
 
 
 @pytest.mark.parametrize("name", ["garbage.nd2", "garbage.czi", "garbage.tif"])

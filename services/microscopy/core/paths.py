@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable
 from pathlib import Path
+from typing import BinaryIO
 
 from common.errors import FILE_NOT_FOUND, FORBIDDEN, InvalidArgument, NotFound, PermissionDenied
 
@@ -72,3 +74,37 @@ class DataRoots:
         if must_exist and not os.path.exists(real):
             raise NotFound(f"file not found: {raw}", code=FILE_NOT_FOUND, path=raw)
         return Path(real)
+
+
+def open_regular_file(path: str | os.PathLike[str]) -> BinaryIO:
+    """`path` opened for binary reading; InvalidArgument unless it is a regular file.
+
+    A named pipe, a device or a socket inside a data root would otherwise hold the
+    worker thread that opens it forever (opening a FIFO for reading waits for a
+    writer). O_NONBLOCK makes the open itself return at once whatever the file is,
+    and the type is judged on the open descriptor (fstat), so nothing can be
+    swapped in between the check and the read. Raises NotFound (FILE_NOT_FOUND),
+    PermissionDenied, and InvalidArgument for a folder or any other non-regular file.
+    """
+    name = os.fspath(path)
+    try:
+        descriptor = os.open(name, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise NotFound(f"file not found: {name}", code=FILE_NOT_FOUND, path=name) from None
+    except PermissionError:
+        raise PermissionDenied(f"cannot read {name}", path=name) from None
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if stat.S_ISDIR(mode):
+            raise InvalidArgument(f"{name} is a folder, not a file", path=name)
+        if not stat.S_ISREG(mode):
+            raise InvalidArgument(
+                f"{name} is not a regular file (a pipe, socket or device cannot be read)",
+                path=name,
+            )
+        # Back to blocking reads: a regular file never waits, and libraries expect it.
+        os.set_blocking(descriptor, True)
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise

@@ -6,9 +6,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from common.errors import FILE_NOT_FOUND, InvalidArgument, NotFound, PermissionDenied
+from common.errors import InvalidArgument
 
 from ..extensions import MICROSCOPY_EXTENSIONS, file_extension
+from ..paths import open_regular_file
 from .base import MicroscopyReader
 from .czi_reader import CZIReader
 from .nd2_reader import ND2Reader
@@ -36,7 +37,8 @@ def detect_file_type(path: str | os.PathLike[str]) -> str:
     """ "nd2", "czi" or "tiff" judged by the extension and the file's first bytes.
 
     Raises NotFound (FILE_NOT_FOUND) for a missing file, InvalidArgument for a
-    folder, an unsupported extension or content that is none of the formats.
+    folder, a pipe or anything else that is not a regular file, an unsupported
+    extension or content that is none of the formats. Never blocks on a pipe.
     """
     path = Path(path)
     extension = file_extension(path.name)
@@ -47,15 +49,8 @@ def detect_file_type(path: str | os.PathLike[str]) -> str:
             f"supported: {supported}",
             path=str(path),
         )
-    try:
-        with open(path, "rb") as fh:
-            head = fh.read(16)
-    except FileNotFoundError:
-        raise NotFound(f"file not found: {path}", code=FILE_NOT_FOUND, path=str(path)) from None
-    except IsADirectoryError:
-        raise InvalidArgument(f"{path} is a folder, not a file", path=str(path)) from None
-    except PermissionError:
-        raise PermissionDenied(f"cannot read {path}", path=str(path)) from None
+    with open_regular_file(path) as fh:
+        head = fh.read(16)
     for signature, file_type in _SIGNATURES:
         if head.startswith(signature):
             return file_type
@@ -70,7 +65,8 @@ def open_reader(path: str | os.PathLike[str]) -> MicroscopyReader:
     """Open `path` with the reader for its format; the caller closes it (or uses `with`).
 
     Raises NotFound (FILE_NOT_FOUND) for a missing file, InvalidArgument
-    (INVALID_PARAMETERS) for an unsupported, corrupt or truncated file.
+    (INVALID_PARAMETERS) for an unsupported, corrupt or truncated file or one
+    that is not a regular file (checked first, so a pipe never holds a thread).
     Paths are taken as given: confine user paths with `DataRoots` first.
     """
     path = Path(path)
