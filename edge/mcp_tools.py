@@ -115,8 +115,9 @@ def build_mcp(backends: Backends) -> MCPServer:
         max_depth: int | None = None,
     ) -> dict[str, Any]:
         """Find files under a folder inside the data roots whose relative path matches
-        the glob `pattern` ("**/*.nd2"; case-insensitive), optionally only these
-        `extensions`, at most `max_depth` folders deep."""
+        the glob `pattern` (case-insensitive; "*.nd2" matches file names at any depth,
+        "exp/**/*.nd2" whole paths), optionally only these `extensions`, at most
+        `max_depth` folders deep."""
         request = microscopy_pb2.SearchFilesRequest(
             search_path=search_path,
             pattern=pattern,

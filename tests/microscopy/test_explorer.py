@@ -179,7 +179,14 @@ def test_search_patterns_and_extensions(explorer: FileExplorer) -> None:
     assert names(explorer.search_files("", pattern="exp/*.{nd2,txt}").files) == [
         "a.nd2", "link_in.nd2", "notes.txt",
     ]  # fmt: skip
-    assert names(explorer.search_files("", pattern="*").files) == ["top.tif"]
+    # A pattern without a slash matches file names at any depth; with one, whole paths.
+    assert names(explorer.search_files("", pattern="*.nd2").files) == [
+        "a.nd2", "link_in.nd2", "e.nd2",
+    ]  # fmt: skip
+    assert names(explorer.search_files("exp", pattern="*.tiff").files) == ["d.tiff"]
+    assert len(explorer.search_files("", pattern="*").files) == 8
+    assert names(explorer.search_files("", pattern="sub/*.nd2").files) == []
+    assert names(explorer.search_files("exp", pattern="sub/*.nd2").files) == ["e.nd2"]
     found = explorer.search_files("", extensions=[".tif", "TIFF"])
     assert names(found.files) == ["c.ome.tif", "d.tiff", "top.tif"]
 

@@ -148,7 +148,13 @@ def test_search_files_options(edge, tree: Path) -> None:
         "b_run.nd2",
         "sub/one.nd2",
     ]
-    assert relative(search(edge, tree, pattern="*.nd2"), tree) == ["b_run.nd2"]
+    # No slash: file names at any depth (users type "*.nd2", not "**/*.nd2").
+    assert relative(search(edge, tree, pattern="*.nd2"), tree) == [
+        "b_run.nd2",
+        "sub/deeper/two.ND2",
+        "sub/one.nd2",
+    ]
+    assert relative(search(edge, tree, pattern="sub/*.nd2"), tree) == ["sub/one.nd2"]
     assert relative(search(edge, tree, extensions=[".czi"]), tree) == [
         "A_run.CZI",
         "sub/deeper/three.czi",

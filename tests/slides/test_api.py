@@ -151,6 +151,17 @@ def test_traversal_filenames_keep_only_their_last_part(
     assert slides.api.delete(f"/api/slides/{slide['id']}").status_code == 204
 
 
+def test_bidirectional_controls_are_stripped_from_the_stored_name(
+    slides: SlidesPlatform, aperio_svs: Path
+) -> None:
+    # "case\u202egpj.svs" would show as "casesvs.jpg" in a listing.
+    slide = slides.upload_ok(aperio_svs, "\u2066case\u2069\u202egpj\u200f.svs")
+    assert slide["filename"] == "casegpj.svs"
+    listed = slides.api.get(f"/api/slides/{slide['id']}").json()
+    assert listed["filename"] == "casegpj.svs"
+    assert slides.api.delete(f"/api/slides/{slide['id']}").status_code == 204
+
+
 @pytest.mark.parametrize("name", ["notes.txt", "slide.jpg", "slide", "slide.svs.exe"])
 def test_wrong_extension_is_400(slides: SlidesPlatform, aperio_svs: Path, name: str) -> None:
     before = slides.entries()

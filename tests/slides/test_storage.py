@@ -62,6 +62,11 @@ def store(tmp_path: Path) -> SlideStore:
         ("C:\\scans\\case 1.SVS", "case 1.SVS"),
         ("..\\..\\win.tif", "win.tif"),
         ("  spaced.tif ", "spaced.tif"),
+        # Bidirectional controls, which make a name display as another, are dropped.
+        ("x\u202egpj.svs", "xgpj.svs"),
+        ("\u2066case\u2069 \u200e1\u200f\u061c.svs", "case 1.svs"),
+        ("\u202a\u202b\u202c\u202dlabs.tif", "labs.tif"),
+        ("scans/\u2067\u2068a.tif", "a.tif"),
     ],
 )
 def test_sanitize_strips_path_parts(raw: str, clean: str) -> None:
@@ -69,7 +74,11 @@ def test_sanitize_strips_path_parts(raw: str, clean: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "raw", ["", "   ", ".", "..", "a/..", "dir/", "x\\.", "bad\x00.svs", "new\nline.svs", "a" * 300]
+    "raw",
+    [
+        *["", "   ", ".", "..", "a/..", "dir/", "x\\.", "bad\x00.svs", "new\nline.svs", "a" * 300],
+        *["\u202e\u200f", "a/\u202e"],  # nothing left once bidi controls go
+    ],
 )
 def test_sanitize_refuses_names_that_name_nothing(raw: str) -> None:
     with pytest.raises(InvalidArgument):

@@ -217,7 +217,9 @@ class FileExplorer:
     ) -> SearchResult:
         """Files under `search_path` whose relative path matches the glob `pattern`.
 
-        `**` matches any number of folders, `{a,b}` alternatives. `max_depth` 0
+        `**` matches any number of folders, `{a,b}` alternatives; a pattern
+        without a slash ("*.nd2") matches file names at any depth, as `find
+        -name` does, while one with a slash ("exp/*.nd2") matches whole paths. `max_depth` 0
         searches `search_path` itself only; None is unlimited. `limit` 0 means the
         default (10000). Hidden files and folders are skipped unless
         `include_hidden`. Raises InvalidArgument for an absolute pattern, one with
@@ -268,7 +270,9 @@ class FileExplorer:
             raise InvalidArgument(f"pattern must be relative to search_path, got {pattern!r}")
         if ".." in pattern.replace("\\", "/").split("/"):
             raise InvalidArgument(f"pattern must not contain '..', got {pattern!r}")
-        flags = glob.GLOBSTAR | glob.BRACE | (glob.CASE if case_sensitive else glob.IGNORECASE)
+        # MATCHBASE: a pattern with no slash is matched against the file name alone.
+        flags = glob.GLOBSTAR | glob.BRACE | glob.MATCHBASE
+        flags |= glob.CASE if case_sensitive else glob.IGNORECASE
         if include_hidden:
             flags |= glob.DOTGLOB
         try:

@@ -54,6 +54,11 @@ MAX_FILENAME_LENGTH = 255
 UPLOAD_PREFIX = ".upload-"
 
 Opener = Callable[[Path], openslide.AbstractSlide]
+# Bidirectional controls (LRE..RLO, LRI..PDI, LRM/RLM, ALM) make a name display
+# other than it is ("x\u202egpj.svs" shows as "xsvs.jpg"): they are dropped.
+_BIDI_CONTROLS = dict.fromkeys(
+    [*range(0x202A, 0x202F), *range(0x2066, 0x206A), 0x200E, 0x200F, 0x061C]
+)
 # Runs a blocking call off the event loop: asyncio.to_thread, or a bounded pool's.
 BlockingRunner = Callable[..., Awaitable]
 
@@ -63,10 +68,11 @@ def sanitize_filename(name: str) -> str:
 
     Both "/" and "\\" count as separators, whatever the server's OS, so
     "../../etc/passwd.svs" and "C:\\\\scans\\\\a.svs" become "passwd.svs" and "a.svs".
+    Bidirectional control characters are removed.
     """
     if name is None or not str(name).strip():
         raise InvalidArgument("the upload has no file name")
-    name = str(name)
+    name = str(name).translate(_BIDI_CONTROLS)
     if any(ord(char) < 32 or ord(char) == 127 for char in name):
         raise InvalidArgument(f"file name {name!r} contains control characters", filename=name)
     # The last segment, literally: no normalisation that could turn "x/." into "x".
