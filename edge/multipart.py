@@ -5,6 +5,10 @@ a 10 GiB slide would be written twice and the size limit learnt only at the
 end. This parser hands each piece of the file on as soon as it is read, so the
 edge forwards uploads chunk by chunk and stops reading the moment the backend
 refuses them.
+
+A file is whole only once the body's closing boundary has arrived: a body cut
+short (a client or proxy that gave up) ends the stream with an error, so the
+slides service discards the upload instead of storing the truncated bytes.
 """
 
 from __future__ import annotations
@@ -18,6 +22,9 @@ from starlette.requests import Request
 
 from common import errors
 from edge.errors import ApiError
+
+# What may follow the file part (small form fields) before the closing boundary.
+MAX_TRAILING_BYTES = 1024 * 1024
 
 
 @dataclass
@@ -41,6 +48,7 @@ class MultipartFile:
         self._part = _PartState()
         self._found = False
         self._file_done = False
+        self._body_done = False  # the closing boundary was seen
         self.filename: str | None = None
         self._pending: list[bytes] = []
         self._parser = MultipartParser(
@@ -53,6 +61,7 @@ class MultipartFile:
                 "on_headers_finished": self._on_headers_finished,
                 "on_part_data": self._on_part_data,
                 "on_part_end": self._on_part_end,
+                "on_end": self._on_end,
             },
         )
         self._body = request.stream()
@@ -89,26 +98,29 @@ class MultipartFile:
         if self._part.target:
             self._file_done = True
 
+    def _on_end(self) -> None:
+        self._body_done = True
+
     # Reading ----------------------------------------------------------------
 
-    async def _feed(self) -> bool:
-        """Parse the next piece of the body; False at its end."""
+    async def _feed(self) -> int | None:
+        """Parse the next piece of the body; its size, or None at the body's end."""
         chunk = await anext(self._body, None)
         try:
             if chunk is None:
                 self._parser.finalize()
-                return False
+                return None
             self._parser.write(chunk)
         except MultipartParseError as error:
             raise ApiError(
                 400, errors.INVALID_PARAMETERS, f"Malformed multipart body: {error}"
             ) from None
-        return True
+        return len(chunk)
 
     async def open(self) -> str:
         """Read until the file part's headers; returns its filename."""
         while not self._found:
-            if not await self._feed():
+            if await self._feed() is None:
                 raise ApiError(
                     400,
                     errors.INVALID_PARAMETERS,
@@ -117,11 +129,32 @@ class MultipartFile:
         return self.filename or ""
 
     async def chunks(self) -> AsyncIterator[bytes]:
-        """The file's bytes, as they arrive."""
+        """The file's bytes, as they arrive; ApiError(400) when the body ends before
+        its closing boundary, so a consumer never takes a cut-short file for whole."""
         while True:
             while self._pending:
                 yield self._pending.pop(0)
-            if self._file_done or not await self._feed():
+            if self._file_done:
                 break
-        while self._pending:
-            yield self._pending.pop(0)
+            if await self._feed() is None:
+                raise _incomplete()
+        trailing = 0
+        while not self._body_done:
+            size = await self._feed()
+            if size is None:
+                raise _incomplete()
+            trailing += size
+            if trailing > MAX_TRAILING_BYTES:
+                raise ApiError(
+                    400,
+                    errors.INVALID_PARAMETERS,
+                    f"More than {MAX_TRAILING_BYTES} bytes follow the file part",
+                )
+
+
+def _incomplete() -> ApiError:
+    return ApiError(
+        400,
+        errors.INVALID_PARAMETERS,
+        "The multipart body ended before its closing boundary: the upload is incomplete",
+    )

@@ -92,3 +92,38 @@ async def test_a_malformed_body_is_a_clear_400_error():
     with pytest.raises(ApiError, match="Malformed multipart body") as raised:
         await read_all(MultipartFile(request_for(broken, 64), "file"))
     assert raised.value.status_code == 400
+
+
+@pytest.mark.parametrize(
+    "cut",
+    [
+        "in the file's bytes",
+        "after the file's bytes",
+        "after the part's boundary",
+        "inside the next part",
+        "before the last two dashes",
+    ],
+)
+@pytest.mark.parametrize("piece", [5, 4096])
+async def test_a_body_without_its_closing_boundary_is_incomplete(cut: str, piece: int):
+    content = os.urandom(20_000)
+    body = multipart_body([("file", "slide.svs", content), ("note", None, b"hello")])
+    end_of_file = body.index(content) + len(content)
+    cut_at = {
+        "in the file's bytes": end_of_file - 1000,
+        "after the file's bytes": end_of_file + 2,
+        "after the part's boundary": end_of_file + 2 + len(f"--{BOUNDARY}\r\n"),
+        "inside the next part": body.index(b"hello") + 2,
+        "before the last two dashes": len(body) - len("--\r\n"),
+    }[cut]
+    upload = MultipartFile(request_for(body[:cut_at], piece), "file")
+    with pytest.raises(ApiError, match="before its closing boundary") as raised:
+        await read_all(upload)
+    assert raised.value.status_code == 400
+
+
+async def test_fields_after_the_file_are_read_past_up_to_the_closing_boundary():
+    content = os.urandom(10_000)
+    body = multipart_body([("file", "slide.svs", content), ("note", None, b"x" * 5000)])
+    name, data = await read_all(MultipartFile(request_for(body, 999), "file"))
+    assert (name, data) == ("slide.svs", content)

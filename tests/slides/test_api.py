@@ -224,6 +224,29 @@ def test_malformed_multipart_body_is_400(slides: SlidesPlatform) -> None:
     assert "Malformed multipart body" in assert_error(response, 400)["error"]
 
 
+def test_body_without_its_closing_boundary_is_not_stored(
+    slides: SlidesPlatform, aperio_svs: Path
+) -> None:
+    # Every byte of a valid slide, but the body stops before "--boundary--": a client
+    # or proxy gave up, and nothing says the file was whole.
+    before = slides.entries()
+    body = multipart_body(aperio_svs.read_bytes(), "cut.svs", "b")
+    cut = body[: -len("--b--\r\n")]
+    response = slides.api.post(
+        "/api/slides/upload",
+        content=cut,
+        headers={"content-type": "multipart/form-data; boundary=b"},
+    )
+    assert "closing boundary" in assert_error(response, 400, "INVALID_PARAMETERS")["error"]
+    # The call was cancelled; the service removes the partial upload as it unwinds.
+    deadline = time.monotonic() + 10
+    while slides.entries() != before:
+        assert time.monotonic() < deadline, slides.entries() - before
+        time.sleep(0.02)
+    listed = slides.api.get("/api/slides/").json()
+    assert "cut.svs" not in {slide["filename"] for slide in listed}
+
+
 # The lowered upload limit ------------------------------------------------------------
 
 
