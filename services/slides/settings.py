@@ -21,8 +21,12 @@ class SlidesSettings(ServerSettings):
     model_config = SettingsConfigDict(env_prefix="MICROGRAPHIA_SLIDES_", extra="ignore")
 
     port: int = DEFAULT_PORTS["slides"]
-    # Largest upload accepted (413 beyond it); a zipped slide may unpack to as much.
+    # Largest upload accepted (413 beyond it).
     max_upload_bytes: int = Field(default=10 * 1024**3, gt=0)
+    # What a zipped slide may unpack to in all (413 beyond it), checked while
+    # unpacking, and how many times its compressed size a member may expand.
+    max_unzipped_bytes: int = Field(default=4 * 1024**3, gt=0)
+    max_zip_ratio: float = Field(default=50.0, ge=1)
     # Encoded Deep Zoom tiles kept in memory.
     tile_cache_mb: int = Field(default=256, ge=0)
     # Slides kept open (each holds OpenSlide's structures and a Deep Zoom generator).
@@ -42,6 +46,8 @@ class SlidesSettings(ServerSettings):
         return SlidesConfig(
             slides_dir=slides_dir,
             max_upload_bytes=self.max_upload_bytes,
+            max_unzipped_bytes=self.max_unzipped_bytes,
+            max_zip_ratio=self.max_zip_ratio,
             open_slides=self.open_slides,
             tile_cache_bytes=self.tile_cache_mb * MIB,
             tile_quality=self.tile_quality,

@@ -11,6 +11,7 @@ import os
 import shutil
 import struct
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -147,6 +148,26 @@ def aperio_with_hole(aperio_svs: Path, synthetic_dir: Path) -> Path:
 @pytest.fixture(scope="session")
 def generic_tiff(synthetic_dir: Path) -> Path:
     return write_generic_tiff(synthetic_dir / "generic.tif", *GENERIC_SIZE)
+
+
+ZIP_BOMB_UNPACKED = 256 * 1024 * 1024
+
+
+def write_zip_bomb(path: Path, unpacked: int = ZIP_BOMB_UNPACKED) -> Path:
+    """A zipped "MIRAX slide": a dummy .mrxs beside `unpacked` bytes of zeros, which
+    deflate about a thousandfold (256 MiB -> 256 KiB), written in streaming pieces."""
+    block = bytes(1024 * 1024)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("case/slide.mrxs", b"[GENERAL]\n")
+        with archive.open("case/slide/Data0000.dat", "w", force_zip64=True) as member:
+            for _ in range(unpacked // len(block)):
+                member.write(block)
+    return path
+
+
+@pytest.fixture(scope="session")
+def zip_bomb(synthetic_dir: Path) -> Path:
+    return write_zip_bomb(synthetic_dir / "bomb.zip")
 
 
 @pytest.fixture(scope="session")

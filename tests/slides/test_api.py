@@ -187,6 +187,14 @@ def test_zipped_slide_is_accepted(slides: SlidesPlatform, aperio_svs: Path, tmp_
     assert not (slides.slides_dir / slide["id"]).exists()
 
 
+def test_zip_bomb_is_413_and_leaves_nothing(slides: SlidesPlatform, zip_bomb: Path) -> None:
+    # 256 KiB on the wire, 256 MiB unpacked: refused by its ratio before unpacking.
+    before = slides.entries()
+    body = assert_error(slides.upload(zip_bomb), 413, "PAYLOAD_TOO_LARGE")
+    assert "Data0000.dat" in body["error"] and "compressed size" in body["error"]
+    assert slides.entries() == before
+
+
 def test_corrupt_slide_is_422_and_leaves_nothing(slides: SlidesPlatform, aperio_svs: Path):
     before = slides.entries()
     truncated = aperio_svs.read_bytes()[: 1024 * 1024]

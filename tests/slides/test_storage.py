@@ -24,7 +24,7 @@ from common.errors import (
 from services.slides.core import SlideStore, new_slide_id, parse_slide_id, sanitize_filename
 from services.slides.core.storage import receive_upload
 
-from .conftest import APERIO_MPP, APERIO_SIZE
+from .conftest import APERIO_MPP, APERIO_SIZE, ZIP_BOMB_UNPACKED
 
 
 def chunks_of(path: Path, size: int = 64 * 1024) -> Iterator[bytes]:
@@ -289,6 +289,43 @@ def test_zip_bomb_is_stopped_by_the_unpacked_size_limit(tmp_path: Path) -> None:
         upload_file(store, archive, "bomb.zip")
     assert caught.value.code == PAYLOAD_TOO_LARGE
     assert listing(store.slides_dir) == []
+
+
+def test_zip_bomb_is_refused_by_its_ratio_before_a_byte_is_unpacked(
+    zip_bomb: Path, store: SlideStore
+) -> None:
+    # The default store allows 10 GiB uploads and 4 GiB unpacked: the ratio stops it.
+    assert zip_bomb.stat().st_size < 1024 * 1024 < ZIP_BOMB_UNPACKED < store.max_unzipped_bytes
+    with pytest.raises(ResourceExhausted, match="expands more than 50 times") as caught:
+        upload_file(store, zip_bomb, "bomb.zip")
+    assert caught.value.code == PAYLOAD_TOO_LARGE
+    assert caught.value.details["member"] == "case/slide/Data0000.dat"
+    assert listing(store.slides_dir) == []
+
+
+def test_unpacked_size_has_its_own_limit_below_the_upload_limit(tmp_path: Path) -> None:
+    # Incompressible members pass the ratio; their total is over the unpacked limit.
+    store = SlideStore(
+        tmp_path / "slides", max_upload_bytes=100_000_000, max_unzipped_bytes=2_000_000
+    )
+    noise = np.random.default_rng(3).bytes(1_500_000)
+    archive = make_zip(tmp_path / "big.zip", {"a.svs": noise, "b.bin": noise})
+    with pytest.raises(ResourceExhausted, match="more than the limit of 2000000") as caught:
+        upload_file(store, archive, "big.zip")
+    assert caught.value.code == PAYLOAD_TOO_LARGE
+    assert listing(store.slides_dir) == []
+
+
+def test_ratio_limit_spares_small_members_and_real_slides(
+    aperio_svs: Path, store: SlideStore, tmp_path: Path
+) -> None:
+    # A text index compresses far beyond 50:1 but is under the 1 MiB every member may
+    # unpack to; the slide's JPEG tiles barely compress.
+    archive = make_zip(
+        tmp_path / "case.zip", {"case/slide.svs": aperio_svs, "case/index.txt": b"a" * 500_000}
+    )
+    record = upload_file(store, archive, "case.zip")
+    assert record.vendor == "aperio"
 
 
 def test_zip_with_lying_sizes_is_refused(tmp_path: Path) -> None:

@@ -36,6 +36,7 @@ from .regions import (
 )
 from .scale import ScaleBar, scale_bar
 from .storage import (
+    DEFAULT_MAX_UNZIPPED_BYTES,
     DEFAULT_MAX_UPLOAD_BYTES,
     BlockingRunner,
     SlideStore,
@@ -44,6 +45,7 @@ from .storage import (
 )
 from .thumbnails import THUMBNAIL_DIR_NAME, THUMBNAIL_QUALITY, Thumbnail, ThumbnailCache
 from .tile_cache import DEFAULT_TILE_CACHE_BYTES, TileCache, TileKey
+from .unzip import DEFAULT_MAX_RATIO
 
 
 @dataclass(frozen=True)
@@ -52,8 +54,10 @@ class SlidesConfig:
 
     slides_dir: Path
     max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES
-    # What a zipped multi-file slide may unpack to; None: max_upload_bytes.
-    max_unzipped_bytes: int | None = None
+    # What a zipped multi-file slide may unpack to, and how many times its
+    # compressed size each member may expand (zip bombs; see unzip.py).
+    max_unzipped_bytes: int = DEFAULT_MAX_UNZIPPED_BYTES
+    max_zip_ratio: float = DEFAULT_MAX_RATIO
     open_slides: int = 16
     tile_cache_bytes: int = DEFAULT_TILE_CACHE_BYTES
     tile_quality: int = DEFAULT_TILE_QUALITY
@@ -73,6 +77,7 @@ class SlideLibrary:
             config.slides_dir,
             max_upload_bytes=config.max_upload_bytes,
             max_unzipped_bytes=config.max_unzipped_bytes,
+            max_zip_ratio=config.max_zip_ratio,
         )
         self.handles = SlideHandleCache(locate or self.store.locate, capacity=config.open_slides)
         self.tiles = TileCache(config.tile_cache_bytes)

@@ -47,9 +47,12 @@ from .formats import (
 from .ids import new_slide_id, parse_slide_id
 from .metadata import open_slide, read_facts
 from .models import SlideFacts, SlideRecord
-from .unzip import DEFAULT_MAX_MEMBERS, safe_extract
+from .unzip import DEFAULT_MAX_MEMBERS, DEFAULT_MAX_RATIO, safe_extract
 
 DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024**3
+# What a zipped slide may unpack to: a bound of its own, well below the upload
+# limit, since a small archive can expand to anything (zip bombs).
+DEFAULT_MAX_UNZIPPED_BYTES = 4 * 1024**3
 MAX_FILENAME_LENGTH = 255
 UPLOAD_PREFIX = ".upload-"
 
@@ -269,6 +272,7 @@ class Upload:
             self.temp_path,
             self._temp_folder,
             max_total_bytes=self._store.max_unzipped_bytes,
+            max_ratio=self._store.max_zip_ratio,
             max_members=self._store.max_zip_members,
         )
         _remove(self.temp_path)
@@ -306,15 +310,17 @@ class SlideStore:
         slides_dir: str | Path,
         *,
         max_upload_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
-        max_unzipped_bytes: int | None = None,
+        max_unzipped_bytes: int = DEFAULT_MAX_UNZIPPED_BYTES,
+        max_zip_ratio: float = DEFAULT_MAX_RATIO,
         max_zip_members: int = DEFAULT_MAX_MEMBERS,
         opener: Opener = open_slide,
     ) -> None:
         self.slides_dir = Path(slides_dir).resolve()
         self.slides_dir.mkdir(parents=True, exist_ok=True)
         self.max_upload_bytes = max_upload_bytes
-        # What an archive may unpack to: by default what a plain upload may be.
-        self.max_unzipped_bytes = max_unzipped_bytes or max_upload_bytes
+        # What an archive may unpack to, in all and per compressed byte (unzip.py).
+        self.max_unzipped_bytes = max_unzipped_bytes
+        self.max_zip_ratio = max_zip_ratio
         self.max_zip_members = max_zip_members
         self.opener = opener
 

@@ -2,8 +2,12 @@
 
 Every member is checked before anything is written: its path must resolve
 inside the destination (no "zip slip"), it may not be a link or encrypted, and
-the declared sizes must fit the budget. While writing, bytes are counted again,
-since a crafted archive's declared sizes are not to be trusted (zip bombs).
+the declared sizes must fit two budgets against zip bombs: the unpacked total
+(`max_total_bytes`) and how many times its compressed size a member may expand
+(`max_ratio`; slide data is JPEG or JPEG 2000 and barely compresses, while a
+bomb of zeros expands a thousandfold). While writing, bytes are counted against
+both budgets again, so an archive whose headers lie is stopped at the budget,
+not at the end of the disk; the caller removes what was written.
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ from pathlib import Path, PurePosixPath
 from common.errors import PAYLOAD_TOO_LARGE, UNPROCESSABLE_SLIDE, InvalidArgument, ResourceExhausted
 
 DEFAULT_MAX_MEMBERS = 10_000
+DEFAULT_MAX_RATIO = 50.0
+# Members this small may expand freely (a text index compresses twentyfold).
+RATIO_FREE_BYTES = 1024 * 1024
 _COPY_BYTES = 1024 * 1024
 _DRIVE = re.compile(r"^[A-Za-z]:")
 
@@ -26,6 +33,21 @@ def _too_large(limit: int) -> ResourceExhausted:
         f"the archive unpacks to more than the limit of {limit} bytes",
         code=PAYLOAD_TOO_LARGE,
         limit=limit,
+    )
+
+
+def _member_budget(info: zipfile.ZipInfo, max_ratio: float) -> int:
+    """The most bytes a member may unpack to: `max_ratio` times its compressed size."""
+    return max(int(info.compress_size * max_ratio), RATIO_FREE_BYTES)
+
+
+def _expands_too_much(info: zipfile.ZipInfo, max_ratio: float) -> ResourceExhausted:
+    return ResourceExhausted(
+        f"archive member {info.filename!r} expands more than {max_ratio:g} times its "
+        f"compressed size of {info.compress_size} bytes (a zip bomb?)",
+        code=PAYLOAD_TOO_LARGE,
+        member=info.filename,
+        limit=max_ratio,
     )
 
 
@@ -56,13 +78,15 @@ def safe_extract(
     destination: Path,
     *,
     max_total_bytes: int,
+    max_ratio: float = DEFAULT_MAX_RATIO,
     max_members: int = DEFAULT_MAX_MEMBERS,
 ) -> int:
     """Unpack `archive` into the existing folder `destination`; returns the bytes written.
 
     Raises InvalidArgument (unsafe or duplicate member, too many members),
     InvalidArgument(UNPROCESSABLE_SLIDE) for an unreadable archive and
-    ResourceExhausted(PAYLOAD_TOO_LARGE) past `max_total_bytes`. The caller
+    ResourceExhausted(PAYLOAD_TOO_LARGE) past `max_total_bytes` or for a member
+    expanding more than `max_ratio` times (beyond its first MiB). The caller
     removes `destination` on failure.
     """
     root = destination.resolve()
@@ -77,6 +101,9 @@ def safe_extract(
             targets = [(info, _member_target(info, root)) for info in members]
             if sum(info.file_size for info in members) > max_total_bytes:
                 raise _too_large(max_total_bytes)
+            for info in members:
+                if info.file_size > _member_budget(info, max_ratio):
+                    raise _expands_too_much(info, max_ratio)
             written = 0
             for info, target in targets:
                 if info.is_dir():
@@ -89,11 +116,16 @@ def safe_extract(
                     raise InvalidArgument(
                         f"archive member {info.filename!r} appears twice", member=info.filename
                     ) from None
+                budget = _member_budget(info, max_ratio)
+                member_written = 0
                 with output, zipped.open(info) as source:
                     while piece := source.read(_COPY_BYTES):
                         written += len(piece)
+                        member_written += len(piece)
                         if written > max_total_bytes:
                             raise _too_large(max_total_bytes)
+                        if member_written > budget:
+                            raise _expands_too_much(info, max_ratio)
                         output.write(piece)
             return written
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError) as error:
