@@ -34,9 +34,7 @@ class SlidesService(GrpcService):
         self.pool = await open_service_database(
             self.context.platform.database_url, self.name, [MIGRATIONS]
         )
-        swept = await self.workers.run(
-            self.library.store.sweep_stale_uploads, settings.stale_upload_age_s
-        )
+        swept = await self.workers.run(self.library.store.sweep_unowned_uploads)
         if swept:
             logger.info("removed %d uploads a crash left behind", swept)
         servicer = SlidesServicer(

@@ -36,8 +36,6 @@ class SlidesSettings(ServerSettings):
     thumbnail_quality: int = Field(default=85, ge=1, le=100)
     # Threads for blocking work (OpenSlide, JPEG, disk); never the event loop.
     worker_threads: int = Field(default=8, ge=1)
-    # Uploads left by a crash older than this are removed at start.
-    stale_upload_age_s: float = Field(default=24 * 3600, ge=0)
     # Deadline of calls to peers (the spatial service, on delete).
     peer_timeout_s: float = Field(default=10.0, gt=0)
 

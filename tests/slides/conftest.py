@@ -7,10 +7,8 @@ wrongly does not compare equal by accident.
 
 from __future__ import annotations
 
-import os
 import shutil
 import struct
-import time
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -296,11 +294,12 @@ def limited_slides(
     service (same database, its own folder) and edge, so the shared platform keeps
     the default limit."""
     slides_dir = tmp_path_factory.mktemp("limited-slides")
-    # Debris of an upload a crash interrupted two days ago: the service sweeps it at start.
-    stale = slides_dir / ".upload-0123456789abcdef.part"
-    stale.write_bytes(b"half a slide")
-    two_days_ago = time.time() - 2 * 24 * 3600
-    os.utime(stale, (two_days_ago, two_days_ago))
+    # Debris of uploads a crash (kill -9) interrupted a moment ago, mid-write and
+    # mid-unzip: no live process holds their locks, so the service sweeps them at start.
+    (slides_dir / ".upload-0123456789abcdef.part").write_bytes(b"half a slide")
+    (slides_dir / ".upload-0123456789abcdef.lock").write_bytes(b"")
+    (slides_dir / ".upload-fedcba9876543210.d" / "case").mkdir(parents=True)
+    (slides_dir / ".upload-fedcba9876543210.d" / "case" / "slide.mrxs").write_bytes(b"x")
     settings = SlidesSettings(
         host="127.0.0.1", port=0, grace_period_s=1, max_upload_bytes=UPLOAD_LIMIT
     )

@@ -259,7 +259,7 @@ def test_body_without_its_closing_boundary_is_not_stored(
 
 
 def test_start_sweeps_uploads_a_crash_left_behind(limited_slides: LimitedSlides) -> None:
-    # The fixture left a two-day-old .upload-*.part there before the service started.
+    # The fixture left fresh .upload-* debris (no live owner) before the service started.
     assert not list(limited_slides.slides_dir.glob(".upload-*"))
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import stat
-import time
+import subprocess
+import sys
+import threading
 import zipfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -391,20 +394,81 @@ def test_locate_and_delete(aperio_svs: Path, store: SlideStore, tmp_path: Path) 
         store.delete("../slides")
 
 
-def test_sweep_removes_only_old_upload_debris(store: SlideStore) -> None:
-    old_file = store.slides_dir / ".upload-old.part"
-    old_dir = store.slides_dir / ".upload-old.d"
-    fresh = store.slides_dir / ".upload-fresh.part"
-    slide = store.slides_dir / f"{new_slide_id()}.svs"
-    for path in (old_file, fresh, slide):
-        path.write_bytes(b"x")
-    old_dir.mkdir()
-    (old_dir / "member").write_bytes(b"x")
-    an_hour_ago = time.time() - 3600
-    for path in (old_file, old_dir, slide):
-        os.utime(path, (an_hour_ago, an_hour_ago))
-    assert store.sweep_stale_uploads(older_than_s=600) == 2
-    assert listing(store.slides_dir) == sorted([fresh.name, slide.name])
+def test_sweep_removes_what_no_live_process_owns(aperio_svs: Path, store: SlideStore) -> None:
+    folder = store.slides_dir
+    slide = folder / f"{new_slide_id()}.svs"
+    slide.write_bytes(b"a stored slide")
+    (folder / ".upload-nolock.part").write_bytes(b"x")  # its owner died before a lock
+    (folder / ".upload-unzip.d").mkdir()  # an archive half unpacked
+    (folder / ".upload-unzip.d" / "member").write_bytes(b"x")
+    (folder / ".upload-unzip.lock").write_bytes(b"")  # a lock nobody holds
+    (folder / ".upload-unzip.part").write_bytes(b"x")
+    with store.begin_upload("live.svs") as live:  # owned: this process holds its lock
+        live.write(aperio_svs.read_bytes())
+        assert store.sweep_unowned_uploads() == 2
+        assert listing(folder) == sorted(
+            [slide.name, live.temp_path.name, live.temp_path.with_suffix(".lock").name]
+        )
+        record = live.finish()
+    assert listing(folder) == sorted([slide.name, Path(record.stored_path).name])
+    assert store.sweep_unowned_uploads() == 0
+
+
+# A second process receiving an upload into the same folder (another replica),
+# until it is killed.
+_REPLICA = """
+import sys, time
+from services.slides.core import SlideStore
+upload = SlideStore(sys.argv[1]).begin_upload("replica.svs")
+upload.write(b"half a slide")
+print("receiving", flush=True)
+time.sleep(600)
+"""
+
+
+def test_kill_9_mid_upload_leaves_debris_the_next_start_removes(store: SlideStore) -> None:
+    replica = subprocess.Popen(
+        [sys.executable, "-c", _REPLICA, str(store.slides_dir)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])},
+    )
+    try:
+        assert replica.stdout.readline().strip() == "receiving"
+        debris = listing(store.slides_dir)
+        assert [Path(name).suffix for name in debris] == [".lock", ".part"]
+        # Another replica starting now must leave the live upload alone.
+        assert store.sweep_unowned_uploads() == 0
+        assert listing(store.slides_dir) == debris
+    finally:
+        replica.send_signal(signal.SIGKILL)
+        replica.wait(timeout=30)
+    assert listing(store.slides_dir) == debris  # a crash cleans nothing up itself
+    assert store.sweep_unowned_uploads() == 1
+    assert listing(store.slides_dir) == []
+
+
+def test_claims_taken_during_sweeps_are_never_swept(store: SlideStore) -> None:
+    # A sweep may remove a lock file between its creation and its flock: the
+    # claimer must notice and take another, so every finished claim held a lock.
+    stop = threading.Event()
+
+    def sweep_forever() -> None:
+        while not stop.is_set():
+            store.sweep_unowned_uploads()
+
+    sweeper = threading.Thread(target=sweep_forever)
+    sweeper.start()
+    try:
+        for _ in range(200):
+            with store.begin_upload("race.svs") as upload:
+                upload.write(b"abc")
+                assert upload.temp_path.exists()
+                assert upload.temp_path.with_suffix(".lock").exists()
+    finally:
+        stop.set()
+        sweeper.join()
+    assert listing(store.slides_dir) == []
 
 
 # Async streaming -------------------------------------------------------------------
@@ -441,6 +505,34 @@ async def test_receive_upload_cleans_up_when_cancelled(aperio_svs: Path, store: 
     await asyncio.sleep(0.1)
     assert listing(store.slides_dir) != []  # the temp file exists meanwhile
     task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert listing(store.slides_dir) == []
+
+
+async def test_receive_upload_cleans_up_when_cancelled_while_beginning(
+    store: SlideStore,
+) -> None:
+    # Cancelled while a worker thread is still creating the upload's files (a caller
+    # that left at once): what the thread creates must not outlive the call.
+    started = threading.Event()
+    release = threading.Event()
+
+    async def slow_thread(function, *args):
+        def run() -> object:
+            started.set()
+            release.wait(10)
+            return function(*args)
+
+        return await asyncio.to_thread(run)
+
+    async def no_chunks() -> AsyncIterator[bytes]:
+        yield b"never read"
+
+    task = asyncio.create_task(receive_upload(store, "a.svs", no_chunks(), run=slow_thread))
+    await asyncio.to_thread(started.wait, 10)
+    task.cancel()
+    release.set()
     with pytest.raises(asyncio.CancelledError):
         await task
     assert listing(store.slides_dir) == []

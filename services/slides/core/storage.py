@@ -4,13 +4,15 @@ Layout of `slides_dir`:
 
     <id><ext>            a single-file slide (.svs, .ndpi, .tif, ...), ext lower-cased
     <id>/...             an unzipped multi-file slide (MIRAX, VMS) or zipped slide
-    .upload-<uuid>.part  an upload in progress (an archive's folder: .upload-<uuid>.d)
+    .upload-<uuid>.part  an upload in progress (an archive's folder: .upload-<uuid>.d),
+    .upload-<uuid>.lock  held (flock) by the receiving process (upload_claims.py)
     .thumbnails/         the thumbnail cache (thumbnails.py)
 
 Files are named by a random UUID, never by what the client sent; the client's
 name, stripped of any path, is kept only as the slide's `filename`. An upload
 is written to a temporary name, opened with OpenSlide, and only then renamed
-into place; on any failure whatever it wrote is removed.
+into place; on any failure whatever it wrote is removed, and what a crash left
+is removed at the next start (`sweep_unowned_uploads`).
 """
 
 from __future__ import annotations
@@ -19,9 +21,6 @@ import asyncio
 import contextlib
 import os
 import re
-import shutil
-import time
-import uuid
 from collections.abc import AsyncIterable, Awaitable, Callable
 from pathlib import Path
 from types import TracebackType
@@ -48,13 +47,13 @@ from .ids import new_slide_id, parse_slide_id
 from .metadata import open_slide, read_facts
 from .models import SlideFacts, SlideRecord
 from .unzip import DEFAULT_MAX_MEMBERS, DEFAULT_MAX_RATIO, safe_extract
+from .upload_claims import UPLOAD_PREFIX, claim_upload, remove_path, sweep_unowned_uploads
 
 DEFAULT_MAX_UPLOAD_BYTES = 10 * 1024**3
 # What a zipped slide may unpack to: a bound of its own, well below the upload
 # limit, since a small archive can expand to anything (zip bombs).
 DEFAULT_MAX_UNZIPPED_BYTES = 4 * 1024**3
 MAX_FILENAME_LENGTH = 255
-UPLOAD_PREFIX = ".upload-"
 
 Opener = Callable[[Path], openslide.AbstractSlide]
 # Bidirectional controls (LRE..RLO, LRI..PDI, LRM/RLM, ALM) make a name display
@@ -114,14 +113,6 @@ def _payload_too_large(limit: int, size: int | None = None) -> ResourceExhausted
     )
 
 
-def _remove(path: Path) -> None:
-    """Remove a file or folder if it is there."""
-    if path.is_dir() and not path.is_symlink():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
-
-
 def _folder_size(folder: Path) -> int:
     return sum(
         (Path(root) / name).stat().st_size
@@ -179,10 +170,16 @@ class Upload:
         self.declared_size = declared_size
         self.bytes_received = 0
         self._store = store
-        self._token = uuid.uuid4().hex
-        self.temp_path = store.slides_dir / f"{UPLOAD_PREFIX}{self._token}.part"
-        self._temp_folder = store.slides_dir / f"{UPLOAD_PREFIX}{self._token}.d"
-        self._file = open(self.temp_path, "xb")  # noqa: SIM115 - closed by finish/abort
+        # Held until this upload's files are renamed or removed: a sweep by any
+        # process sharing the folder leaves them alone meanwhile.
+        self._claim = claim_upload(store.slides_dir)
+        self.temp_path = store.slides_dir / f"{UPLOAD_PREFIX}{self._claim.token}.part"
+        self._temp_folder = store.slides_dir / f"{UPLOAD_PREFIX}{self._claim.token}.d"
+        try:
+            self._file = open(self.temp_path, "xb")  # noqa: SIM115 - closed by finish/abort
+        except BaseException:
+            self._claim.release()
+            raise
         self._done = False
         self._stored: Path | None = None  # set once renamed into place
 
@@ -240,10 +237,11 @@ class Upload:
                 record = self._finish_file()
         except BaseException:
             if self._stored is not None:
-                _remove(self._stored)
+                remove_path(self._stored)
             self.abort()
             raise
         self._done = True
+        self._claim.release()
         return record
 
     def abort(self) -> None:
@@ -251,8 +249,9 @@ class Upload:
         self._done = True
         with contextlib.suppress(OSError):
             self._file.close()
-        _remove(self.temp_path)
-        _remove(self._temp_folder)
+        remove_path(self.temp_path)
+        remove_path(self._temp_folder)
+        self._claim.release()
 
     def _check_open(self) -> None:
         if self._done:
@@ -275,7 +274,7 @@ class Upload:
             max_ratio=self._store.max_zip_ratio,
             max_members=self._store.max_zip_members,
         )
-        _remove(self.temp_path)
+        remove_path(self.temp_path)
         main = find_main_slide_file(self._temp_folder)
         facts = validate_slide(main, self._store.opener, f"{self.filename}: {main.name}")
         slide_id = new_slide_id()
@@ -372,19 +371,16 @@ class SlideStore:
         removed = False
         for path in (self.slides_dir / canonical, *self._single_file_paths(canonical)):
             if path.exists():
-                _remove(self.inside(path))
+                remove_path(self.inside(path))
                 removed = True
         return removed
 
-    def sweep_stale_uploads(self, older_than_s: float = 24 * 3600) -> int:
-        """Remove uploads a crash left behind (run at start); returns how many went."""
-        cutoff = time.time() - older_than_s
-        removed = 0
-        for entry in self.slides_dir.glob(f"{UPLOAD_PREFIX}*"):
-            if entry.lstat().st_mtime < cutoff:
-                _remove(entry)
-                removed += 1
-        return removed
+    def sweep_unowned_uploads(self) -> int:
+        """Remove uploads a crash left behind (run at start); returns how many went.
+
+        Uploads another live process sharing the folder is receiving stay.
+        """
+        return sweep_unowned_uploads(self.slides_dir)
 
     def _single_file_paths(self, canonical: str) -> list[Path]:
         return [self.slides_dir / f"{canonical}{extension}" for extension in SLIDE_EXTENSIONS]
@@ -405,7 +401,14 @@ async def receive_upload(
     threads; by default asyncio's); if the stream fails or the task is
     cancelled, the partial upload is removed.
     """
-    upload = await run(store.begin_upload, filename, declared_size)
+    beginning = asyncio.ensure_future(run(store.begin_upload, filename, declared_size))
+    try:
+        upload = await asyncio.shield(beginning)
+    except asyncio.CancelledError:
+        # Cancelled while the thread created the files: drop them once it has.
+        with contextlib.suppress(Exception):
+            (await beginning).abort()
+        raise
     try:
         async for chunk in chunks:
             await run(upload.write, chunk)
