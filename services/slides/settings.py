@@ -34,6 +34,8 @@ class SlidesSettings(ServerSettings):
     # JPEG quality of tiles (75: the openslide-python example server's) and thumbnails.
     tile_quality: int = Field(default=75, ge=1, le=100)
     thumbnail_quality: int = Field(default=85, ge=1, le=100)
+    # Disk kept for cached thumbnails (least recently used deleted first).
+    thumbnail_cache_mb: int = Field(default=256, ge=0)
     # Threads for blocking work (OpenSlide, JPEG, disk); never the event loop.
     worker_threads: int = Field(default=8, ge=1)
     # Deadline of calls to peers (the spatial service, on delete).
@@ -50,4 +52,5 @@ class SlidesSettings(ServerSettings):
             tile_cache_bytes=self.tile_cache_mb * MIB,
             tile_quality=self.tile_quality,
             thumbnail_quality=self.thumbnail_quality,
+            thumbnail_cache_bytes=self.thumbnail_cache_mb * MIB,
         )

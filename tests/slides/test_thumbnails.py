@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import time
 from pathlib import Path
 
 import openslide
@@ -86,3 +88,62 @@ def test_bad_or_unknown_ids(make_library) -> None:
     with pytest.raises(NotFound):
         library.thumbnail(new_slide_id())
     assert not library.thumbnails.cache_dir.exists()
+
+
+def folder_bytes(folder: Path) -> dict[str, int]:
+    return {entry.name: entry.stat().st_size for entry in folder.iterdir()}
+
+
+def test_the_cache_stays_within_its_budget_dropping_the_least_recently_used(
+    aperio_svs: Path, make_library
+) -> None:
+    # Every size from 1 to 4096 is a file of its own: without a bound, asking for
+    # many sizes fills the disk.
+    slide_id = new_slide_id()
+    budget = 60_000
+    library = make_library({slide_id: aperio_svs}, thumbnail_cache_bytes=budget)
+    folder = library.thumbnails.cache_dir
+    library.thumbnail(slide_id, 100)
+    for size in range(110, 300, 10):
+        library.thumbnail(slide_id, size)
+        library.thumbnail(slide_id, 100)  # kept in use: never the one evicted
+        on_disk = folder_bytes(folder)
+        assert sum(on_disk.values()) <= budget
+        assert sum(on_disk.values()) == library.thumbnails.cached_bytes
+        assert {f"{slide_id}_100.jpg", f"{slide_id}_{size}.jpg"} <= on_disk.keys()
+    assert f"{slide_id}_110.jpg" not in folder_bytes(folder)  # the oldest went first
+    assert library.thumbnail(slide_id, 110).from_cache is False  # and renders again
+    assert library.thumbnail(slide_id, 100).from_cache is True
+
+
+def test_a_restart_indexes_the_files_there_and_trims_to_its_budget(
+    aperio_svs: Path, make_library
+) -> None:
+    slide_id = new_slide_id()
+    library = make_library({slide_id: aperio_svs})
+    for size in (100, 200, 300, 400):
+        library.thumbnail(slide_id, size)
+    folder = library.thumbnails.cache_dir
+    leftover = folder / f".{slide_id}_500.jpg.deadbeef.tmp"  # a crash mid-write, long ago
+    leftover.write_bytes(b"half")
+    os.utime(leftover, (time.time() - 7200, time.time() - 7200))
+    sizes = folder_bytes(folder)
+    newest_two = sizes[f"{slide_id}_300.jpg"] + sizes[f"{slide_id}_400.jpg"]
+    for age, size in enumerate((400, 300, 200, 100)):  # written in order, oldest first
+        stamp = time.time() - 100 * (age + 1)
+        os.utime(folder / f"{slide_id}_{size}.jpg", (stamp, stamp))
+
+    restarted = make_library({slide_id: aperio_svs}, thumbnail_cache_bytes=newest_two)
+    assert restarted.thumbnails.cached_bytes == newest_two
+    assert sorted(folder_bytes(folder)) == [f"{slide_id}_300.jpg", f"{slide_id}_400.jpg"]
+    assert restarted.thumbnail(slide_id, 400).from_cache is True
+
+
+def test_a_zero_budget_keeps_no_thumbnails(aperio_svs: Path, make_library) -> None:
+    slide_id = new_slide_id()
+    library = make_library({slide_id: aperio_svs}, thumbnail_cache_bytes=0)
+    assert library.thumbnail(slide_id).from_cache is False
+    assert library.thumbnail(slide_id).from_cache is False
+    assert not library.thumbnails.cache_dir.exists() or not any(
+        library.thumbnails.cache_dir.iterdir()
+    )

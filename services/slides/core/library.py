@@ -43,7 +43,13 @@ from .storage import (
     Upload,
     receive_upload,
 )
-from .thumbnails import THUMBNAIL_DIR_NAME, THUMBNAIL_QUALITY, Thumbnail, ThumbnailCache
+from .thumbnails import (
+    DEFAULT_THUMBNAIL_CACHE_BYTES,
+    THUMBNAIL_DIR_NAME,
+    THUMBNAIL_QUALITY,
+    Thumbnail,
+    ThumbnailCache,
+)
 from .tile_cache import DEFAULT_TILE_CACHE_BYTES, TileCache, TileKey
 from .unzip import DEFAULT_MAX_RATIO
 
@@ -62,6 +68,8 @@ class SlidesConfig:
     tile_cache_bytes: int = DEFAULT_TILE_CACHE_BYTES
     tile_quality: int = DEFAULT_TILE_QUALITY
     thumbnail_quality: int = THUMBNAIL_QUALITY
+    # Disk the thumbnail cache may use (least recently used files go first).
+    thumbnail_cache_bytes: int = DEFAULT_THUMBNAIL_CACHE_BYTES
     max_region_pixels: int = DEFAULT_MAX_REGION_PIXELS
     region_chunk_bytes: int = DEFAULT_CHUNK_BYTES
     region_band_bytes: int = DEFAULT_BAND_BYTES
@@ -85,6 +93,7 @@ class SlideLibrary:
             self.store.slides_dir / THUMBNAIL_DIR_NAME,
             self.handles,
             quality=config.thumbnail_quality,
+            max_bytes=config.thumbnail_cache_bytes,
         )
 
     # Metadata -----------------------------------------------------------------
