@@ -20,9 +20,6 @@ class JobStatus(StrEnum):
         return self in (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
 
 
-ACTIVE_STATUSES = (JobStatus.PENDING, JobStatus.RUNNING)
-
-
 @dataclass
 class JobProgress:
     current: int = 0

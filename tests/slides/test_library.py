@@ -18,7 +18,7 @@ from .conftest import APERIO_SIZE
 
 
 def upload(library, path: Path, name: str):
-    with library.begin_upload(name, declared_size=path.stat().st_size) as pending:
+    with library.store.begin_upload(name, declared_size=path.stat().st_size) as pending:
         pending.write(path.read_bytes())
         return pending.finish()
 

@@ -15,7 +15,6 @@ from services.slides.core.images import flatten_alpha
 from services.slides.core.regions import (
     clamp_region,
     iter_chunks,
-    open_region_stream,
     plan_region,
     read_region_array,
 )
@@ -75,11 +74,8 @@ def test_chunks_reassemble_to_openslide_read_region(
 ) -> None:
     chunk_bytes = 10_000  # small, to force many chunks and bands
     with openslide.OpenSlide(str(aperio_svs)) as slide:
-        stream = open_region_stream(
-            slide, x, y, width, height, level, chunk_bytes=chunk_bytes, band_bytes=50_000
-        )
-        chunks = list(stream.chunks)
-    header = stream.header
+        header = plan_region(slide, x, y, width, height, level)
+        chunks = list(iter_chunks(slide, header, chunk_bytes, band_bytes=50_000))
     assert all(0 < len(chunk) <= chunk_bytes for chunk in chunks)
     assert sum(map(len, chunks)) == header.nbytes
     pixels = reassemble(chunks, header.height, header.width)

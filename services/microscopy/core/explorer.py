@@ -11,7 +11,7 @@ import os
 import stat
 import time
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -45,12 +45,6 @@ class FileEntry:
     modified_time: datetime  # aware, UTC
     extension: str | None  # lower-case with its dot, ".ome.tif" whole; None for folders
     is_microscopy_file: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict, times as ISO 8601 with "Z"."""
-        data = asdict(self)
-        data["modified_time"] = self.modified_time.isoformat().replace("+00:00", "Z")
-        return data
 
 
 @dataclass(frozen=True, slots=True)

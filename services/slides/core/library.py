@@ -40,7 +40,6 @@ from .storage import (
     DEFAULT_MAX_UPLOAD_BYTES,
     BlockingRunner,
     SlideStore,
-    Upload,
     receive_upload,
 )
 from .thumbnails import (
@@ -209,10 +208,6 @@ class SlideLibrary:
             )
 
     # Storage ------------------------------------------------------------------
-
-    def begin_upload(self, filename: str, declared_size: int | None = None) -> Upload:
-        """Start a streaming upload (see SlideStore.begin_upload)."""
-        return self.store.begin_upload(filename, declared_size)
 
     async def receive_upload(
         self,

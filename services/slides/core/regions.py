@@ -171,24 +171,6 @@ def iter_chunks(
             yield bytes(view[start : start + chunk_bytes])
 
 
-def open_region_stream(
-    slide: openslide.AbstractSlide,
-    x: int,
-    y: int,
-    width: int,
-    height: int,
-    level: int = 0,
-    *,
-    mpp: float | None = None,
-    max_pixels: int = DEFAULT_MAX_REGION_PIXELS,
-    chunk_bytes: int = DEFAULT_CHUNK_BYTES,
-    band_bytes: int = DEFAULT_BAND_BYTES,
-) -> RegionStream:
-    """Check the region now (errors before any byte), read it as it is iterated."""
-    header = plan_region(slide, x, y, width, height, level, mpp=mpp, max_pixels=max_pixels)
-    return RegionStream(header=header, chunks=iter_chunks(slide, header, chunk_bytes, band_bytes))
-
-
 def read_region_array(
     slide: openslide.AbstractSlide,
     x: int,
