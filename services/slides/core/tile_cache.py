@@ -9,9 +9,10 @@ tenfold between tissue and background.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import NamedTuple
+
+from cachetools import LRUCache
 
 DEFAULT_TILE_CACHE_BYTES = 256 * 1024 * 1024
 
@@ -37,14 +38,16 @@ class TileCacheStats:
 
 
 class TileCache:
-    """Thread-safe LRU of tile bytes within a byte budget (0 disables caching)."""
+    """Thread-safe LRU of tile bytes within a byte budget (0 disables caching).
+
+    cachetools keeps the order and the byte count, as in the edge's tile cache
+    (edge/tile_cache.py); it is not thread-safe, so one lock guards it.
+    """
 
     def __init__(self, max_bytes: int = DEFAULT_TILE_CACHE_BYTES) -> None:
         if max_bytes < 0:
             raise ValueError(f"max_bytes must be >= 0, got {max_bytes}")
-        self._max_bytes = max_bytes
-        self._entries: OrderedDict[TileKey, bytes] = OrderedDict()
-        self._bytes = 0
+        self._tiles: LRUCache[TileKey, bytes] = LRUCache(maxsize=max_bytes, getsizeof=len)
         self._hits = 0
         self._misses = 0
         self._lock = threading.Lock()
@@ -52,48 +55,38 @@ class TileCache:
     def get(self, key: TileKey) -> bytes | None:
         """The cached tile, marked most recently used; None on a miss."""
         with self._lock:
-            data = self._entries.get(key)
+            data = self._tiles.get(key)
             if data is None:
                 self._misses += 1
-                return None
-            self._entries.move_to_end(key)
-            self._hits += 1
+            else:
+                self._hits += 1
             return data
 
     def put(self, key: TileKey, data: bytes) -> None:
         """Cache a tile, evicting the least recently used ones to stay within budget."""
-        size = len(data)
-        if size > self._max_bytes:
+        if len(data) > self._tiles.maxsize:
             return  # would evict everything and still not fit
         with self._lock:
-            old = self._entries.pop(key, None)
-            if old is not None:
-                self._bytes -= len(old)
-            self._entries[key] = data
-            self._bytes += size
-            while self._bytes > self._max_bytes:
-                _, evicted = self._entries.popitem(last=False)
-                self._bytes -= len(evicted)
+            self._tiles[key] = data
 
     def invalidate_slide(self, slide_id: str) -> int:
         """Drop every tile of a slide; returns how many were dropped."""
         with self._lock:
-            keys = [key for key in self._entries if key.slide_id == slide_id]
+            keys = [key for key in self._tiles if key.slide_id == slide_id]
             for key in keys:
-                self._bytes -= len(self._entries.pop(key))
+                del self._tiles[key]
             return len(keys)
 
     def clear(self) -> None:
         with self._lock:
-            self._entries.clear()
-            self._bytes = 0
+            self._tiles.clear()
 
     def stats(self) -> TileCacheStats:
         with self._lock:
             return TileCacheStats(
-                entries=len(self._entries),
-                bytes=self._bytes,
-                max_bytes=self._max_bytes,
+                entries=len(self._tiles),
+                bytes=self._tiles.currsize,
+                max_bytes=self._tiles.maxsize,
                 hits=self._hits,
                 misses=self._misses,
             )
