@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 
 import numpy as np
@@ -50,18 +50,23 @@ class ReaderCache:
             capacity=max_readers,
             per_key=readers_per_file,
         )
+        # The version of each path last leased, to notice a file changed on disk.
+        self._versions: dict[str, _Key] = {}
 
-    @contextlib.contextmanager
-    def reader(self, path: str | os.PathLike[str]) -> Iterator[MicroscopyReader]:
+    def reader(self, path: str | os.PathLike[str]) -> AbstractContextManager[MicroscopyReader]:
         """An open reader for `path`, held for the duration of the `with` block.
 
         Raises what `open_reader` raises (NotFound, InvalidArgument).
         """
         key = self._key(os.fspath(path))
-        # Readers of an earlier version of the file close once their reads end.
-        self._readers.discard_where(lambda other: other[0] == key[0] and other != key)
-        with self._readers.lease(key) as reader:
-            yield reader
+        if self._versions.get(key[0]) != key:
+            # The file changed on disk (or is new): readers of an earlier version
+            # close once their reads end.
+            self._readers.discard_where(lambda other: other[0] == key[0] and other != key)
+            if len(self._versions) >= 4 * self._readers.capacity:
+                self._versions.clear()  # only a hint: forgetting costs one more check
+            self._versions[key[0]] = key
+        return self._readers.lease(key)
 
     def metadata(self, path: str | os.PathLike[str]) -> MicroscopyMetadata:
         """Metadata of `path` (see `MicroscopyReader.metadata`)."""
@@ -78,6 +83,7 @@ class ReaderCache:
     def clear(self) -> None:
         """Forget every reader; each closes as soon as no thread uses it."""
         self._readers.clear()
+        self._versions.clear()
 
     close = clear
 
