@@ -18,8 +18,9 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 UPLOAD_PREFIX = ".upload-"
@@ -33,14 +34,17 @@ class UploadClaim:
     token: str
     lock_path: Path
     _descriptor: int | None
+    _releasing: threading.Lock = field(default_factory=threading.Lock)
 
     def release(self) -> None:
-        """Remove the lock file and let go of it; safe to call more than once."""
-        if self._descriptor is None:
-            return
-        self.lock_path.unlink(missing_ok=True)
-        os.close(self._descriptor)
-        self._descriptor = None
+        """Remove the lock file and let go of it; safe to call more than once, from
+        any thread (an abort may race a failing write)."""
+        with self._releasing:
+            if self._descriptor is None:
+                return
+            self.lock_path.unlink(missing_ok=True)
+            os.close(self._descriptor)
+            self._descriptor = None
 
 
 def claim_upload(folder: Path) -> UploadClaim:
