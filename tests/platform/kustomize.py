@@ -126,15 +126,16 @@ def merge(original: Any, patch: Any, key: str | None = None) -> Any:
                 merged[name] = copy.deepcopy(value)
         return merged
     if isinstance(original, list) and isinstance(patch, list) and MERGE_KEYS.get(key or ""):
+        # As kustomize orders them: the patch's items (merged into their originals),
+        # then the originals the patch does not name.
         field = MERGE_KEYS[key or ""]
-        merged = list(original)
-        for item in patch:
-            index = next((i for i, old in enumerate(merged) if old[field] == item[field]), None)
-            if index is None:
-                merged.append(copy.deepcopy(item))
-            else:
-                merged[index] = merge(merged[index], item)
-        return merged
+        originals = {item[field]: item for item in original}
+        named = {item[field] for item in patch}
+        merged = [
+            merge(originals[item[field]], item) if item[field] in originals else copy.deepcopy(item)
+            for item in patch
+        ]
+        return merged + [copy.deepcopy(item) for item in original if item[field] not in named]
     return copy.deepcopy(patch)
 
 

@@ -121,30 +121,34 @@ def test_renderer_agrees_with_kustomize(folder):
 
 
 def test_strategic_merge_merges_by_key_and_deletes_on_null():
+    """As `kubectl kustomize` does it (checked by hand with kustomize v5.5)."""
+    env = [{"name": name, "value": "1"} for name in "ABC"]
     original = {
         "replicas": 2,
-        "containers": [
-            {"name": "a", "env": [{"name": "X", "value": "1"}], "args": ["--old"]},
-            {"name": "b"},
-        ],
+        "containers": [{"name": "a", "env": env, "args": ["--old"]}, {"name": "b"}],
         "tolerations": [{"key": "old"}],
     }
     patch = {
         "replicas": None,
-        "containers": [{"name": "a", "env": [{"name": "Y", "value": "2"}], "args": ["--new"]}],
-        "tolerations": [{"key": "new"}],
-    }
-    assert merge(original, patch) == {
         "containers": [
-            {
-                "name": "a",
-                "env": [{"name": "X", "value": "1"}, {"name": "Y", "value": "2"}],
-                "args": ["--new"],
-            },
-            {"name": "b"},
+            {"name": "a", "env": [{"name": "B", "value": "2"}, {"name": "D", "value": "4"}]},
+            {"name": "b", "args": ["--new"]},
         ],
         "tolerations": [{"key": "new"}],
     }
+    merged = merge(original, patch)
+    assert "replicas" not in merged
+    assert merged["tolerations"] == [{"key": "new"}], "lists without a merge key are replaced"
+    first, second = merged["containers"]
+    assert second == {"name": "b", "args": ["--new"]}
+    assert first["args"] == ["--old"]
+    # The patch's entries first, merged into theirs; then the ones it does not name.
+    assert [(e["name"], e["value"]) for e in first["env"]] == [
+        ("B", "2"),
+        ("D", "4"),
+        ("A", "1"),
+        ("C", "1"),
+    ]
 
 
 def test_renderer_refuses_what_it_does_not_implement(tmp_path: Path):
@@ -214,7 +218,8 @@ def test_edge_postgis_and_dask_are_deployed(base):
     )
     assert "replicas" not in by_kind(base, "Deployment")["edge"]["spec"], "the HPA owns it"
     edge = by_kind(base, "Deployment")["edge"]["spec"]["template"]["spec"]["containers"][0]
-    assert edge["livenessProbe"]["httpGet"]["path"] == "/livez"
+    for probe in ("livenessProbe", "readinessProbe"):
+        assert edge[probe]["httpGet"]["path"] == "/livez", "no backend call in a probe"
     postgis = by_kind(base, "StatefulSet")["postgis"]
     assert postgis["spec"]["volumeClaimTemplates"][0]["metadata"]["name"] == "pgdata"
     assert {"dask-scheduler", "dask-worker"} <= set(by_kind(base, "Deployment"))
