@@ -332,6 +332,17 @@ def test_every_workload_selector_matches_its_pods(overlay):
         assert selector.items() <= pod_labels(workload).items(), name
 
 
+def test_every_replicated_workload_has_a_disruption_budget_that_selects_it(overlay):
+    budgets = by_kind(overlay, "PodDisruptionBudget")
+    for name, budget in budgets.items():
+        selector = budget["spec"]["selector"]["matchLabels"]
+        assert any(
+            selector.items() <= pod_labels(w).items() for w in workloads(overlay).values()
+        ), f"PodDisruptionBudget {name} selects no pod"
+    singletons = {"postgis", "dask-scheduler"}  # one replica: "one at a time" guards nothing
+    assert set(budgets) == set(workloads(overlay)) - singletons
+
+
 def test_every_reference_names_something_that_exists(overlay):
     config_maps = {name: set(m["data"]) for name, m in by_kind(overlay, "ConfigMap").items()}
     secrets = {name: set(secret_data(m)) for name, m in by_kind(overlay, "Secret").items()}
