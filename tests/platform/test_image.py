@@ -4,19 +4,36 @@ No Docker engine runs here, so the images themselves are not built."""
 
 from __future__ import annotations
 
+import importlib.metadata
+import json
 import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
+from common.settings import SERVICE_NAMES
 from tests.conftest import REPO_ROOT
 
 DOCKERFILE = REPO_ROOT / "Dockerfile"
 PACKAGES = ("micrographia", "common", "services", "edge")
+
+# Each image: the EXTRAS it is built with, and what its process imports at start
+# (the worker runs the microscopy and analysis code that Dask tasks call).
+IMAGES = {
+    "edge": ("edge", ["edge.__main__"]),
+    **{name: (name, [f"services.{name}.__main__"]) for name in SERVICE_NAMES},
+    "worker": (
+        "microscopy,analysis",
+        ["services.microscopy.service", "services.analysis.service", "common.executor"],
+    ),
+}
 
 
 def hadolint() -> str | None:
@@ -100,3 +117,57 @@ def test_the_wheel_carries_the_migrations_and_stubs(tmp_path: Path):
             if path.suffix in (".sql", ".pyi"):
                 relative = path.relative_to(REPO_ROOT).as_posix()
                 assert relative in packaged, f"{relative} is missing from the wheel"
+
+
+def installed_with(extras: str) -> set[str]:
+    """Every distribution `pip install ".[extras]"` brings, resolved in this environment."""
+    project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
+    wanted = [Requirement(line) for line in project["dependencies"]]
+    pending, expanded = extras.split(","), set()
+    while pending:
+        extra = pending.pop()
+        expanded.add(extra)
+        for line in project["optional-dependencies"][extra]:
+            requirement = Requirement(line)
+            if canonicalize_name(requirement.name) == "micrographia":
+                pending += sorted(requirement.extras - expanded)
+            else:
+                wanted.append(requirement)
+    found: set[str] = set()
+    while wanted:
+        requirement = wanted.pop()
+        name = canonicalize_name(requirement.name)
+        if name in found:
+            continue
+        try:
+            distribution = importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue  # not for this platform
+        found.add(name)
+        for line in distribution.requires or []:
+            needed = Requirement(line)
+            environments = [{"extra": extra} for extra in ("", *requirement.extras)]
+            if needed.marker is None or any(needed.marker.evaluate(e) for e in environments):
+                wanted.append(needed)
+    return found
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("image", IMAGES)
+def test_each_image_installs_what_its_process_imports(image):
+    extras, modules = IMAGES[image]
+    installed = installed_with(extras)
+    for module in modules:
+        result = subprocess.run(
+            [sys.executable, "-m", "tests.platform.imports", module],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        )
+        for name, distribution in json.loads(result.stdout).items():
+            assert distribution, f"{module} imports {name}, which no distribution installed"
+            assert canonicalize_name(distribution) in installed, (
+                f"the {image} image (EXTRAS={extras}) lacks {distribution}: {module} imports {name}"
+            )
