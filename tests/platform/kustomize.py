@@ -46,7 +46,6 @@ MERGE_KEYS = {
     "containers": "name",
     "initContainers": "name",
     "env": "name",
-    "envFrom": None,
     "volumes": "name",
     "volumeMounts": "mountPath",
     "imagePullSecrets": "name",

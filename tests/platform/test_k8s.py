@@ -484,10 +484,14 @@ def test_every_pod_resolves_names_and_only_inference_reaches_out(overlay):
 
 
 def test_call_graph_covers_the_code():
-    """Peers a service opens channels to, and its use of the database, are in the graph."""
+    """The peers a service reaches, its database and its Dask use are all in the graph,
+    so a new call can't ship without its NetworkPolicy."""
     for name in SERVICE_NAMES:
         code = "\n".join(p.read_text() for p in (REPO_ROOT / "services" / name).rglob("*.py"))
-        peers = set(re.findall(r"""\.channel\(\s*["'](\w+)["']\s*\)""", code))
+        named = re.findall(r"""(?:channel|address_of)\(\s*["'](\w+)["']""", code)
+        peers = (set(named) | set(re.findall(r"\.(\w+)_address\b", code))) & set(SERVICE_NAMES)
         assert peers <= CALLS.get(name, set()), f"{name} calls {peers}: update CALLS and k8s/"
         if "database_url" in code:
             assert name in DATABASE_USERS, f"{name} uses the database: update k8s/"
+        if "dask_scheduler" in code:
+            assert name in DASK_CLIENTS, f"{name} submits to Dask: update k8s/"
