@@ -3,7 +3,7 @@
 #   make run     set up (idempotent) and run all five services and the edge
 #   make test    set up and run the test suite
 #   make bench   set up and run the benchmarks
-#   make lint    ruff
+#   make lint    ruff, and hadolint on the Dockerfile
 #   make protos  regenerate the gRPC Python code from protos/
 
 PYTHON ?= python3
@@ -48,6 +48,7 @@ bench-tools:
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/hadolint Dockerfile
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -115,6 +115,7 @@ class ServiceRunner:
                 ("grpc.max_send_message_length", size),
                 ("grpc.max_receive_message_length", size),
                 ("grpc.so_reuseport", 0),
+                ("grpc.max_connection_age_ms", int(self.settings.max_connection_age_s * 1000)),
             ],
         )
         await self.service.setup(server)

@@ -95,3 +95,6 @@ class ServerSettings(BaseSettings):
     grace_period_s: float = 10.0
     # Frames and regions travel as single messages up to this size.
     max_message_bytes: int = 64 * 1024 * 1024
+    # Clients are asked to reconnect after this long (in-flight calls finish first),
+    # so they re-resolve a headless Service and spread over replicas added since.
+    max_connection_age_s: float = 300.0

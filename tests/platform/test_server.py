@@ -192,3 +192,24 @@ async def test_every_call_is_logged_with_its_status(runner, caplog):
     assert any("SlidesService/GetSlide OK" in line for line in lines)
     assert any("SlidesService/GetSlide NOT_FOUND" in line for line in lines)
     assert not any("grpc.health" in line for line in lines), "probes are not logged"
+
+
+async def test_clients_are_sent_away_to_re_resolve_but_calls_in_flight_finish():
+    """After max_connection_age the server sends GOAWAY: the client's channel leaves
+    READY (so a headless Service is looked up again), and the call running then
+    still completes."""
+    settings = ServerSettings(port=0, max_connection_age_s=0.5)
+    runner = ServiceRunner(ProbeService, settings, PlatformSettings())
+    await runner.start()
+    try:
+        async with aio.insecure_channel(runner.address) as channel:
+            stub = slides_pb2_grpc.SlidesServiceStub(channel)
+            in_flight = stub.GetSlide(slides_pb2.GetSlideRequest(slide_id="slow"), timeout=10)
+            await channel.channel_ready()
+            await asyncio.wait_for(
+                channel.wait_for_state_change(grpc.ChannelConnectivity.READY), 10
+            )
+            assert channel.get_state() is not grpc.ChannelConnectivity.READY
+            assert (await in_flight).slide.id == "slow"
+    finally:
+        await runner.stop(grace=0)
