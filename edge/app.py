@@ -102,7 +102,7 @@ def create_app(
     app.router.routes.extend([*streamable.routes, *sse.routes])
 
     # Starlette runs the last-added middleware first: API keys run innermost.
-    app.add_middleware(ApiKeyMiddleware, keys=platform.api_keys, exempt_paths={"/health"})
+    app.add_middleware(ApiKeyMiddleware, keys=platform.api_keys, exempt_paths={"/health", "/livez"})
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts)
     app.add_middleware(LocalhostOnlyMiddleware, enabled=settings.localhost_only)
     FastAPIInstrumentor.instrument_app(

@@ -25,8 +25,11 @@ class EdgeSettings(BaseSettings):
     )
     # Deadline of every backend call that does not set its own.
     request_timeout_s: float = 30.0
-    # Deadline of one backend health check.
+    # Deadline of one backend health check (also of /health's job count).
     health_timeout_s: float = 1.0
+    # Deadline of each backend's part of a listing over every backend (/jobs,
+    # /metrics): a backend slower than this is named as unavailable.
+    fanout_timeout_s: float = 3.0
     # Deadline of long calls that end on their own (viewport analysis, uploads);
     # job progress streams have none: they live as long as the job.
     stream_timeout_s: float = 3600.0

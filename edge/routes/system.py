@@ -1,4 +1,7 @@
-"""GET /health, GET /metrics, GET /jobs."""
+"""GET /livez, GET /health, GET /metrics, GET /jobs.
+
+None of them waits on a hung backend beyond a short deadline of its own.
+"""
 
 from __future__ import annotations
 
@@ -34,12 +37,16 @@ _STATUS_NAMES = {
 }
 
 
-async def active_jobs(backends: Backends) -> tuple[list[common_pb2.ListJobsResponse], list[str]]:
-    """Each job service's active jobs and counts; and the services that did not answer."""
+async def active_jobs(
+    backends: Backends, timeout_s: float
+) -> tuple[list[common_pb2.ListJobsResponse], list[str]]:
+    """Each job service's active jobs and counts, each asked with `timeout_s`;
+    and the services that did not answer in time."""
 
     async def one(name: str) -> common_pb2.ListJobsResponse | None:
+        request = common_pb2.ListJobsRequest(statuses=ACTIVE)
         try:
-            return await backends[name].ListJobs(common_pb2.ListJobsRequest(statuses=ACTIVE))
+            return await backends[name].ListJobs(request, timeout=timeout_s)
         except BackendError:
             return None
 
@@ -48,9 +55,16 @@ async def active_jobs(backends: Backends) -> tuple[list[common_pb2.ListJobsRespo
     return [answer for answer in answers if answer is not None], missing
 
 
+@router.get("/livez", summary="Liveness of the edge itself (calls no backend)")
+async def livez() -> dict[str, str]:
+    return {"status": "alive"}
+
+
 @router.get("/health", summary="Health of the edge and of every backend service")
 async def health(request: Request, backends: BackendsDep) -> dict[str, Any]:
-    checks, (job_lists, _) = await asyncio.gather(backends.check_all(), active_jobs(backends))
+    checks, (job_lists, _) = await asyncio.gather(
+        backends.check_all(), active_jobs(backends, backends.settings.health_timeout_s)
+    )
     all_serving = all(check.status == "serving" for check in checks)
     memory = psutil.virtual_memory()
     return {
@@ -79,7 +93,7 @@ async def health(request: Request, backends: BackendsDep) -> dict[str, Any]:
 
 @router.get("/metrics", summary="System and job metrics")
 async def metrics(backends: BackendsDep) -> dict[str, Any]:
-    job_lists, missing = await active_jobs(backends)
+    job_lists, missing = await active_jobs(backends, backends.settings.fanout_timeout_s)
     memory = psutil.virtual_memory()
     counts = [answer.counts for answer in job_lists]
     return {
@@ -107,7 +121,7 @@ async def metrics(backends: BackendsDep) -> dict[str, Any]:
 
 @router.get("/jobs", summary="Jobs pending or running in any service")
 async def jobs(backends: BackendsDep) -> dict[str, Any]:
-    job_lists, missing = await active_jobs(backends)
+    job_lists, missing = await active_jobs(backends, backends.settings.fanout_timeout_s)
     active = [
         {
             "job_id": job.id,
