@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from common import errors
 from common.rpc_errors import RpcFailure
+from edge.fields import PROTO_INT_RANGE, UNICODE_SURROGATE
 
 logger = logging.getLogger("micrographia.edge")
 
@@ -47,6 +48,7 @@ HTTP_STATUS_FOR_CODE = {
 # Paths whose request-validation failures follow Slidekick (422, FastAPI's
 # `detail` list); elsewhere they are PyAMA's 400 INVALID_PARAMETERS.
 SLIDEKICK_PREFIXES = ("/api/slides", "/api/inference", "/api/roi", "/api/boxes")
+_UNSENDABLE = {PROTO_INT_RANGE, UNICODE_SURROGATE}
 
 
 class ApiError(Exception):
@@ -111,6 +113,14 @@ def _validation_response(request: Request, error: RequestValidationError) -> JSO
     ]
     summary = "; ".join(f"{'.'.join(map(str, p['loc']))}: {p['msg']}" for p in problems)
     message = f"Invalid request: {summary}"
+    kinds = {problem["type"] for problem in problems}
+    if kinds <= _UNSENDABLE:
+        # Values no proto can carry. In a path they name nothing that exists
+        # (a tile column past any pyramid): 404, as any missing thing. Elsewhere
+        # 400, as the service answers a value out of range, on either API.
+        if kinds == {PROTO_INT_RANGE} and all(p["loc"][:1] == ["path"] for p in problems):
+            return error_response(404, errors.NOT_FOUND, message, {"errors": problems})
+        return error_response(400, errors.INVALID_PARAMETERS, message, {"errors": problems})
     if request.url.path.startswith(SLIDEKICK_PREFIXES):
         body = error_body(errors.INVALID_PARAMETERS, message, {"errors": problems})
         body["detail"] = problems  # FastAPI's documented 422 shape

@@ -7,10 +7,11 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from edge.dependencies import BackendsDep
 from edge.envelope import ok
+from edge.fields import Int32, RequestModel
 from edge.jobs_json import job_json, job_status
 from edge.protojson import to_json
 from edge.routes.job_routes import add_job_routes, job_started
@@ -23,47 +24,47 @@ router = APIRouter(prefix="/api/processing", tags=["processing"])
 # ---------------------------------------------------------------- requests
 
 
-class FilePathBody(BaseModel):
+class FilePathBody(RequestModel):
     file_path: str = Field(min_length=1, description="Path to a file inside the data roots")
 
 
-class ChannelSelectionBody(BaseModel):
-    channel: int = Field(ge=0, description="Channel index (0-based)")
+class ChannelSelectionBody(RequestModel):
+    channel: Int32 = Field(ge=0, description="Channel index (0-based)")
     features: list[str] = Field(default_factory=list, description="Feature ids")
 
 
-class ChannelsBody(BaseModel):
+class ChannelsBody(RequestModel):
     phase: ChannelSelectionBody | None = None
     fluorescence: list[ChannelSelectionBody] = Field(default_factory=list)
 
 
-class ParametersBody(BaseModel):
-    fov_start: int | None = Field(None, ge=0)
-    fov_end: int | None = Field(None, ge=0)
-    batch_size: int | None = Field(None, ge=1)
-    n_workers: int | None = Field(None, ge=1)
+class ParametersBody(RequestModel):
+    fov_start: Int32 | None = Field(None, ge=0)
+    fov_end: Int32 | None = Field(None, ge=0)
+    batch_size: Int32 | None = Field(None, ge=1)
+    n_workers: Int32 | None = Field(None, ge=1)
     background_weight: float | None = Field(None, ge=0.0, le=1.0)
     positions: str | None = None
     segmentation_method: str | None = None
     tracking_method: str | None = None
-    min_frames: int | None = Field(None, ge=1)
-    border_margin: int | None = Field(None, ge=0)
+    min_frames: Int32 | None = Field(None, ge=1)
+    border_margin: Int32 | None = Field(None, ge=0)
 
 
-class WorkflowStartBody(BaseModel):
+class WorkflowStartBody(RequestModel):
     microscopy_path: str = Field(min_length=1)
     output_dir: str = Field(min_length=1)
     channels: ChannelsBody
     parameters: ParametersBody = Field(default_factory=ParametersBody)
 
 
-class MergeBody(BaseModel):
+class MergeBody(RequestModel):
     sample_yaml: str = Field(min_length=1)
     input_dir: str = Field(min_length=1)
     output_dir: str = Field(min_length=1)
 
 
-class ListDirectoryBody(BaseModel):
+class ListDirectoryBody(RequestModel):
     directory_path: str = Field(min_length=1)
     include_hidden: bool = False
     filter_extensions: list[str] | None = None
@@ -71,14 +72,14 @@ class ListDirectoryBody(BaseModel):
     sort_order: Literal["asc", "desc"] = "asc"
 
 
-class SearchFilesBody(BaseModel):
+class SearchFilesBody(RequestModel):
     search_path: str = Field(min_length=1)
     pattern: str = "**/*"
     extensions: list[str] | None = None
-    max_depth: int | None = Field(None, ge=0)
+    max_depth: Int32 | None = Field(None, ge=0)
     include_hidden: bool = False
     case_sensitive: bool = False
-    limit: int = Field(0, ge=0, description="Stop after this many matches; 0: 10000")
+    limit: Int32 = Field(0, ge=0, description="Stop after this many matches; 0: 10000")
 
 
 _SORT_KEYS = {
@@ -170,12 +171,12 @@ async def features(backends: BackendsDep) -> dict[str, Any]:
 async def frame(
     backends: BackendsDep,
     file_path: Annotated[str, Query(min_length=1, description="Microscopy file")],
-    fov: Annotated[int, Query(ge=0, description="Field of view (0-based)")] = 0,
-    t: Annotated[int, Query(ge=0, description="Time point (0-based)")] = 0,
-    channel: Annotated[int, Query(ge=0, description="Channel (0-based)")] = 0,
-    z: Annotated[int, Query(ge=0, description="Z-plane (0-based)")] = 0,
+    fov: Annotated[Int32, Query(ge=0, description="Field of view (0-based)")] = 0,
+    t: Annotated[Int32, Query(ge=0, description="Time point (0-based)")] = 0,
+    channel: Annotated[Int32, Query(ge=0, description="Channel (0-based)")] = 0,
+    z: Annotated[Int32, Query(ge=0, description="Z-plane (0-based)")] = 0,
     max_size: Annotated[
-        int, Query(ge=0, le=8192, description="Longest edge in pixels; 0 keeps the frame size")
+        Int32, Query(ge=0, le=8192, description="Longest edge in pixels; 0 keeps the frame size")
     ] = 0,
     low_percentile: Annotated[
         float | None, Query(ge=0, le=100, description="Shown as black; default 0.5")
@@ -303,7 +304,7 @@ async def file_info(body: FilePathBody, backends: BackendsDep) -> dict[str, Any]
 @router.get("/recent-files", summary="Files whose metadata was loaded, newest first")
 async def recent_files(
     backends: BackendsDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 10,
+    limit: Annotated[Int32, Query(ge=1, le=1000)] = 10,
     extensions: Annotated[str | None, Query(description="Comma-separated, e.g. .nd2,.czi")] = None,
 ) -> dict[str, Any]:
     wanted = [item.strip() for item in (extensions or "").split(",") if item.strip()]

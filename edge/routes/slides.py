@@ -15,6 +15,7 @@ from starlette.requests import ClientDisconnect
 from common import errors
 from edge.dependencies import BackendsDep, TileCacheDep
 from edge.errors import ApiError, BackendError
+from edge.fields import Int32
 from edge.multipart import MultipartFile
 from edge.protojson import to_json
 from micrographia.slides.v1 import slides_pb2 as pb
@@ -163,7 +164,7 @@ async def associated_image(
     slide_id: uuid.UUID,
     name: str,
     backends: BackendsDep,
-    max_size: Annotated[int, Query(ge=0, le=8192)] = 0,
+    max_size: Annotated[Int32, Query(ge=0, le=8192)] = 0,
 ) -> Response:
     response = await backends.slides.GetAssociatedImage(
         pb.GetAssociatedImageRequest(slide_id=str(slide_id), name=name, max_size=max_size)
@@ -192,9 +193,9 @@ async def dzi(slide_id: uuid.UUID, backends: BackendsDep) -> Response:
 )
 async def dzi_tile(
     slide_id: uuid.UUID,
-    level: int,
-    col: int,
-    row: int,
+    level: Int32,
+    col: Int32,
+    row: Int32,
     backends: BackendsDep,
     tiles: TileCacheDep,
 ) -> Response:
@@ -218,7 +219,7 @@ async def dzi_tile(
 async def thumbnail(
     slide_id: uuid.UUID,
     backends: BackendsDep,
-    max_size: Annotated[int, Query(ge=1, le=4096)] = 200,
+    max_size: Annotated[Int32, Query(ge=1, le=4096)] = 200,
 ) -> Response:
     response = await backends.slides.GetThumbnail(
         pb.GetThumbnailRequest(slide_id=str(slide_id), max_size=max_size)
@@ -231,7 +232,7 @@ async def scale_bar(
     slide_id: uuid.UUID,
     backends: BackendsDep,
     target_um: Annotated[float, Query(gt=0)] = 100.0,
-    level: Annotated[int, Query(ge=0)] = 0,
+    level: Annotated[Int32, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     response = await backends.slides.GetScaleBar(
         pb.GetScaleBarRequest(slide_id=str(slide_id), target_um=target_um, level=level)
