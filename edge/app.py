@@ -2,8 +2,9 @@
 documented REST, SSE and MCP interfaces.
 
 Lifespan: backend channels open, the MCP session manager runs, and both close
-on shutdown. Middleware, outermost first: localhost-only, trusted hosts, API
-keys. OpenAPI lives at /docs; MCP at /mcp (streamable HTTP) and /mcp/sse (SSE).
+on shutdown. Middleware, outermost first: localhost-only, trusted hosts, CORS,
+same-origin for state-changing requests, API keys. OpenAPI lives at /docs;
+MCP at /mcp (streamable HTTP) and /mcp/sse (SSE).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from mcp.server.transport_security import TransportSecuritySettings
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from common import __version__
@@ -24,7 +26,7 @@ from edge.backends import Backends
 from edge.errors import install_error_handlers
 from edge.mcp_tools import build_mcp
 from edge.routes import analysis, processing, slides, spatial, system
-from edge.security import ApiKeyMiddleware, LocalhostOnlyMiddleware
+from edge.security import ApiKeyMiddleware, LocalhostOnlyMiddleware, SameOriginMiddleware
 from edge.settings import EdgeSettings
 from edge.tile_cache import TileCache
 
@@ -44,7 +46,7 @@ def _mcp_transport_security(settings: EdgeSettings) -> TransportSecuritySettings
     if "*" in settings.trusted_hosts:
         return TransportSecuritySettings(enable_dns_rebinding_protection=False)
     hosts = [f"{host}:*" for host in settings.trusted_hosts] + list(settings.trusted_hosts)
-    origins = [f"http://{host}:*" for host in settings.trusted_hosts]
+    origins = [f"http://{host}:*" for host in settings.trusted_hosts] + settings.cors_origins
     return TransportSecuritySettings(
         enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins
     )
@@ -101,8 +103,17 @@ def create_app(
     # keeps the edge's 404 and security handling for every other path.
     app.router.routes.extend([*streamable.routes, *sse.routes])
 
-    # Starlette runs the last-added middleware first: API keys run innermost.
+    # Starlette runs the last-added middleware first: API keys run innermost,
+    # after CORS (a preflight carries no key) and the same-origin check.
     app.add_middleware(ApiKeyMiddleware, keys=platform.api_keys, exempt_paths={"/health", "/livez"})
+    app.add_middleware(SameOriginMiddleware, allowed_origins=settings.cors_origins)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=["X-Display-Min", "X-Display-Max"],
+    )
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts)
     app.add_middleware(LocalhostOnlyMiddleware, enabled=settings.localhost_only)
     FastAPIInstrumentor.instrument_app(

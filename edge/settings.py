@@ -23,6 +23,10 @@ class EdgeSettings(BaseSettings):
     trusted_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: [*LOOPBACK_HOSTS, "[::1]"]
     )
+    # Browser origins (e.g. "http://localhost:5173", a web app's dev server) that
+    # may call the API: CORS answers for them, and they may change state. None
+    # by default: only the edge's own pages and non-browser clients (no Origin).
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Deadline of every backend call that does not set its own.
     request_timeout_s: float = 30.0
     # Deadline of one backend health check (also of /health's job count).
@@ -42,7 +46,7 @@ class EdgeSettings(BaseSettings):
     # Largest gRPC message to or from a backend.
     max_message_bytes: int = 64 * 1024 * 1024
 
-    @field_validator("trusted_hosts", mode="before")
+    @field_validator("trusted_hosts", "cors_origins", mode="before")
     @classmethod
     def _split_hosts(cls, value: object) -> object:
         if isinstance(value, str):

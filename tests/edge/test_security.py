@@ -67,3 +67,74 @@ def test_api_keys_guard_everything_but_health(platform):
 
         assert client.get("/health").status_code == 200  # probes need no key
         assert client.post("/mcp", json={}).status_code == 401  # MCP is guarded too
+
+
+# Browsers: CORS for allowed origins, no state change from any other -----------------
+
+EVIL = "https://evil.example"
+APP = "http://localhost:5173"  # a web app's dev server
+
+
+def test_state_changing_requests_from_a_foreign_origin_are_403(edge, platform):
+    search = {"search_path": "."}
+    refused = edge.post("/api/processing/search-files", json=search, headers={"Origin": EVIL})
+    assert refused.status_code == 403
+    body = refused.json()
+    assert body["success"] is False and body["error_code"] == "FORBIDDEN"
+    assert EVIL in body["error"]
+    files = {"file": ("x.svs", b"not a slide")}
+    upload = edge.post("/api/slides/upload", files=files, headers={"Origin": EVIL})
+    assert upload.status_code == 403
+    delete = edge.delete(
+        "/api/boxes/0b7e7a53-4bb0-4f5e-9a43-1a2b3c4d5e6f", headers={"Origin": EVIL}
+    )
+    assert delete.status_code == 403
+
+    # Reads are not refused (a browser keeps a foreign page from reading them).
+    assert edge.get("/health", headers={"Origin": EVIL}).status_code == 200
+    # The edge's own pages, and clients that send no Origin, may change state.
+    own = edge.post(
+        "/api/processing/search-files", json=search, headers={"Origin": platform.base_url}
+    )
+    assert own.status_code == 200
+    assert edge.post("/api/processing/search-files", json=search).status_code == 200
+
+
+def test_no_cors_by_default(edge):
+    preflight = edge.options(
+        "/api/processing/search-files",
+        headers={"Origin": APP, "Access-Control-Request-Method": "POST"},
+    )
+    assert "access-control-allow-origin" not in preflight.headers
+    assert "access-control-allow-origin" not in edge.get("/health", headers={"Origin": APP}).headers
+
+
+def test_allowed_origins_get_cors_and_may_change_state(platform):
+    settings = EdgeSettings(port=free_port(), cors_origins=[APP])
+    with (
+        platform.extra_edge(settings) as base_url,
+        httpx.Client(base_url=base_url, timeout=10) as client,
+    ):
+        preflight = client.options(
+            "/api/processing/search-files",
+            headers={
+                "Origin": APP,
+                "Access-Control-Request-Method": "POST",
+                "Access-Control-Request-Headers": "content-type",
+            },
+        )
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == APP
+        assert "POST" in preflight.headers["access-control-allow-methods"]
+
+        search = client.post(
+            "/api/processing/search-files", json={"search_path": "."}, headers={"Origin": APP}
+        )
+        assert search.status_code == 200
+        assert search.headers["access-control-allow-origin"] == APP
+
+        other = client.post(
+            "/api/processing/search-files", json={"search_path": "."}, headers={"Origin": EVIL}
+        )
+        assert other.status_code == 403
+        assert "access-control-allow-origin" not in other.headers
