@@ -4,7 +4,7 @@ documented REST, SSE and MCP interfaces.
 Lifespan: backend channels open, the MCP session manager runs, and both close
 on shutdown. Middleware, outermost first: localhost-only, trusted hosts, CORS,
 same-origin for state-changing requests, API keys. OpenAPI lives at /docs;
-MCP at /mcp (streamable HTTP) and /mcp/sse (SSE).
+MCP at /mcp (streamable HTTP, and SSE for a legacy SSE client) and /mcp/sse (SSE).
 """
 
 from __future__ import annotations
@@ -14,10 +14,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from starlette.datastructures import Headers
 from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from common import __version__
 from common.settings import PlatformSettings
@@ -52,6 +56,37 @@ def _mcp_transport_security(settings: EdgeSettings) -> TransportSecuritySettings
     )
 
 
+class McpAtOneAddress:
+    """/mcp for both MCP transports: the legacy SSE transport for a GET that opens
+    an event stream without a session (an SSE client, as pyama-api.md tells
+    clients to use /mcp), streamable HTTP for everything else."""
+
+    def __init__(self, streamable: ASGIApp, sse: ASGIApp) -> None:
+        self.streamable = streamable
+        self.sse = sse
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = Headers(scope=scope)
+        legacy_sse = (
+            scope["method"] == "GET"
+            and "mcp-session-id" not in headers
+            and "text/event-stream" in headers.get("accept", "")
+        )
+        await (self.sse if legacy_sse else self.streamable)(scope, receive, send)
+
+
+def _mcp_routes(mcp: MCPServer, security: TransportSecuritySettings) -> list[BaseRoute]:
+    """/mcp (both transports), /mcp/sse and /mcp/messages/ (the SSE transport)."""
+    streamable = mcp.streamable_http_app(streamable_http_path="/mcp", transport_security=security)
+    sse = mcp.sse_app(
+        sse_path="/mcp/sse", message_path="/mcp/messages/", transport_security=security
+    )
+    streamable_route, *_ = streamable.routes
+    sse_route, *_ = sse.routes
+    both = McpAtOneAddress(streamable_route.app, sse_route.app)
+    return [Route("/mcp", endpoint=both), *sse.routes]
+
+
 def create_app(
     platform: PlatformSettings | None = None, settings: EdgeSettings | None = None
 ) -> FastAPI:
@@ -60,11 +95,7 @@ def create_app(
     tracer_provider = tracer_provider_for("edge", platform)
     backends = Backends(platform, settings, tracer_provider)
     mcp = build_mcp(backends)
-    security = _mcp_transport_security(settings)
-    streamable = mcp.streamable_http_app(streamable_http_path="/mcp", transport_security=security)
-    sse = mcp.sse_app(
-        sse_path="/mcp/sse", message_path="/mcp/messages/", transport_security=security
-    )
+    mcp_routes = _mcp_routes(mcp, _mcp_transport_security(settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -101,7 +132,7 @@ def create_app(
         app.include_router(router)
     # MCP transports are plain Starlette routes; adding them to the app's router
     # keeps the edge's 404 and security handling for every other path.
-    app.router.routes.extend([*streamable.routes, *sse.routes])
+    app.router.routes.extend(mcp_routes)
 
     # Starlette runs the last-added middleware first: API keys run innermost,
     # after CORS (a preflight carries no key) and the same-origin check.

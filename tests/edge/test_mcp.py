@@ -58,3 +58,25 @@ def test_sse_transport_serves_the_same_tools(platform):
             return {tool.name for tool in (await client.list_tools()).tools}
 
     assert asyncio.run(session()) >= DOCUMENTED_TOOLS
+
+
+def test_both_transports_answer_at_mcp(platform):
+    """pyama-api.md tells MCP clients to use /mcp: a legacy SSE client and a
+    streamable HTTP client both work there (and /mcp/sse stays)."""
+
+    async def over_sse():
+        url = f"{platform.base_url}/mcp"
+        async with sse_client(url) as (read, write), ClientSession(read, write) as client:
+            await client.initialize()
+            tools = {tool.name for tool in (await client.list_tools()).tools}
+            listed = await client.call_tool("list_tasks", {})
+            return tools, listed
+
+    async def over_streamable_http():
+        async with Client(f"{platform.base_url}/mcp") as client:
+            return {tool.name for tool in (await client.list_tools()).tools}
+
+    tools, listed = asyncio.run(over_sse())
+    assert tools >= DOCUMENTED_TOOLS
+    assert not listed.is_error and "tasks" in json.loads(listed.content[0].text)
+    assert asyncio.run(over_streamable_http()) == tools
