@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
@@ -29,6 +30,7 @@ from common.telemetry import tracer_provider_for
 from edge.backends import Backends
 from edge.errors import install_error_handlers
 from edge.mcp_tools import build_mcp
+from edge.openapi import install_openapi
 from edge.routes import analysis, processing, slides, spatial, system
 from edge.security import ApiKeyMiddleware, LocalhostOnlyMiddleware, SameOriginMiddleware
 from edge.settings import EdgeSettings
@@ -107,7 +109,9 @@ def create_app(
             await backends.close()
             tracer_provider.shutdown()
 
-    app = FastAPI(
+    # /docs and /redoc with their assets served from the fastapi-offline package
+    # (at /static-offline-docs), not a CDN: they work on a machine without internet.
+    app = FastAPIOffline(
         title="Micrographia",
         version=__version__,
         description=DESCRIPTION,
@@ -120,6 +124,7 @@ def create_app(
     app.state.started_at = time.monotonic()
 
     install_error_handlers(app)
+    install_openapi(app)
     for router in (
         system.router,
         processing.router,

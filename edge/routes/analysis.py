@@ -13,7 +13,7 @@ from edge.envelope import ok
 from edge.fields import Int32, RequestModel
 from edge.jobs_json import job_json, job_status
 from edge.protojson import to_json
-from edge.routes.job_routes import add_job_routes, job_started
+from edge.routes.job_routes import JOB_STARTED, add_job_routes, job_started
 from micrographia.analysis.v1 import analysis_pb2 as pb
 from micrographia.common.v1 import common_pb2
 
@@ -115,7 +115,7 @@ async def load_traces(body: LoadTracesBody, backends: BackendsDep) -> dict[str, 
     return ok(to_json(response))
 
 
-@router.post("/fitting/start", summary="Start fitting a model to every cell")
+@router.post("/fitting/start", summary="Start fitting a model to every cell", **JOB_STARTED)
 async def start_fitting(body: StartFittingBody, backends: BackendsDep) -> dict[str, Any]:
     options = body.options
     request = pb.StartFittingRequest(

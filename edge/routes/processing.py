@@ -14,7 +14,7 @@ from edge.envelope import ok
 from edge.fields import Int32, RequestModel
 from edge.jobs_json import job_json, job_status
 from edge.protojson import to_json
-from edge.routes.job_routes import add_job_routes, job_started
+from edge.routes.job_routes import JOB_STARTED, add_job_routes, job_started
 from micrographia.common.v1 import common_pb2
 from micrographia.microscopy.v1 import microscopy_pb2 as pb
 
@@ -210,7 +210,7 @@ async def frame(
 # ---------------------------------------------------------------- workflow
 
 
-@router.post("/workflow/start", summary="Start the processing workflow")
+@router.post("/workflow/start", summary="Start the processing workflow", **JOB_STARTED)
 async def start_workflow(body: WorkflowStartBody, backends: BackendsDep) -> dict[str, Any]:
     response = await backends.microscopy.StartWorkflow(workflow_request(body))
     return job_started(response, "Workflow started successfully")

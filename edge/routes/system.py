@@ -14,11 +14,12 @@ from typing import Any
 
 import psutil
 from fastapi import APIRouter, Request
+from pydantic import BaseModel
 
 from common import __version__
 from edge.backends import Backends
 from edge.dependencies import BackendsDep
-from edge.envelope import ok
+from edge.envelope import Envelope, ok
 from edge.errors import BackendError
 from edge.protojson import timestamp_to_json
 from micrographia.common.v1 import common_pb2
@@ -35,6 +36,83 @@ _STATUS_NAMES = {
     common_pb2.JOB_STATUS_FAILED: "failed",
     common_pb2.JOB_STATUS_CANCELLED: "cancelled",
 }
+
+
+# ---------------------------------------------------------------- bodies
+
+
+class Liveness(BaseModel):
+    status: str = "alive"
+
+
+class SystemInfo(BaseModel):
+    python_version: str
+    platform: str
+    cpu_count: int | None
+    memory_gb: float
+
+
+class BackendState(BaseModel):
+    status: str  # "serving", "not_serving", "down"
+    address: str
+    latency_ms: float | None
+    error: str | None
+
+
+class Health(BaseModel):
+    status: str  # "healthy" or "degraded"
+    service: str
+    version: str
+    uptime: int
+    active_jobs: int | None
+    system_info: SystemInfo
+    backends: dict[str, BackendState]
+
+
+class CpuMetrics(BaseModel):
+    usage_percent: float
+    load_average: list[float]
+
+
+class MemoryMetrics(BaseModel):
+    total_gb: float
+    used_gb: float
+    available_gb: float
+    usage_percent: float
+
+
+class JobMetrics(BaseModel):
+    active: int
+    completed_today: int
+    failed_today: int
+    queue_length: int
+    unavailable_services: list[str]
+
+
+class Metrics(BaseModel):
+    timestamp: str
+    cpu: CpuMetrics
+    memory: MemoryMetrics
+    jobs: JobMetrics
+
+
+class ActiveJob(BaseModel):
+    job_id: str
+    type: str
+    service: str
+    status: str
+    progress: float
+    message: str
+    started_at: str | None
+
+
+class ActiveJobs(BaseModel):
+    active_jobs: list[ActiveJob]
+    total_active: int
+    unavailable_services: list[str]
+
+
+# ---------------------------------------------------------------- routes
 
 
 async def active_jobs(
@@ -55,12 +133,16 @@ async def active_jobs(
     return [answer for answer in answers if answer is not None], missing
 
 
-@router.get("/livez", summary="Liveness of the edge itself (calls no backend)")
+@router.get(
+    "/livez", summary="Liveness of the edge itself (calls no backend)", response_model=Liveness
+)
 async def livez() -> dict[str, str]:
     return {"status": "alive"}
 
 
-@router.get("/health", summary="Health of the edge and of every backend service")
+@router.get(
+    "/health", summary="Health of the edge and of every backend service", response_model=Health
+)
 async def health(request: Request, backends: BackendsDep) -> dict[str, Any]:
     checks, (job_lists, _) = await asyncio.gather(
         backends.check_all(), active_jobs(backends, backends.settings.health_timeout_s)
@@ -91,7 +173,7 @@ async def health(request: Request, backends: BackendsDep) -> dict[str, Any]:
     }
 
 
-@router.get("/metrics", summary="System and job metrics")
+@router.get("/metrics", summary="System and job metrics", response_model=Metrics)
 async def metrics(backends: BackendsDep) -> dict[str, Any]:
     job_lists, missing = await active_jobs(backends, backends.settings.fanout_timeout_s)
     memory = psutil.virtual_memory()
@@ -119,7 +201,12 @@ async def metrics(backends: BackendsDep) -> dict[str, Any]:
     }
 
 
-@router.get("/jobs", summary="Jobs pending or running in any service")
+@router.get(
+    "/jobs",
+    summary="Jobs pending or running in any service",
+    response_model=Envelope[ActiveJobs],
+    response_model_exclude_unset=True,
+)
 async def jobs(backends: BackendsDep) -> dict[str, Any]:
     job_lists, missing = await active_jobs(backends, backends.settings.fanout_timeout_s)
     active = [
