@@ -50,10 +50,10 @@ def hung_service(platform: RunningPlatform, name: str) -> Iterator[None]:
     finally:
         hung.close()
         platform.start_service(name)
-        _wait_until_the_edge_reaches(platform, name)
+        wait_until_the_edge_reaches(platform, name)
 
 
-def _wait_until_the_edge_reaches(platform: RunningPlatform, name: str) -> None:
+def wait_until_the_edge_reaches(platform: RunningPlatform, name: str) -> None:
     deadline = time.monotonic() + 15
     while True:
         backends = httpx.get(f"{platform.base_url}/health", timeout=10).json()["backends"]

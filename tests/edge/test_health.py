@@ -8,7 +8,7 @@ import yaml
 
 from common.settings import SERVICE_NAMES
 from tests.conftest import REPO_ROOT
-from tests.edge.conftest import hung_service
+from tests.edge.conftest import hung_service, wait_until_the_edge_reaches
 
 
 def test_health_lists_every_backend_serving(edge):
@@ -79,3 +79,16 @@ def test_the_liveness_probe_of_the_edge_is_livez():
     edge = next(doc for doc in yaml.safe_load_all(manifest) if doc["kind"] == "Deployment")
     container = edge["spec"]["template"]["spec"]["containers"][0]
     assert container["livenessProbe"]["httpGet"]["path"] == "/livez"
+
+
+def test_503_bodies_name_no_internal_address(platform, edge, caplog):
+    address = platform.address("analysis")
+    platform.stop_service("analysis")
+    try:
+        response = edge.get("/api/analysis/models")
+    finally:
+        platform.start_service("analysis")
+        wait_until_the_edge_reaches(platform, "analysis")
+    assert response.status_code == 503
+    assert address not in response.text and "ipv4:" not in response.text
+    assert response.json()["details"] == {"service": "analysis"}
