@@ -15,7 +15,8 @@ LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "::1"]
 class EdgeSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MICROGRAPHIA_EDGE_", extra="ignore")
 
-    host: str = "127.0.0.1"
+    # Addresses to listen on (comma-separated in the environment): both loopbacks.
+    host: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
     port: int = DEFAULT_PORTS["edge"]
     # Refuse clients that are not on this machine (the reference's default).
     localhost_only: bool = True
@@ -46,7 +47,7 @@ class EdgeSettings(BaseSettings):
     # Largest gRPC message to or from a backend.
     max_message_bytes: int = 64 * 1024 * 1024
 
-    @field_validator("trusted_hosts", "cors_origins", mode="before")
+    @field_validator("host", "trusted_hosts", "cors_origins", mode="before")
     @classmethod
     def _split_hosts(cls, value: object) -> object:
         if isinstance(value, str):

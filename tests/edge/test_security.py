@@ -138,3 +138,23 @@ def test_allowed_origins_get_cors_and_may_change_state(platform):
         )
         assert other.status_code == 403
         assert "access-control-allow-origin" not in other.headers
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        return False
+    return True
+
+
+def test_the_edge_listens_on_both_loopbacks_by_default(platform):
+    if not _ipv6_loopback():
+        pytest.skip("this machine has no IPv6 loopback")
+    settings = EdgeSettings(port=free_port())
+    assert settings.host == ["127.0.0.1", "::1"]
+    with platform.extra_edge(settings):
+        for base_url in (f"http://127.0.0.1:{settings.port}", f"http://[::1]:{settings.port}"):
+            response = httpx.get(f"{base_url}/livez", timeout=10)
+            assert response.status_code == 200, base_url
