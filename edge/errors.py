@@ -21,7 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from common import errors
 from common.rpc_errors import RpcFailure
-from edge.fields import PROTO_INT_RANGE, UNICODE_SURROGATE
+from edge.fields import UNICODE_SURROGATE, unsendable
 
 logger = logging.getLogger("micrographia.edge")
 
@@ -49,7 +49,6 @@ HTTP_STATUS_FOR_CODE = {
 # Paths whose request-validation failures follow Slidekick (422, FastAPI's
 # `detail` list); elsewhere they are PyAMA's 400 INVALID_PARAMETERS.
 SLIDEKICK_PREFIXES = ("/api/slides", "/api/inference", "/api/roi", "/api/boxes")
-_UNSENDABLE = {PROTO_INT_RANGE, UNICODE_SURROGATE}
 
 
 class ApiError(Exception):
@@ -131,18 +130,18 @@ def backend_error_response(error: BackendError) -> JSONResponse:
 
 
 def _validation_response(request: Request, error: RequestValidationError) -> JSONResponse:
+    items = error.errors()
     problems = [
         {"loc": list(item.get("loc", ())), "msg": item.get("msg", ""), "type": item.get("type", "")}
-        for item in error.errors()
+        for item in items
     ]
     summary = "; ".join(f"{'.'.join(map(str, p['loc']))}: {p['msg']}" for p in problems)
     message = f"Invalid request: {summary}"
-    kinds = {problem["type"] for problem in problems}
-    if kinds <= _UNSENDABLE:
+    if all(unsendable(item) for item in items):
         # Values no proto can carry. In a path they name nothing that exists
         # (a tile column past any pyramid): 404, as any missing thing. Elsewhere
         # 400, as the service answers a value out of range, on either API.
-        if kinds == {PROTO_INT_RANGE} and all(p["loc"][:1] == ["path"] for p in problems):
+        if all(p["loc"][:1] == ["path"] and p["type"] != UNICODE_SURROGATE for p in problems):
             return error_response(404, errors.NOT_FOUND, message, {"errors": problems})
         return error_response(400, errors.INVALID_PARAMETERS, message, {"errors": problems})
     if request.url.path.startswith(SLIDEKICK_PREFIXES):

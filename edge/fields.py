@@ -6,41 +6,62 @@ is read, naming the field, not found later as a 500 when the request message
 is built. Every route model and parameter uses these:
 
 - `Int32` / `Int64`: an integer within the range of the proto field it fills
-  (`int32`, `int64`). Out of range is error type `proto_int_range`; the edge
-  answers it 400 INVALID_PARAMETERS, or 404 NOT_FOUND in a path (a tile column
-  that no pyramid can have does not exist), see `edge.errors`.
+  (`int32`, `int64`). Out of that range (`unsendable`), the edge answers 400
+  INVALID_PARAMETERS, or 404 NOT_FOUND in a path (a tile column that no
+  pyramid can have does not exist), see `edge.errors`.
 - `RequestModel`: the base of every JSON body; its strings, also inside lists
   and dicts, must be encodable as UTF-8 (error type `unicode_surrogate`).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, field_validator
+from pydantic import BaseModel, Field, GetJsonSchemaHandler, field_validator
+from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError
 
-PROTO_INT_RANGE = "proto_int_range"
 UNICODE_SURROGATE = "unicode_surrogate"
 
 
-def _within(bits: int):
-    low, high = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
-
-    def check(value: int) -> int:
-        if not low <= value <= high:
-            raise PydanticCustomError(
-                PROTO_INT_RANGE,
-                "Input should be between {low} and {high}",
-                {"low": low, "high": high},
-            )
-        return value
-
-    return AfterValidator(check)
+INT_BOUNDS = {bits: (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) for bits in (32, 64)}
 
 
-Int32 = Annotated[int, _within(32)]
-Int64 = Annotated[int, _within(64)]
+@dataclass(frozen=True)
+class _OpenApiFormat:
+    """Adds OpenAPI's `format` (it tells generated clients, and schemathesis, the range)."""
+
+    name: str
+
+    def __get_pydantic_json_schema__(
+        self, core_schema: Any, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {**handler(core_schema), "format": self.name}
+
+
+def _proto_int(bits: int) -> Any:
+    # Plain ge/le: a route's own tighter bound (Query(ge=0, le=8192)) replaces them.
+    low, high = INT_BOUNDS[bits]
+    return Annotated[int, Field(ge=low, le=high), _OpenApiFormat(f"int{bits}")]
+
+
+Int32 = _proto_int(32)
+Int64 = _proto_int(64)
+
+
+_BOUND_KINDS = {"less_than_equal": "le", "greater_than_equal": "ge"}
+
+
+def unsendable(problem: dict[str, Any]) -> bool:
+    """Whether a validation problem is a value no proto field can carry: an
+    integer past its type's range, or text with a lone surrogate."""
+    if problem.get("type") == UNICODE_SURROGATE:
+        return True
+    bound = (problem.get("ctx") or {}).get(
+        {"less_than_equal": "le", "greater_than_equal": "ge"}.get(problem.get("type"), "")
+    )
+    return any(bound in pair for pair in INT_BOUNDS.values())
 
 
 def _encodable(value: Any) -> None:
