@@ -142,7 +142,11 @@ def create_app(
     # Starlette runs the last-added middleware first: API keys run innermost,
     # after CORS (a preflight carries no key) and the same-origin check.
     app.add_middleware(ApiKeyMiddleware, keys=platform.api_keys, exempt_paths={"/health", "/livez"})
-    app.add_middleware(SameOriginMiddleware, allowed_origins=settings.cors_origins)
+    # MCP checks origins itself (its DNS-rebinding guard, which also accepts
+    # local tools such as an MCP inspector on another loopback port).
+    app.add_middleware(
+        SameOriginMiddleware, allowed_origins=settings.cors_origins, exempt_prefixes=("/mcp",)
+    )
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

@@ -52,9 +52,15 @@ STATE_CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class SameOriginMiddleware:
-    def __init__(self, app: ASGIApp, allowed_origins: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        allowed_origins: Iterable[str] = (),
+        exempt_prefixes: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.allowed_origins = {origin.rstrip("/") for origin in allowed_origins}
+        self.exempt_prefixes = exempt_prefixes
 
     def _accepted(self, origin: str, host: str) -> bool:
         if origin in self.allowed_origins or "*" in self.allowed_origins:
@@ -64,7 +70,11 @@ class SameOriginMiddleware:
         return parts.scheme in ("http", "https") and bool(host) and parts.netloc == host
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in STATE_CHANGING_METHODS:
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in STATE_CHANGING_METHODS
+            or scope["path"].startswith(self.exempt_prefixes)
+        ):
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])

@@ -158,3 +158,24 @@ def test_the_edge_listens_on_both_loopbacks_by_default(platform):
         for base_url in (f"http://127.0.0.1:{settings.port}", f"http://[::1]:{settings.port}"):
             response = httpx.get(f"{base_url}/livez", timeout=10)
             assert response.status_code == 200, base_url
+
+
+def test_mcp_keeps_its_own_origin_guard(edge):
+    """MCP refuses foreign origins itself and accepts local tools on other ports."""
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "test", "version": "1"},
+        },
+    }
+    headers = {"Accept": "application/json, text/event-stream"}
+    local = edge.post(
+        "/mcp", json=initialize, headers={**headers, "Origin": "http://localhost:6274"}
+    )
+    assert local.status_code == 200, local.text
+    foreign = edge.post("/mcp", json=initialize, headers={**headers, "Origin": EVIL})
+    assert foreign.status_code == 403
