@@ -97,8 +97,9 @@ _INTERNAL_ADDRESS = re.compile(
 
 
 def user_message(error: BackendError) -> tuple[str, dict[str, Any]]:
-    """The message and details a user sees for a failed backend call: what went
-    wrong in their terms, no internal addresses or RPC paths."""
+    """The message and details a user sees for a failed backend call (REST body
+    and MCP tool error alike): what went wrong in their terms, with no internal
+    address of a service (those go to the log)."""
     failure = error.failure
     details = dict(failure.details)
     if failure.grpc_code is grpc.StatusCode.UNAVAILABLE and failure.raw_status is None:
