@@ -22,6 +22,7 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, Field
 
 from edge.errors import SLIDEKICK_PREFIXES
+from edge.protojson import json_schema
 
 BACKED_PREFIXES = ("/api/",)
 # PyAMA's file and job routes name things that may not exist, without a path parameter.
@@ -73,6 +74,29 @@ def _errors_of(path: str, method: str, operation: dict[str, Any]) -> dict[str, d
         answers["503"] = _response("A backend service is unavailable (SERVICE_UNAVAILABLE)")
         answers["504"] = _response("A backend service did not answer in time")
     return answers
+
+
+def proto_body(
+    message_class: Any, *, status: int = 200, many: bool = False, enveloped: bool = False
+) -> dict[int, dict[str, Any]]:
+    """`responses=` for a route whose body is `to_json` of a `message_class`
+    (a list of them with `many`, in PyAMA's success envelope with `enveloped`).
+    It documents the body without re-validating it, so the body stays as sent."""
+    schema = json_schema(message_class.DESCRIPTOR)
+    if many:
+        schema = {"type": "array", "items": schema}
+    if enveloped:
+        schema = {
+            "title": f"{message_class.DESCRIPTOR.name}Envelope",
+            "type": "object",
+            "properties": {
+                "success": {"type": "boolean", "const": True},
+                "data": schema,
+                "message": {"type": "string"},
+            },
+            "required": ["success", "data"],
+        }
+    return {status: {"content": {"application/json": {"schema": schema}}}}
 
 
 def document_errors(schema: dict[str, Any]) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from edge.dependencies import BackendsDep
 from edge.envelope import ok
 from edge.fields import Int32, RequestModel
 from edge.jobs_json import job_json, job_status
+from edge.openapi import proto_body
 from edge.protojson import to_json
 from edge.routes.job_routes import JOB_STARTED, add_job_routes, job_started
 from micrographia.common.v1 import common_pb2
@@ -143,7 +144,11 @@ def metadata_preview_json(metadata: dict[str, Any]) -> dict[str, Any]:
 # ---------------------------------------------------------------- metadata
 
 
-@router.post("/load-metadata", summary="Load a microscopy file's metadata")
+@router.post(
+    "/load-metadata",
+    summary="Load a microscopy file's metadata",
+    responses=proto_body(pb.MicroscopyMetadata, enveloped=True),
+)
 async def load_metadata(body: FilePathBody, backends: BackendsDep) -> dict[str, Any]:
     """pyama's fields (n_fovs, n_frames, n_channels, channel_names, pixel_size_um,
     time_points, dtype, shape = [height, width]) and the rest of what the file says:
@@ -156,7 +161,11 @@ async def load_metadata(body: FilePathBody, backends: BackendsDep) -> dict[str, 
     return ok(to_json(response.metadata), "Metadata loaded")
 
 
-@router.get("/features", summary="Built-in per-cell features")
+@router.get(
+    "/features",
+    summary="Built-in per-cell features",
+    responses=proto_body(pb.ListFeaturesResponse, enveloped=True),
+)
 async def features(backends: BackendsDep) -> dict[str, Any]:
     response = await backends.microscopy.ListFeatures(pb.ListFeaturesRequest())
     return ok(to_json(response))
@@ -240,7 +249,11 @@ async def workflow_results(job_id: str, backends: BackendsDep) -> dict[str, Any]
     return ok(data)
 
 
-@router.post("/merge", summary="Merge FOV results into per-sample files")
+@router.post(
+    "/merge",
+    summary="Merge FOV results into per-sample files",
+    responses=proto_body(pb.MergeResultsResponse, enveloped=True),
+)
 async def merge(body: MergeBody, backends: BackendsDep) -> dict[str, Any]:
     response = await backends.microscopy.MergeResults(pb.MergeResultsRequest(**body.model_dump()))
     return ok(to_json(response), response.message or "Merge completed successfully")
@@ -249,7 +262,11 @@ async def merge(body: MergeBody, backends: BackendsDep) -> dict[str, Any]:
 # ---------------------------------------------------------------- file explorer
 
 
-@router.post("/list-directory", summary="List a folder")
+@router.post(
+    "/list-directory",
+    summary="List a folder",
+    responses=proto_body(pb.ListDirectoryResponse, enveloped=True),
+)
 async def list_directory(body: ListDirectoryBody, backends: BackendsDep) -> dict[str, Any]:
     request = pb.ListDirectoryRequest(
         directory_path=body.directory_path,
@@ -301,7 +318,11 @@ async def file_info(body: FilePathBody, backends: BackendsDep) -> dict[str, Any]
     return ok(data)
 
 
-@router.get("/recent-files", summary="Files whose metadata was loaded, newest first")
+@router.get(
+    "/recent-files",
+    summary="Files whose metadata was loaded, newest first",
+    responses=proto_body(pb.ListRecentFilesResponse, enveloped=True),
+)
 async def recent_files(
     backends: BackendsDep,
     limit: Annotated[Int32, Query(ge=1, le=1000)] = 10,

@@ -17,6 +17,7 @@ from edge.dependencies import BackendsDep, TileCacheDep
 from edge.errors import ApiError, BackendError
 from edge.fields import Int32
 from edge.multipart import MultipartFile
+from edge.openapi import proto_body
 from edge.protojson import to_json
 from micrographia.slides.v1 import slides_pb2 as pb
 
@@ -35,6 +36,7 @@ def slide_json(slide: pb.Slide) -> dict[str, Any]:
     "/upload",
     status_code=201,
     summary="Upload a whole-slide image (multipart field `file`), streamed to the slides service",
+    responses=proto_body(pb.Slide, status=201),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -127,13 +129,13 @@ class UploadBody:
         raise self.failure
 
 
-@router.get("/", summary="All slides, newest first")
+@router.get("/", summary="All slides, newest first", responses=proto_body(pb.Slide, many=True))
 async def list_slides(backends: BackendsDep) -> list[dict[str, Any]]:
     response = await backends.slides.ListSlides(pb.ListSlidesRequest())
     return [slide_json(slide) for slide in response.slides]
 
 
-@router.get("/{slide_id}", summary="One slide")
+@router.get("/{slide_id}", summary="One slide", responses=proto_body(pb.Slide))
 async def get_slide(slide_id: uuid.UUID, backends: BackendsDep) -> dict[str, Any]:
     response = await backends.slides.GetSlide(pb.GetSlideRequest(slide_id=str(slide_id)))
     return slide_json(response.slide)
@@ -146,7 +148,11 @@ async def delete_slide(slide_id: uuid.UUID, backends: BackendsDep, tiles: TileCa
     return Response(status_code=204)
 
 
-@router.get("/{slide_id}/properties", summary="Vendor properties and associated images")
+@router.get(
+    "/{slide_id}/properties",
+    summary="Vendor properties and associated images",
+    responses=proto_body(pb.GetSlidePropertiesResponse),
+)
 async def slide_properties(slide_id: uuid.UUID, backends: BackendsDep) -> dict[str, Any]:
     response = await backends.slides.GetSlideProperties(
         pb.GetSlidePropertiesRequest(slide_id=str(slide_id))
@@ -227,7 +233,11 @@ async def thumbnail(
     return Response(response.image, media_type="image/jpeg", headers=IMAGE_CACHE)
 
 
-@router.get("/{slide_id}/scale-bar", summary="Pixels spanning a distance")
+@router.get(
+    "/{slide_id}/scale-bar",
+    summary="Pixels spanning a distance",
+    responses=proto_body(pb.GetScaleBarResponse),
+)
 async def scale_bar(
     slide_id: uuid.UUID,
     backends: BackendsDep,
