@@ -7,9 +7,11 @@ import re
 
 import jsonschema
 import pytest
+from fastapi.routing import APIRoute
 
 from edge.app import create_app
 from edge.errors import SLIDEKICK_PREFIXES
+from edge.fields import RequestModel
 from tests.slides.conftest import write_aperio_svs
 
 
@@ -117,3 +119,58 @@ def test_bodies_match_their_documented_schemas(edge, schema, shared_data, tmp_pa
 def _with_refs(schema: dict, target: dict) -> dict:
     """`target` with the document's components, so its #/components refs resolve."""
     return {**target, "components": schema["components"]}
+
+
+def _integers(node, where: str, components: dict, seen: set[str]):
+    """(where, schema) of every integer schema inside `node`, following $refs."""
+    if isinstance(node, dict):
+        if node.get("type") == "integer":
+            yield where, node
+        ref = node.get("$ref", "")
+        name = ref.rsplit("/", 1)[-1]
+        if ref and name not in seen:
+            seen.add(name)
+            yield from _integers(components[name], name, components, seen)
+        for key, value in node.items():
+            yield from _integers(value, f"{where}.{key}", components, seen)
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _integers(value, f"{where}[{index}]", components, seen)
+
+
+def test_every_integer_a_request_carries_is_bounded(schema):
+    """Each integer a route reads ends up in a proto field: a route added without
+    `Int32`/`Int64` would answer 500 for 2**31 (issue 7)."""
+    components = schema["components"]["schemas"]
+    inputs = []
+    for path, method, operation in _operations(schema):
+        name = f"{method} {path}"
+        inputs += [(f"{name} {p['name']}", p["schema"]) for p in operation.get("parameters", [])]
+        inputs.append((f"{name} body", operation.get("requestBody", {})))
+    unbounded = [
+        where
+        for name, node in inputs
+        for where, integer in _integers(node, name, components, set())
+        if "maximum" not in integer or "minimum" not in integer
+    ]
+    assert not unbounded, unbounded
+
+
+def _api_routes(routes):
+    """Every APIRoute of the app, also those of included routers."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif hasattr(route, "original_router"):
+            yield from _api_routes(route.original_router.routes)
+
+
+def test_every_json_body_refuses_text_no_proto_can_carry():
+    bodies = [
+        route.body_field.field_info.annotation
+        for route in _api_routes(create_app().routes)
+        if route.body_field is not None
+    ]
+    assert len(bodies) >= 8
+    for body in bodies:
+        assert issubclass(body, RequestModel), body
