@@ -4,6 +4,13 @@
   reference's stance for a workstation install).
 - Starlette's `TrustedHostMiddleware` (installed by the app): Host headers
   outside the allowed list are refused, against DNS rebinding.
+- Starlette's `CORSMiddleware` (installed by the app): browsers on the allowed
+  origins (setting `cors_origins`, none by default) may read answers, and their
+  preflight `OPTIONS` is answered.
+- `SameOriginMiddleware`: a state-changing request (POST, PUT, PATCH, DELETE)
+  sent by a browser from another origin (any web page the user visits) is
+  refused 403 FORBIDDEN, unless that origin is allowed. Requests without an
+  `Origin` header come from non-browser clients and pass.
 - `ApiKeyMiddleware`: with `MICROGRAPHIA_API_KEYS` set, every request but the
   health probe needs `Authorization: Bearer <key>`: 401 UNAUTHORIZED without
   one, 403 FORBIDDEN with a wrong one.
@@ -14,6 +21,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -38,6 +46,53 @@ class LocalhostOnlyMiddleware:
                 await response(scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+
+STATE_CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class SameOriginMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        allowed_origins: Iterable[str] = (),
+        exempt_prefixes: tuple[str, ...] = (),
+    ) -> None:
+        self.app = app
+        self.allowed_origins = {origin.rstrip("/") for origin in allowed_origins}
+        self.exempt_prefixes = exempt_prefixes
+
+    def _accepted(self, origin: str, host: str) -> bool:
+        if origin in self.allowed_origins or "*" in self.allowed_origins:
+            return True
+        # The edge's own pages (/docs): the origin names the host the browser asked for.
+        parts = urlsplit(origin)
+        return parts.scheme in ("http", "https") and bool(host) and parts.netloc == host
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in STATE_CHANGING_METHODS
+            or scope["path"].startswith(self.exempt_prefixes)
+        ):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        origin = headers.get(b"origin")
+        if origin is None:
+            await self.app(scope, receive, send)
+            return
+        origin_text = origin.decode("latin-1").rstrip("/")
+        if self._accepted(origin_text, headers.get(b"host", b"").decode("latin-1")):
+            await self.app(scope, receive, send)
+            return
+        response = error_response(
+            403,
+            errors.FORBIDDEN,
+            f"Cross-origin {scope['method']} from {origin_text[:200]} refused: "
+            "the origin is not allowed (setting MICROGRAPHIA_EDGE_CORS_ORIGINS)",
+        )
+        await response(scope, receive, send)
 
 
 class ApiKeyMiddleware:

@@ -15,7 +15,9 @@ from starlette.requests import ClientDisconnect
 from common import errors
 from edge.dependencies import BackendsDep, TileCacheDep
 from edge.errors import ApiError, BackendError
+from edge.fields import Int32
 from edge.multipart import MultipartFile
+from edge.openapi import proto_body
 from edge.protojson import to_json
 from micrographia.slides.v1 import slides_pb2 as pb
 
@@ -34,6 +36,7 @@ def slide_json(slide: pb.Slide) -> dict[str, Any]:
     "/upload",
     status_code=201,
     summary="Upload a whole-slide image (multipart field `file`), streamed to the slides service",
+    responses=proto_body(pb.Slide, status=201),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -126,13 +129,13 @@ class UploadBody:
         raise self.failure
 
 
-@router.get("/", summary="All slides, newest first")
+@router.get("/", summary="All slides, newest first", responses=proto_body(pb.Slide, many=True))
 async def list_slides(backends: BackendsDep) -> list[dict[str, Any]]:
     response = await backends.slides.ListSlides(pb.ListSlidesRequest())
     return [slide_json(slide) for slide in response.slides]
 
 
-@router.get("/{slide_id}", summary="One slide")
+@router.get("/{slide_id}", summary="One slide", responses=proto_body(pb.Slide))
 async def get_slide(slide_id: uuid.UUID, backends: BackendsDep) -> dict[str, Any]:
     response = await backends.slides.GetSlide(pb.GetSlideRequest(slide_id=str(slide_id)))
     return slide_json(response.slide)
@@ -145,7 +148,11 @@ async def delete_slide(slide_id: uuid.UUID, backends: BackendsDep, tiles: TileCa
     return Response(status_code=204)
 
 
-@router.get("/{slide_id}/properties", summary="Vendor properties and associated images")
+@router.get(
+    "/{slide_id}/properties",
+    summary="Vendor properties and associated images",
+    responses=proto_body(pb.GetSlidePropertiesResponse),
+)
 async def slide_properties(slide_id: uuid.UUID, backends: BackendsDep) -> dict[str, Any]:
     response = await backends.slides.GetSlideProperties(
         pb.GetSlidePropertiesRequest(slide_id=str(slide_id))
@@ -163,7 +170,7 @@ async def associated_image(
     slide_id: uuid.UUID,
     name: str,
     backends: BackendsDep,
-    max_size: Annotated[int, Query(ge=0, le=8192)] = 0,
+    max_size: Annotated[Int32, Query(ge=0, le=8192)] = 0,
 ) -> Response:
     response = await backends.slides.GetAssociatedImage(
         pb.GetAssociatedImageRequest(slide_id=str(slide_id), name=name, max_size=max_size)
@@ -192,9 +199,9 @@ async def dzi(slide_id: uuid.UUID, backends: BackendsDep) -> Response:
 )
 async def dzi_tile(
     slide_id: uuid.UUID,
-    level: int,
-    col: int,
-    row: int,
+    level: Int32,
+    col: Int32,
+    row: Int32,
     backends: BackendsDep,
     tiles: TileCacheDep,
 ) -> Response:
@@ -218,7 +225,7 @@ async def dzi_tile(
 async def thumbnail(
     slide_id: uuid.UUID,
     backends: BackendsDep,
-    max_size: Annotated[int, Query(ge=1, le=4096)] = 200,
+    max_size: Annotated[Int32, Query(ge=1, le=4096)] = 200,
 ) -> Response:
     response = await backends.slides.GetThumbnail(
         pb.GetThumbnailRequest(slide_id=str(slide_id), max_size=max_size)
@@ -226,12 +233,16 @@ async def thumbnail(
     return Response(response.image, media_type="image/jpeg", headers=IMAGE_CACHE)
 
 
-@router.get("/{slide_id}/scale-bar", summary="Pixels spanning a distance")
+@router.get(
+    "/{slide_id}/scale-bar",
+    summary="Pixels spanning a distance",
+    responses=proto_body(pb.GetScaleBarResponse),
+)
 async def scale_bar(
     slide_id: uuid.UUID,
     backends: BackendsDep,
     target_um: Annotated[float, Query(gt=0)] = 100.0,
-    level: Annotated[int, Query(ge=0)] = 0,
+    level: Annotated[Int32, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     response = await backends.slides.GetScaleBar(
         pb.GetScaleBarRequest(slide_id=str(slide_id), target_um=target_um, level=level)

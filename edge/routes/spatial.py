@@ -7,11 +7,12 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from edge.dependencies import BackendsDep
+from edge.fields import Int32, RequestModel
 from edge.protojson import timestamp_to_json, to_json
 from edge.sse import Event, event_stream
 from micrographia.spatial.v1 import spatial_pb2 as pb
@@ -21,16 +22,16 @@ roi_router = APIRouter(prefix="/api/roi", tags=["roi"])
 boxes_router = APIRouter(prefix="/api/boxes", tags=["boxes"])
 
 
-class ViewportBody(BaseModel):
+class ViewportBody(RequestModel):
     slide_id: uuid.UUID
     x: float = Field(description="Top-left X in level-0 pixels")
     y: float = Field(description="Top-left Y in level-0 pixels")
     width: float = Field(gt=0)
     height: float = Field(gt=0)
-    level: int = Field(0, ge=0)
+    level: Int32 = Field(0, ge=0)
 
 
-class RoiStatsBody(BaseModel):
+class RoiStatsBody(RequestModel):
     slide_id: uuid.UUID
     x_min: float
     y_min: float
@@ -70,7 +71,7 @@ def _breakdown(items) -> list[dict[str, Any]]:
 
 
 @inference_router.post("/viewport-stream", summary="Segment a viewport with live SSE progress")
-async def viewport_stream(body: ViewportBody, backends: BackendsDep):
+async def viewport_stream(body: ViewportBody, http_request: Request, backends: BackendsDep):
     request = pb.AnalyzeViewportRequest(
         slide_id=str(body.slide_id),
         x=body.x,
@@ -99,7 +100,8 @@ async def viewport_stream(body: ViewportBody, backends: BackendsDep):
                     },
                 )
 
-    return await event_stream(events(), backends.settings.sse_keepalive_s)
+    keepalive_s = backends.settings.sse_keepalive_s
+    return await event_stream(events(), keepalive_s, request=http_request)
 
 
 @roi_router.post("/stats", summary="Spatial statistics of a rectangle")

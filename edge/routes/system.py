@@ -1,4 +1,7 @@
-"""GET /health, GET /metrics, GET /jobs."""
+"""GET /livez, GET /health, GET /metrics, GET /jobs.
+
+None of them waits on a hung backend beyond a short deadline of its own.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +14,12 @@ from typing import Any
 
 import psutil
 from fastapi import APIRouter, Request
+from pydantic import BaseModel
 
 from common import __version__
 from edge.backends import Backends
 from edge.dependencies import BackendsDep
-from edge.envelope import ok
+from edge.envelope import Envelope, ok
 from edge.errors import BackendError
 from edge.protojson import timestamp_to_json
 from micrographia.common.v1 import common_pb2
@@ -34,12 +38,93 @@ _STATUS_NAMES = {
 }
 
 
-async def active_jobs(backends: Backends) -> tuple[list[common_pb2.ListJobsResponse], list[str]]:
-    """Each job service's active jobs and counts; and the services that did not answer."""
+# ---------------------------------------------------------------- bodies
+
+
+class Liveness(BaseModel):
+    status: str = "alive"
+
+
+class SystemInfo(BaseModel):
+    python_version: str
+    platform: str
+    cpu_count: int | None
+    memory_gb: float
+
+
+class BackendState(BaseModel):
+    status: str  # "serving", "not_serving", "down"
+    address: str
+    latency_ms: float | None
+    error: str | None
+
+
+class Health(BaseModel):
+    status: str  # "healthy" or "degraded"
+    service: str
+    version: str
+    uptime: int
+    active_jobs: int | None
+    system_info: SystemInfo
+    backends: dict[str, BackendState]
+
+
+class CpuMetrics(BaseModel):
+    usage_percent: float
+    load_average: list[float]
+
+
+class MemoryMetrics(BaseModel):
+    total_gb: float
+    used_gb: float
+    available_gb: float
+    usage_percent: float
+
+
+class JobMetrics(BaseModel):
+    active: int
+    completed_today: int
+    failed_today: int
+    queue_length: int
+    unavailable_services: list[str]
+
+
+class Metrics(BaseModel):
+    timestamp: str
+    cpu: CpuMetrics
+    memory: MemoryMetrics
+    jobs: JobMetrics
+
+
+class ActiveJob(BaseModel):
+    job_id: str
+    type: str
+    service: str
+    status: str
+    progress: float
+    message: str
+    started_at: str | None
+
+
+class ActiveJobs(BaseModel):
+    active_jobs: list[ActiveJob]
+    total_active: int
+    unavailable_services: list[str]
+
+
+# ---------------------------------------------------------------- routes
+
+
+async def active_jobs(
+    backends: Backends, timeout_s: float
+) -> tuple[list[common_pb2.ListJobsResponse], list[str]]:
+    """Each job service's active jobs and counts, each asked with `timeout_s`;
+    and the services that did not answer in time."""
 
     async def one(name: str) -> common_pb2.ListJobsResponse | None:
+        request = common_pb2.ListJobsRequest(statuses=ACTIVE)
         try:
-            return await backends[name].ListJobs(common_pb2.ListJobsRequest(statuses=ACTIVE))
+            return await backends[name].ListJobs(request, timeout=timeout_s)
         except BackendError:
             return None
 
@@ -48,9 +133,20 @@ async def active_jobs(backends: Backends) -> tuple[list[common_pb2.ListJobsRespo
     return [answer for answer in answers if answer is not None], missing
 
 
-@router.get("/health", summary="Health of the edge and of every backend service")
+@router.get(
+    "/livez", summary="Liveness of the edge itself (calls no backend)", response_model=Liveness
+)
+async def livez() -> dict[str, str]:
+    return {"status": "alive"}
+
+
+@router.get(
+    "/health", summary="Health of the edge and of every backend service", response_model=Health
+)
 async def health(request: Request, backends: BackendsDep) -> dict[str, Any]:
-    checks, (job_lists, _) = await asyncio.gather(backends.check_all(), active_jobs(backends))
+    checks, (job_lists, _) = await asyncio.gather(
+        backends.check_all(), active_jobs(backends, backends.settings.health_timeout_s)
+    )
     all_serving = all(check.status == "serving" for check in checks)
     memory = psutil.virtual_memory()
     return {
@@ -77,9 +173,9 @@ async def health(request: Request, backends: BackendsDep) -> dict[str, Any]:
     }
 
 
-@router.get("/metrics", summary="System and job metrics")
+@router.get("/metrics", summary="System and job metrics", response_model=Metrics)
 async def metrics(backends: BackendsDep) -> dict[str, Any]:
-    job_lists, missing = await active_jobs(backends)
+    job_lists, missing = await active_jobs(backends, backends.settings.fanout_timeout_s)
     memory = psutil.virtual_memory()
     counts = [answer.counts for answer in job_lists]
     return {
@@ -105,9 +201,14 @@ async def metrics(backends: BackendsDep) -> dict[str, Any]:
     }
 
 
-@router.get("/jobs", summary="Jobs pending or running in any service")
+@router.get(
+    "/jobs",
+    summary="Jobs pending or running in any service",
+    response_model=Envelope[ActiveJobs],
+    response_model_exclude_unset=True,
+)
 async def jobs(backends: BackendsDep) -> dict[str, Any]:
-    job_lists, missing = await active_jobs(backends)
+    job_lists, missing = await active_jobs(backends, backends.settings.fanout_timeout_s)
     active = [
         {
             "job_id": job.id,
