@@ -96,6 +96,11 @@ _INTERNAL_ADDRESS = re.compile(
 )
 
 
+def without_internal_addresses(text: str) -> str:
+    """`text` with every service address gRPC writes replaced by "(internal address)"."""
+    return _INTERNAL_ADDRESS.sub("(internal address)", text)
+
+
 def user_message(error: BackendError) -> tuple[str, dict[str, Any]]:
     """The message and details a user sees for a failed backend call (REST body
     and MCP tool error alike): what went wrong in their terms, with no internal
@@ -111,13 +116,11 @@ def user_message(error: BackendError) -> tuple[str, dict[str, Any]]:
         return message, details | {"service": error.service}
     message = failure.message
     if failure.grpc_code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-        scrubbed = _INTERNAL_ADDRESS.sub("(internal address)", message)
+        scrubbed = without_internal_addresses(message)
         if scrubbed != message:
             logger.warning("%s answered %s: %s", error.service, failure.grpc_code.name, message)
         message = scrubbed
-        details = {
-            key: _INTERNAL_ADDRESS.sub("(internal address)", v) for key, v in details.items()
-        }
+        details = {key: without_internal_addresses(v) for key, v in details.items()}
     return message, details
 
 

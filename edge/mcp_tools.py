@@ -2,7 +2,9 @@
 
 Each tool is a thin call to a service RPC; a failure comes back to the model
 as a tool error in the user's terms, starting with the documented error code
-("FILE_NOT_FOUND: ..."), never an RPC path, an address or an exception repr.
+("FILE_NOT_FOUND: ...", "INVALID_PARAMETERS: fov: must be at most 2147483647"
+for an argument out of range, see `edge.mcp_server`), never an RPC path, an
+address or an exception repr.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import json
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
-from mcp.server.mcpserver import Image, MCPServer
+from mcp.server.mcpserver import Image
 from mcp.server.mcpserver.exceptions import ToolError
 
 from common import __version__, errors
@@ -19,6 +21,7 @@ from edge.backends import Backends
 from edge.errors import BackendError, user_message
 from edge.fields import Int32
 from edge.jobs_json import job_json
+from edge.mcp_server import EdgeMCPServer
 from edge.protojson import to_json
 from micrographia.common.v1 import common_pb2
 from micrographia.microscopy.v1 import microscopy_pb2
@@ -75,9 +78,9 @@ def _workflow_request(file_path: str, config: dict[str, Any], fake: bool):
     return request
 
 
-def build_mcp(backends: Backends) -> MCPServer:
+def build_mcp(backends: Backends) -> EdgeMCPServer:
     """The MCP server; the edge mounts its streamable HTTP and SSE transports."""
-    mcp = MCPServer("micrographia", version=__version__, instructions=INSTRUCTIONS)
+    mcp = EdgeMCPServer("micrographia", version=__version__, instructions=INSTRUCTIONS)
 
     @mcp.tool()
     async def load_microscopy(file_path: str) -> dict[str, Any]:

@@ -76,18 +76,17 @@ def _errors_of(path: str, method: str, operation: dict[str, Any]) -> dict[str, d
     return answers
 
 
-def proto_body(
-    message_class: Any, *, status: int = 200, many: bool = False, enveloped: bool = False
+def json_body(
+    schema: dict[str, Any], *, status: int = 200, many: bool = False, enveloped: bool = False
 ) -> dict[int, dict[str, Any]]:
-    """`responses=` for a route whose body is `to_json` of a `message_class`
-    (a list of them with `many`, in PyAMA's success envelope with `enveloped`).
-    It documents the body without re-validating it, so the body stays as sent."""
-    schema = json_schema(message_class.DESCRIPTOR)
+    """`responses=` for a route whose JSON body is described by `schema` (a list
+    of them with `many`, in PyAMA's success envelope with `enveloped`). It
+    documents the body without re-validating it, so the body stays as sent."""
     if many:
         schema = {"type": "array", "items": schema}
     if enveloped:
         schema = {
-            "title": f"{message_class.DESCRIPTOR.name}Envelope",
+            "title": f"{schema.get('title', 'Result')}Envelope",
             "type": "object",
             "properties": {
                 "success": {"type": "boolean", "const": True},
@@ -97,6 +96,21 @@ def proto_body(
             "required": ["success", "data"],
         }
     return {status: {"content": {"application/json": {"schema": schema}}}}
+
+
+def proto_body(
+    message_class: Any, *, status: int = 200, many: bool = False, enveloped: bool = False
+) -> dict[int, dict[str, Any]]:
+    """`json_body` for a body that is `to_json` of a `message_class`."""
+    schema = json_schema(message_class.DESCRIPTOR)
+    return json_body(schema, status=status, many=many, enveloped=enveloped)
+
+
+def binary_body(media_type: str) -> dict[int, dict[str, Any]]:
+    """`responses=` for a route that answers 200 with bytes (an image), so
+    generated clients read the body as a file rather than as JSON."""
+    schema = {"type": "string", "format": "binary"}
+    return {200: {"content": {media_type: {"schema": schema}}}}
 
 
 def document_errors(schema: dict[str, Any]) -> dict[str, Any]:

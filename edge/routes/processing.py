@@ -13,8 +13,8 @@ from edge.dependencies import BackendsDep
 from edge.envelope import ok
 from edge.fields import Int32, RequestModel
 from edge.jobs_json import job_json, job_status
-from edge.openapi import proto_body
-from edge.protojson import to_json
+from edge.openapi import binary_body, json_body, proto_body
+from edge.protojson import json_schema, to_json
 from edge.routes.job_routes import JOB_STARTED, add_job_routes, job_started
 from micrographia.common.v1 import common_pb2
 from micrographia.microscopy.v1 import microscopy_pb2 as pb
@@ -141,12 +141,49 @@ def metadata_preview_json(metadata: dict[str, Any]) -> dict[str, Any]:
     return {**metadata, "shape": shape, "frame_shape": [height, width]}
 
 
+def _sizes(count: int, description: str) -> dict[str, Any]:
+    return {
+        "type": "array",
+        "items": {"type": "integer"},
+        "minItems": count,
+        "maxItems": count,
+        "description": description,
+    }
+
+
+def file_info_schema() -> dict[str, Any]:
+    """The schema of file-info's body: GetFileInfoResponse's, with the preview
+    `metadata_preview_json` makes and `metadata_error` null when empty."""
+    preview = json_schema(pb.MicroscopyMetadata.DESCRIPTOR)
+    preview["title"] = "MetadataPreview"
+    preview["properties"]["shape"] = _sizes(5, "[n_frames, n_fovs, n_channels, height, width]")
+    preview["properties"]["frame_shape"] = _sizes(2, "[height, width] of one frame")
+    preview["required"].append("frame_shape")
+    schema = json_schema(pb.GetFileInfoResponse.DESCRIPTOR)
+    schema["title"] = "FileInfo"
+    schema["properties"]["metadata_preview"] = {"anyOf": [preview, {"type": "null"}]}
+    schema["properties"]["metadata_error"] = {"anyOf": [{"type": "string"}, {"type": "null"}]}
+    return schema
+
+
+def search_files_schema() -> dict[str, Any]:
+    """SearchFilesResponse's schema with pyama's name for the time taken."""
+    schema = json_schema(pb.SearchFilesResponse.DESCRIPTOR)
+    schema["title"] = "SearchResult"
+    schema["properties"]["search_time"] = schema["properties"].pop("search_time_s")
+    schema["required"] = [
+        "search_time" if name == "search_time_s" else name for name in schema["required"]
+    ]
+    return schema
+
+
 # ---------------------------------------------------------------- metadata
 
 
 @router.post(
     "/load-metadata",
     summary="Load a microscopy file's metadata",
+    response_model=None,
     responses=proto_body(pb.MicroscopyMetadata, enveloped=True),
 )
 async def load_metadata(body: FilePathBody, backends: BackendsDep) -> dict[str, Any]:
@@ -164,6 +201,7 @@ async def load_metadata(body: FilePathBody, backends: BackendsDep) -> dict[str, 
 @router.get(
     "/features",
     summary="Built-in per-cell features",
+    response_model=None,
     responses=proto_body(pb.ListFeaturesResponse, enveloped=True),
 )
 async def features(backends: BackendsDep) -> dict[str, Any]:
@@ -175,7 +213,7 @@ async def features(backends: BackendsDep) -> dict[str, Any]:
     "/frame",
     summary="One frame as a PNG with automatic contrast",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}}},
+    responses=binary_body("image/png"),
 )
 async def frame(
     backends: BackendsDep,
@@ -265,6 +303,7 @@ async def merge(body: MergeBody, backends: BackendsDep) -> dict[str, Any]:
 @router.post(
     "/list-directory",
     summary="List a folder",
+    response_model=None,
     responses=proto_body(pb.ListDirectoryResponse, enveloped=True),
 )
 async def list_directory(body: ListDirectoryBody, backends: BackendsDep) -> dict[str, Any]:
@@ -279,7 +318,12 @@ async def list_directory(body: ListDirectoryBody, backends: BackendsDep) -> dict
     return ok(to_json(response))
 
 
-@router.post("/search-files", summary="Search a folder tree")
+@router.post(
+    "/search-files",
+    summary="Search a folder tree",
+    response_model=None,
+    responses=json_body(search_files_schema(), enveloped=True),
+)
 async def search_files(body: SearchFilesBody, backends: BackendsDep) -> dict[str, Any]:
     request = pb.SearchFilesRequest(
         search_path=body.search_path,
@@ -296,7 +340,12 @@ async def search_files(body: SearchFilesBody, backends: BackendsDep) -> dict[str
     return ok(data)
 
 
-@router.post("/file-info", summary="One file's facts and metadata preview")
+@router.post(
+    "/file-info",
+    summary="One file's facts and metadata preview",
+    response_model=None,
+    responses=json_body(file_info_schema(), enveloped=True),
+)
 async def file_info(body: FilePathBody, backends: BackendsDep) -> dict[str, Any]:
     """`file_info`, `is_microscopy_file` and, for a microscopy file, `metadata_preview`.
 
@@ -321,6 +370,7 @@ async def file_info(body: FilePathBody, backends: BackendsDep) -> dict[str, Any]
 @router.get(
     "/recent-files",
     summary="Files whose metadata was loaded, newest first",
+    response_model=None,
     responses=proto_body(pb.ListRecentFilesResponse, enveloped=True),
 )
 async def recent_files(

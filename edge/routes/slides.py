@@ -17,7 +17,7 @@ from edge.dependencies import BackendsDep, TileCacheDep
 from edge.errors import ApiError, BackendError
 from edge.fields import Int32
 from edge.multipart import MultipartFile
-from edge.openapi import proto_body
+from edge.openapi import binary_body, proto_body
 from edge.protojson import to_json
 from micrographia.slides.v1 import slides_pb2 as pb
 
@@ -129,13 +129,18 @@ class UploadBody:
         raise self.failure
 
 
-@router.get("/", summary="All slides, newest first", responses=proto_body(pb.Slide, many=True))
+@router.get(
+    "/",
+    summary="All slides, newest first",
+    response_model=None,
+    responses=proto_body(pb.Slide, many=True),
+)
 async def list_slides(backends: BackendsDep) -> list[dict[str, Any]]:
     response = await backends.slides.ListSlides(pb.ListSlidesRequest())
     return [slide_json(slide) for slide in response.slides]
 
 
-@router.get("/{slide_id}", summary="One slide", responses=proto_body(pb.Slide))
+@router.get("/{slide_id}", summary="One slide", response_model=None, responses=proto_body(pb.Slide))
 async def get_slide(slide_id: uuid.UUID, backends: BackendsDep) -> dict[str, Any]:
     response = await backends.slides.GetSlide(pb.GetSlideRequest(slide_id=str(slide_id)))
     return slide_json(response.slide)
@@ -151,6 +156,7 @@ async def delete_slide(slide_id: uuid.UUID, backends: BackendsDep, tiles: TileCa
 @router.get(
     "/{slide_id}/properties",
     summary="Vendor properties and associated images",
+    response_model=None,
     responses=proto_body(pb.GetSlidePropertiesResponse),
 )
 async def slide_properties(slide_id: uuid.UUID, backends: BackendsDep) -> dict[str, Any]:
@@ -164,7 +170,7 @@ async def slide_properties(slide_id: uuid.UUID, backends: BackendsDep) -> dict[s
     "/{slide_id}/associated/{name}",
     summary="An associated image (label, macro, ...)",
     response_class=Response,
-    responses={200: {"content": {"image/jpeg": {}}}},
+    responses=binary_body("image/jpeg"),
 )
 async def associated_image(
     slide_id: uuid.UUID,
@@ -182,7 +188,7 @@ async def associated_image(
     "/{slide_id}/dzi",
     summary="Deep Zoom descriptor for OpenSeadragon",
     response_class=Response,
-    responses={200: {"content": {"application/xml": {}}}},
+    responses={200: {"content": {"application/xml": {"schema": {"type": "string"}}}}},
 )
 async def dzi(slide_id: uuid.UUID, backends: BackendsDep) -> Response:
     response = await backends.slides.GetDeepZoomDescriptor(
@@ -195,7 +201,7 @@ async def dzi(slide_id: uuid.UUID, backends: BackendsDep) -> Response:
     "/{slide_id}/dzi_files/{level}/{col}_{row}.jpeg",
     summary="One Deep Zoom tile",
     response_class=Response,
-    responses={200: {"content": {"image/jpeg": {}}}},
+    responses=binary_body("image/jpeg"),
 )
 async def dzi_tile(
     slide_id: uuid.UUID,
@@ -220,7 +226,7 @@ async def dzi_tile(
     "/{slide_id}/thumbnail",
     summary="JPEG thumbnail, cached on disk",
     response_class=Response,
-    responses={200: {"content": {"image/jpeg": {}}}},
+    responses=binary_body("image/jpeg"),
 )
 async def thumbnail(
     slide_id: uuid.UUID,
@@ -236,6 +242,7 @@ async def thumbnail(
 @router.get(
     "/{slide_id}/scale-bar",
     summary="Pixels spanning a distance",
+    response_model=None,
     responses=proto_body(pb.GetScaleBarResponse),
 )
 async def scale_bar(

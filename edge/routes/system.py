@@ -14,14 +14,15 @@ from typing import Any
 
 import psutil
 from fastapi import APIRouter, Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from common import __version__
-from edge.backends import Backends
+from edge.backends import BackendHealth, Backends
 from edge.dependencies import BackendsDep
 from edge.envelope import Envelope, ok
-from edge.errors import BackendError
+from edge.errors import BackendError, without_internal_addresses
 from edge.protojson import timestamp_to_json
+from edge.security import has_valid_key
 from micrographia.common.v1 import common_pb2
 
 router = APIRouter(tags=["system"])
@@ -54,7 +55,11 @@ class SystemInfo(BaseModel):
 
 class BackendState(BaseModel):
     status: str  # "serving", "not_serving", "down"
-    address: str
+    address: str | None = Field(
+        None,
+        description="Internal address; left out when API keys are configured and "
+        "the request carries no valid one",
+    )
     latency_ms: float | None
     error: str | None
 
@@ -140,8 +145,25 @@ async def livez() -> dict[str, str]:
     return {"status": "alive"}
 
 
+def backend_state(check: BackendHealth, operator: bool) -> dict[str, Any]:
+    """A backend's health; its address and gRPC's own words only for an operator
+    (anyone may probe /health; with API keys set, an operator shows a valid key)."""
+    if operator:
+        return {
+            "status": check.status,
+            "address": check.address,
+            "latency_ms": check.latency_ms,
+            "error": check.error,
+        }
+    error = None if check.error is None else without_internal_addresses(check.error)
+    return {"status": check.status, "latency_ms": check.latency_ms, "error": error}
+
+
 @router.get(
-    "/health", summary="Health of the edge and of every backend service", response_model=Health
+    "/health",
+    summary="Health of the edge and of every backend service",
+    response_model=Health,
+    response_model_exclude_unset=True,
 )
 async def health(request: Request, backends: BackendsDep) -> dict[str, Any]:
     checks, (job_lists, _) = await asyncio.gather(
@@ -161,15 +183,7 @@ async def health(request: Request, backends: BackendsDep) -> dict[str, Any]:
             "cpu_count": os.cpu_count(),
             "memory_gb": round(memory.total / 2**30, 1),
         },
-        "backends": {
-            check.name: {
-                "status": check.status,
-                "address": check.address,
-                "latency_ms": check.latency_ms,
-                "error": check.error,
-            }
-            for check in checks
-        },
+        "backends": {check.name: backend_state(check, has_valid_key(request)) for check in checks},
     }
 
 

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from edge.settings import EdgeSettings
+from tests.edge.conftest import wait_until_the_edge_reaches
 from tests.harness import free_port
 
 
@@ -67,6 +68,37 @@ def test_api_keys_guard_everything_but_health(platform):
 
         assert client.get("/health").status_code == 200  # probes need no key
         assert client.post("/mcp", json={}).status_code == 401  # MCP is guarded too
+
+
+def test_health_shows_backend_addresses_only_with_a_valid_key(platform):
+    """/health answers anyone (it is the readiness probe), but with API keys set
+    only a caller with a valid key sees where the backends live."""
+    settings = EdgeSettings(port=free_port())
+    with (
+        platform.extra_edge(settings, api_keys=["k-one"]) as base_url,
+        httpx.Client(base_url=base_url, timeout=10) as client,
+    ):
+        operator = client.get("/health", headers={"Authorization": "Bearer k-one"}).json()
+        addresses = {state["address"] for state in operator["backends"].values()}
+        assert all(addresses) and len(addresses) == len(operator["backends"])
+        for headers in ({}, {"Authorization": "Bearer nope"}):
+            anyone = client.get("/health", headers=headers)
+            assert anyone.status_code == 200
+            backends = anyone.json()["backends"]
+            assert set(backends) == set(operator["backends"])
+            for state in backends.values():
+                assert state["status"] == "serving" and "address" not in state
+            assert not any(address in anyone.text for address in addresses)
+
+        platform.stop_service("inference")
+        try:
+            down = client.get("/health").json()["backends"]["inference"]
+        finally:
+            platform.start_service("inference")
+            wait_until_the_edge_reaches(platform, "inference")
+        assert down["status"] == "down" and "address" not in down
+        port = platform.address("inference").rsplit(":", 1)[-1]
+        assert f":{port}" not in (down["error"] or ""), down
 
 
 # Browsers: CORS for allowed origins, no state change from any other -----------------
