@@ -39,7 +39,7 @@ def test_maturation_at_snr_20_recovers_amplitude_and_rate():
 
 
 def test_every_cell_reaches_the_optimum_of_a_per_cell_least_squares_fit():
-    truth, values = maturation_traces(400, seed=2)
+    _, values = maturation_traces(400, seed=2)
     plan = plan_fit("maturation")
     fits = fit_all(plan, TIMES, values)
     reference = np.array([scipy_ssr(plan, TIMES, row) for row in values])
