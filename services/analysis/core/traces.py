@@ -88,6 +88,15 @@ class TraceSummary:
     total_observations: int
 
 
+def _read_fast(path: Path, usecols: list[str]) -> pd.DataFrame:
+    """pyarrow's multithreaded parser; on anything it refuses, pandas' own parser,
+    whose errors name the line."""
+    try:
+        return pd.read_csv(path, usecols=usecols, dtype={"good": str}, engine="pyarrow")
+    except Exception:
+        return pd.read_csv(path, usecols=usecols, dtype={"good": str})
+
+
 def _read_header(path: Path) -> list[str]:
     try:
         header = pd.read_csv(path, nrows=0)
@@ -131,6 +140,9 @@ def pick_value_column(columns: list[str], requested: str) -> str:
 
 
 def _numeric(frame: pd.DataFrame, name: str, path: Path) -> np.ndarray:
+    if pd.api.types.is_numeric_dtype(frame[name]) and not pd.api.types.is_bool_dtype(frame[name]):
+        return frame[name].to_numpy(dtype=np.float64)  # the parser read numbers: done
+    # Text in a numeric column: find the first entry that is not a number, to name it.
     column = pd.to_numeric(frame[name], errors="coerce")
     bad = column.isna() & frame[name].notna() & (frame[name].astype(str).str.strip() != "")
     if bad.any():
@@ -182,10 +194,9 @@ def read_traces(
     unit_column = next((name for name in UNIT_COLUMNS if name in header), None)
     if unit_column:
         wanted.append(unit_column)
+    usecols = list(dict.fromkeys(wanted))
     try:
-        frame = pd.read_csv(
-            path, usecols=list(dict.fromkeys(wanted)), dtype=str, keep_default_na=True
-        )
+        frame = _read_fast(path, usecols)
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as error:
         raise InvalidArgument(
             f"{path.name} is not a readable CSV: {error}", path=str(path)
@@ -218,8 +229,9 @@ def _pad(
     values: np.ndarray,
 ) -> Traces:
     """One row per (fov, cell), points in time order, NaN-padded to the longest cell."""
-    order = np.lexsort((times, cells, fovs))
-    fovs, cells, times, values = fovs[order], cells[order], times[order], values[order]
+    if not _sorted(fovs, cells, times):  # the workflow writes them sorted: no copy then
+        order = np.lexsort((times, cells, fovs))
+        fovs, cells, times, values = fovs[order], cells[order], times[order], values[order]
     starts = np.flatnonzero(np.r_[True, (fovs[1:] != fovs[:-1]) | (cells[1:] != cells[:-1])])
     counts = np.diff(np.r_[starts, fovs.size])
     group = np.repeat(np.arange(starts.size), counts)
@@ -242,6 +254,17 @@ def _pad(
     traces.n_timepoints = int(np.unique(times[np.isfinite(times)]).size)
     traces.cells_with_gaps = _cells_with_gaps(traces)
     return traces
+
+
+def _sorted(fovs: np.ndarray, cells: np.ndarray, times: np.ndarray) -> bool:
+    """True when rows are ordered by fov, then cell, then time."""
+    fov_step = np.diff(fovs)
+    cell_step = np.diff(cells)
+    time_step = np.diff(times)
+    new_fov = fov_step > 0
+    new_cell = new_fov | ((fov_step == 0) & (cell_step > 0))
+    same_cell = (fov_step == 0) & (cell_step == 0)
+    return bool(np.all(new_cell | (same_cell & (time_step >= 0))))
 
 
 def _cells_with_gaps(traces: Traces) -> int:
