@@ -32,7 +32,12 @@ class AnalysisService(GrpcService):
         self.workers = Workers(settings.worker_threads, "analysis")
         self.fitting = FittingJobs(roots, self.workers, settings, platform.dask_scheduler)
         self.pool = await open_service_database(platform.database_url, self.name, [JOBS_MIGRATIONS])
-        self.jobs = JobRunner(JobStore(self.pool), resume_handlers={JOB_TYPE: self.fitting.work})
+        self.jobs = JobRunner(
+            JobStore(self.pool),
+            resume_handlers={JOB_TYPE: self.fitting.work},
+            heartbeat_s=settings.job_heartbeat_s,
+            stale_after_s=settings.job_stale_after_s,
+        )
         self.fitting.runner = self.jobs
         await self.jobs.start()
         servicer = AnalysisServicer(self.jobs, self.fitting)

@@ -26,5 +26,9 @@ class AnalysisSettings(ServerSettings):
     # Processes of the local pool; 0: one less than the CPUs. A request's n_workers
     # caps how many of its chunks run at once.
     pool_workers: int = Field(0, ge=0)
+    # A running job whose process has not reported for this long is resumed by another.
+    job_stale_after_s: float = Field(30.0, gt=0)
+    # How often a process tells the database its jobs are alive.
+    job_heartbeat_s: float = Field(5.0, gt=0)
     # Trace CSVs kept parsed in memory (a job and the pictures of its cells share one read).
     trace_cache_size: int = Field(2, ge=1)
