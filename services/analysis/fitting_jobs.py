@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -108,6 +109,7 @@ class FittingJobs:
         self.traces = TraceCache(settings.trace_cache_size)
         self._dask_scheduler = dask_scheduler
         self._pool: Executor | None = None
+        self._pool_workers = settings.pool_workers or max(1, (os.cpu_count() or 2) - 1)
         self.runner: JobRunner | None = None
 
     # ------------------------------------------------------------ paths and traces
@@ -187,7 +189,7 @@ class FittingJobs:
         loop = asyncio.get_running_loop()
         if use_pool:
             pool = self._executor()
-            limit = request.n_workers or self._pool_size()
+            limit = request.n_workers or self._pool_workers
             run = lambda args: loop.run_in_executor(pool, fit_chunk, *args)  # noqa: E731
         else:
             limit = 1
@@ -220,12 +222,11 @@ class FittingJobs:
                 future.cancel()
         return results
 
-    def _pool_size(self) -> int:
-        return getattr(self._pool, "_max_workers", None) or 2
-
     def _executor(self) -> Executor:
+        """The process pool (or Dask), started at the first job that needs it and kept:
+        its workers compile each model once."""
         if self._pool is None:
-            self._pool = make_executor(self.settings.pool_workers or None, self._dask_scheduler)
+            self._pool = make_executor(self._pool_workers, self._dask_scheduler)
         return self._pool
 
     # ------------------------------------------------------------ results

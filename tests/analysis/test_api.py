@@ -269,3 +269,29 @@ def test_mcp_tools_fit_and_draw(platform, tidy_csv):
         assert (content.type, content.mime_type) == ("image", "image/png")
         assert base64.b64decode(content.data).startswith(PNG_MAGIC)
     assert bad.is_error and "INVALID_PARAMETERS" in bad.content[0].text
+
+
+@pytest.mark.slow
+def test_a_large_job_runs_on_the_process_pool_with_the_same_results(platform, edge, tidy_csv):
+    path, _, values = tidy_csv
+    fitting = platform.runners["analysis"].service.fitting
+    threshold, chunk = fitting.settings.pool_min_cells, fitting.settings.chunk_cells
+    fitting.settings.pool_min_cells, fitting.settings.chunk_cells = 100, 64
+    try:
+        body = {
+            "csv_path": str(path),
+            "model_type": "maturation",
+            "options": {"parallel": True, "n_workers": 2},
+        }
+        job_id = data_of(edge.post("/api/analysis/fitting/start", json=body))["job_id"]
+        assert wait_done(edge, job_id, timeout=300)["status"] == "completed"
+    finally:
+        fitting.settings.pool_min_cells, fitting.settings.chunk_cells = threshold, chunk
+    assert fitting._pool is not None  # the pool did the work
+    results = data_of(edge.get(f"/api/analysis/fitting/results/{job_id}"))
+    table = pd.read_csv(results["results_file"])
+    expected = fit_all(plan_fit("maturation"), TIMES, values)
+    index = table["cell"] * 3 + table["fov"]
+    np.testing.assert_allclose(
+        table[["amplitude", "rate", "offset"]], expected.params[index], rtol=1e-6
+    )
