@@ -135,9 +135,11 @@ def _fit_cell(
     max_iterations,
     ftol,
     xtol,
+    onset,
     p,
 ):
-    """Fit one cell's valid points; `p` receives the parameters.
+    """Fit one cell's valid points; `p` receives the parameters. `onset`: index of
+    an onset parameter (a kink at every time point), or -1.
     Returns (status, ssr, iterations)."""
     m = t.size
     n = p.size
@@ -150,9 +152,6 @@ def _fit_cell(
     if m < n_free or m == 0:
         return TOO_FEW_POINTS, np.nan, 0
     f = np.empty(m)
-    f_shifted = np.empty(m)
-    jac = np.zeros((m, n))
-    shifted = np.empty(n)
     trial = np.empty(n)
     ssr = _ssr(evaluate, t, y, p, f)
     if has_guess:
@@ -171,6 +170,82 @@ def _fit_cell(
     if n_free == 0 or ssr == 0.0:
         return CONVERGED, ssr, 0
 
+    status, ssr, iterations = _descend(
+        evaluate,
+        jacobian,
+        has_jacobian,
+        t,
+        y,
+        lower,
+        upper,
+        free,
+        max_iterations,
+        ftol,
+        xtol,
+        p,
+        ssr,
+    )
+    if onset >= 0 and free[onset] and status == CONVERGED:
+        # The sum of squares has a kink wherever the onset crosses a time point, and
+        # descent stops at the first one it meets: try the pieces on either side.
+        below = -np.inf
+        above = np.inf
+        for i in range(m):
+            if t[i] <= p[onset] and t[i] > below:
+                below = t[i]
+            if t[i] > p[onset] and t[i] < above:
+                above = t[i]
+        best = p.copy()
+        for side in (below, above):
+            if not math.isfinite(side):
+                continue
+            nudge = 1e-6 * max(1.0, abs(side))
+            candidate = p.copy()
+            target = side - nudge if side == below else side + nudge
+            candidate[onset] = min(max(target, lower[onset]), upper[onset])
+            tried = _ssr(evaluate, t, y, candidate, f)
+            if not math.isfinite(tried):
+                continue
+            state, tried, steps = _descend(
+                evaluate, jacobian, has_jacobian, t, y, lower, upper, free,
+                max_iterations, ftol, xtol, candidate, tried,
+            )  # fmt: skip
+            iterations += steps
+            if state == CONVERGED and tried < ssr:
+                ssr = tried
+                for j in range(n):
+                    best[j] = candidate[j]
+        # At a kink itself the onset's differences mislead: settle the others there.
+        held = free.copy()
+        held[onset] = False
+        candidate = best.copy()
+        state, tried, steps = _descend(
+            evaluate, jacobian, has_jacobian, t, y, lower, upper, held,
+            max_iterations, ftol, xtol, candidate, ssr,
+        )  # fmt: skip
+        iterations += steps
+        if state == CONVERGED and tried < ssr:
+            ssr = tried
+            for j in range(n):
+                best[j] = candidate[j]
+        for j in range(n):
+            p[j] = best[j]
+    return status, ssr, iterations
+
+
+@njit(cache=True, nogil=True)
+def _descend(
+    evaluate, jacobian, has_jacobian, t, y, lower, upper, free, max_iterations, ftol, xtol, p, ssr
+):
+    """Levenberg-Marquardt from `p` (sum of squares `ssr`), in place.
+    Returns (status, ssr, iterations)."""
+    m = t.size
+    n = p.size
+    f = np.empty(m)
+    f_shifted = np.empty(m)
+    jac = np.zeros((m, n))
+    shifted = np.empty(n)
+    trial = np.empty(n)
     gradient = np.empty(n)
     normal = np.empty((n, n))
     system = np.empty((n, n))
@@ -270,6 +345,7 @@ def _fit_cells(
     max_iterations,
     ftol,
     xtol,
+    onset,
     params,
     ssr,
     n_points,
@@ -302,6 +378,7 @@ def _fit_cells(
             max_iterations,
             ftol,
             xtol,
+            onset,
             params[c],
         )
         status[c] = state
@@ -348,6 +425,7 @@ def fit_cells(
         options.max_iterations,
         options.ftol,
         options.xtol,
+        model.parameter_names.index(model.onset) if model.onset else -1,
         fits.params,
         fits.ssr,
         fits.n_points,

@@ -51,6 +51,9 @@ class FitModel:
     evaluate: Any
     jacobian: Any = None
     guess: Any = None
+    # A parameter where the curve starts (t0): the fit has a kink wherever it
+    # crosses a time point, so the solver also tries the pieces beside its stop.
+    onset: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

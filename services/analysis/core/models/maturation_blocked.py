@@ -34,4 +34,5 @@ MODEL = FitModel(
         ModelParameter("offset", "offset", 0.0, (-1e6, 1e6), "Background", fixed=True),
     ),
     evaluate=evaluate,
+    onset="t0",
 )

@@ -36,4 +36,5 @@ MODEL = FitModel(
         ModelParameter("offset", "offset", 0.0, (-1e6, 1e6), "Background"),
     ),
     evaluate=evaluate,
+    onset="t0",
 )

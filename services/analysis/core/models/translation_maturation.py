@@ -51,4 +51,5 @@ MODEL = FitModel(
         ModelParameter("scale", "s", 1.0, (1e-6, 1e6), "Intensity per protein", fixed=True),
     ),
     evaluate=evaluate,
+    onset="t0",
 )
