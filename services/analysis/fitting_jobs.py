@@ -13,19 +13,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+from collections.abc import Awaitable
 from concurrent.futures import Executor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from common import errors
 from common.executor import make_executor
 from common.jobs import JobContext, JobRecord, JobRunner, JobStatus
 from common.paths import DataRoots
 from common.workers import Workers
-from services.analysis.core.fitting import chunks, concatenate, counters, fit_chunk, table_of
+from services.analysis.core.fitting import Tally, chunks, concatenate, fit_chunk, table_of
 from services.analysis.core.plan import FitPlan, plan_fit
 from services.analysis.core.results import (
     read_results,
@@ -33,6 +32,7 @@ from services.analysis.core.results import (
     summarize_results,
     write_results,
 )
+from services.analysis.core.solver import CellFits
 from services.analysis.core.traces import TraceCache, TraceColumns, Traces
 from services.analysis.settings import AnalysisSettings
 
@@ -155,23 +155,21 @@ class FittingJobs:
         )
         total = traces.n_cells
         await job.report(current=0, total=total, message=f"Fitting {total} cells", force=True)
-        parts = await self._fit(job, plan, traces, request)
-        fits = concatenate(parts)
-        table = table_of(plan, traces.fov, traces.cell, traces.values, fits)
+        parts, tally = await self._fit(job, plan, traces, request)
+        table = table_of(plan, traces.fov, traces.cell, traces.values, concatenate(parts))
         destination = results_path(traces.path, plan.model.name)
         await self.workers.run(write_results, table, destination)
         result = summarize_results(table)
         await job.report(
-            current=total,
-            counters=counters(traces.values, parts),
-            message="Fitting done",
-            force=True,
+            current=total, counters=tally.counters(), message="Fitting done", force=True
         )
         return {"results_file": str(destination), "model_type": plan.model.name, **result}
 
     async def _fit(
         self, job: JobContext, plan: FitPlan, traces: Traces, request: FittingRequest
-    ) -> list[Any]:
+    ) -> tuple[list[CellFits], Tally]:
+        """Every chunk, at most a few at once (on the pool, or on worker threads:
+        the compiled solver releases the GIL); progress after each."""
         pieces = list(chunks(traces.n_cells, self.settings.chunk_cells))
         arguments = [
             (
@@ -185,21 +183,25 @@ class FittingJobs:
             )
             for c in pieces
         ]
-        use_pool = request.parallel and traces.n_cells >= self.settings.pool_min_cells
-        loop = asyncio.get_running_loop()
-        if use_pool:
+        if request.parallel and traces.n_cells >= self.settings.pool_min_cells:
             pool = self._executor()
             limit = request.n_workers or self._pool_workers
-            run = lambda args: loop.run_in_executor(pool, fit_chunk, *args)  # noqa: E731
+
+            def run(args: tuple) -> Awaitable[CellFits]:
+                return asyncio.get_running_loop().run_in_executor(pool, fit_chunk, *args)
         else:
-            limit = 1
-            run = lambda args: self.workers.run(fit_chunk, *args)  # noqa: E731
+            # One thread is left for the service's other blocking calls.
+            threads = max(1, self.settings.worker_threads - 1)
+            limit = min(request.n_workers or threads, threads) if request.parallel else 1
+
+            def run(args: tuple) -> Awaitable[CellFits]:
+                return self.workers.run(fit_chunk, *args)
+
         results: list[Any] = [None] * len(pieces)
         pending: dict[asyncio.Future, int] = {}
         next_piece = 0
         done_cells = 0
-        done_rows: list[np.ndarray] = []  # values of the chunks done, in finishing order
-        done_fits: list[Any] = []
+        tally = Tally()
         try:
             while next_piece < len(pieces) or pending:
                 while next_piece < len(pieces) and len(pending) < limit:
@@ -210,17 +212,16 @@ class FittingJobs:
                     index = pending.pop(future)
                     results[index] = future.result()
                     done_cells += pieces[index].stop - pieces[index].start
-                    done_rows.append(arguments[index][-1])
-                    done_fits.append(results[index])
+                    tally.add(arguments[index][-1], results[index])
                 await job.report(
                     current=done_cells,
-                    counters=counters(np.concatenate(done_rows), done_fits),
+                    counters=tally.counters(),
                     message=f"Fitting cell {done_cells}/{traces.n_cells}",
                 )
         finally:
             for future in pending:
                 future.cancel()
-        return results
+        return results, tally
 
     def _executor(self) -> Executor:
         """The process pool (or Dask), started at the first job that needs it and kept:

@@ -102,17 +102,31 @@ def concatenate(parts: list[CellFits]) -> CellFits:
     )
 
 
-def counters(values: np.ndarray, fits: list[CellFits]) -> dict[str, float]:
-    """Progress counters over the chunks done so far (`values`: their rows)."""
-    done = concatenate(fits)
-    success = done.success
-    r2 = r_squared(values, np.nan_to_num(done.ssr))[success]
-    return {
-        "successful_fits": float(success.sum()),
-        "failed_fits": float(success.size - success.sum()),
-        "average_r_squared": round(float(r2.mean()), 6) if r2.size else 0.0,
-        "convergence_rate": round(float(success.mean()), 6) if success.size else 0.0,
-    }
+class Tally:
+    """Running progress counters over the chunks done so far."""
+
+    def __init__(self) -> None:
+        self.cells = 0
+        self.successful = 0
+        self.r_squared_sum = 0.0
+
+    def add(self, values: np.ndarray, fits: CellFits) -> None:
+        """Count one chunk (`values`: its rows)."""
+        success = fits.success
+        self.cells += success.size
+        self.successful += int(success.sum())
+        self.r_squared_sum += float(r_squared(values, np.nan_to_num(fits.ssr))[success].sum())
+
+    def counters(self) -> dict[str, float]:
+        """The status route's counters."""
+        return {
+            "successful_fits": float(self.successful),
+            "failed_fits": float(self.cells - self.successful),
+            "average_r_squared": (
+                round(self.r_squared_sum / self.successful, 6) if self.successful else 0.0
+            ),
+            "convergence_rate": round(self.successful / self.cells, 6) if self.cells else 0.0,
+        }
 
 
 def table_of(plan: FitPlan, fov: np.ndarray, cell: np.ndarray, values, fits: CellFits) -> FitTable:

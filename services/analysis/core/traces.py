@@ -15,7 +15,7 @@ import os
 import re
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -56,7 +56,6 @@ class Traces:
     values: np.ndarray  # (cells, width) float64, NaN where there is no value
     cells_with_gaps: int = 0
     n_timepoints: int = 0
-    extra: dict[str, object] = field(default_factory=dict)
 
     @property
     def n_cells(self) -> int:

@@ -14,10 +14,10 @@ equation, parameters, and numba functions over one cell's valid points
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 from numba import njit
 
 
@@ -48,32 +48,21 @@ class FitModel:
     description: str
     equation: str
     parameters: tuple[ModelParameter, ...]
+    # numba dispatchers (see the module docstring)
     evaluate: Any
     jacobian: Any = None
     guess: Any = None
     # A parameter where the curve starts (t0): the fit has a kink wherever it
     # crosses a time point, so the solver also tries the pieces beside its stop.
     onset: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def parameter_names(self) -> tuple[str, ...]:
         return tuple(parameter.name for parameter in self.parameters)
 
-    def parameter(self, name: str) -> ModelParameter:
-        for parameter in self.parameters:
-            if parameter.name == name:
-                return parameter
-        raise KeyError(name)
-
-    def curve(self, t: Any, p: Any) -> Any:
+    def curve(self, t: np.ndarray, p: np.ndarray) -> np.ndarray:
         """The model's values at times `t` for parameters `p` (plain numpy arrays)."""
-        import numpy as np
-
         t = np.ascontiguousarray(t, dtype=np.float64)
         out = np.empty_like(t)
         self.evaluate(t, np.ascontiguousarray(p, dtype=np.float64), out)
         return out
-
-
-ModelFunction = Callable[..., None]
