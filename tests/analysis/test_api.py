@@ -31,7 +31,8 @@ def folder(data_root: Path) -> Path:
 @pytest.fixture(scope="module")
 def tidy_csv(folder: Path):
     truth, values = maturation_traces(300, seed=21)
-    values[7, 30:60] = np.nan
+    values[7, 30:60] = np.nan  # a gap
+    values[9, 2:] = np.nan  # FOV 0, cell 3: two points for three parameters, a failed fit
     return write_csv(tidy_frame(values, n_fovs=3), folder / "sample_a.csv"), truth, values
 
 
@@ -43,6 +44,16 @@ def wait_done(edge, job_id: str, timeout: float = 120) -> dict:
             return status
         assert time.monotonic() < deadline, status
         time.sleep(0.1)
+
+
+def assert_same_fits(table: pd.DataFrame, expected) -> None:
+    """The results file holds the core's fits, cell by cell; failed fits have no values."""
+    index = table["cell"] * 3 + table["fov"]  # tidy_frame spreads cells over 3 FOVs
+    success = expected.success[index]
+    assert list(table["success"]) == list(success)
+    fitted = table[["amplitude", "rate", "offset"]].to_numpy()
+    np.testing.assert_allclose(fitted[success], expected.params[index][success], rtol=1e-6)
+    assert np.isnan(fitted[~success]).all()
 
 
 def analysis_jobs(platform) -> int:
@@ -109,14 +120,14 @@ def test_fitting_job_from_start_to_results_and_pictures(edge, tidy_csv, folder):
     progress = status["progress"]
     assert progress["current_cell"] == progress["total_cells"] == 300
     assert progress["percentage"] == 100.0
-    assert progress["successful_fits"] == 300 and progress["failed_fits"] == 0
+    assert progress["successful_fits"] == 299 and progress["failed_fits"] == 1
     assert 0.9 < progress["average_r_squared"] <= 1.0
     assert status["current_params"]["model_type"] == "maturation"
 
     results = data_of(edge.get(f"/api/analysis/fitting/results/{started['job_id']}"))
     results_file = folder / "sample_a_fitted_maturation.csv"
     assert results["results_file"] == str(results_file.resolve())
-    assert results["summary"]["total_cells"] == 300 and results["summary"]["failed_fits"] == 0
+    assert results["summary"]["total_cells"] == 300 and results["summary"]["failed_fits"] == 1
     assert sum(results["quality_distribution"].values()) == 300
     assert [p["name"] for p in results["parameters"]] == ["amplitude", "rate", "offset"]
     table = pd.read_csv(results_file)
@@ -126,11 +137,7 @@ def test_fitting_job_from_start_to_results_and_pictures(edge, tidy_csv, folder):
     assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")]
     # The same numbers as the core fit of the same request, cell by cell.
     plan = plan_fit("maturation", body["model_params"], {"offset": (-1.0, 3.0)})
-    expected = fit_all(plan, TIMES, values)
-    index = table["cell"] * 3 + table["fov"]  # tidy_frame spreads cells over 3 FOVs
-    np.testing.assert_allclose(
-        table[["amplitude", "rate", "offset"]], expected.params[index], rtol=1e-6
-    )
+    assert_same_fits(table, fit_all(plan, TIMES, values))
     stats = results["parameters"][1]
     assert stats["mean"] == pytest.approx(table["rate"].mean())
     assert stats["min"] == pytest.approx(table["rate"].min())
@@ -142,6 +149,8 @@ def test_fitting_job_from_start_to_results_and_pictures(edge, tidy_csv, folder):
         f"/api/analysis/fitting/histogram/{started['job_id']}", params={"parameter": "rate"}
     )
     assert histogram.status_code == 200 and histogram.content.startswith(PNG_MAGIC)
+    failed = edge.get(f"/api/analysis/fitting/plot/{started['job_id']}", params={"cell": 3})
+    assert failed.status_code == 200 and failed.headers["x-fit-success"] == "false"
     missing = edge.get(f"/api/analysis/fitting/plot/{started['job_id']}", params={"cell": 999})
     assert "no cell 999 in FOV 0" in error_of(missing, 400, "INVALID_PARAMETERS")["error"]
     unknown = edge.get(
@@ -290,8 +299,4 @@ def test_a_large_job_runs_on_the_process_pool_with_the_same_results(platform, ed
     assert fitting._pool is not None  # the pool did the work
     results = data_of(edge.get(f"/api/analysis/fitting/results/{job_id}"))
     table = pd.read_csv(results["results_file"])
-    expected = fit_all(plan_fit("maturation"), TIMES, values)
-    index = table["cell"] * 3 + table["fov"]
-    np.testing.assert_allclose(
-        table[["amplitude", "rate", "offset"]], expected.params[index], rtol=1e-6
-    )
+    assert_same_fits(table, fit_all(plan_fit("maturation"), TIMES, values))
