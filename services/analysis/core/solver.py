@@ -7,8 +7,9 @@ then Levenberg-Marquardt steps with Marquardt's diagonal scaling on the free
 parameters that are not held at a bound by the gradient (an active set),
 projected onto the box. The loop stops only when a step no longer lowers the
 sum of squares by more than `ftol` relative, so it lands at least as low as
-scipy's trust-region fit with its looser defaults. `nogil`: threads and
-processes both run it in parallel.
+scipy's trust-region fit with its looser defaults. Models with an onset
+parameter (t0) also try the pieces beside the kink where descent stopped.
+`nogil`: threads and processes both run it in parallel.
 """
 
 from __future__ import annotations
@@ -186,51 +187,71 @@ def _fit_cell(
         ssr,
     )
     if onset >= 0 and free[onset] and status == CONVERGED:
-        # The sum of squares has a kink wherever the onset crosses a time point, and
-        # descent stops at the first one it meets: try the pieces on either side.
-        below = -np.inf
-        above = np.inf
-        for i in range(m):
-            if t[i] <= p[onset] and t[i] > below:
-                below = t[i]
-            if t[i] > p[onset] and t[i] < above:
-                above = t[i]
-        best = p.copy()
-        for side in (below, above):
-            if not math.isfinite(side):
-                continue
-            nudge = 1e-6 * max(1.0, abs(side))
-            candidate = p.copy()
-            target = side - nudge if side == below else side + nudge
-            candidate[onset] = min(max(target, lower[onset]), upper[onset])
-            tried = _ssr(evaluate, t, y, candidate, f)
-            if not math.isfinite(tried):
-                continue
-            state, tried, steps = _descend(
-                evaluate, jacobian, has_jacobian, t, y, lower, upper, free,
-                max_iterations, ftol, xtol, candidate, tried,
-            )  # fmt: skip
-            iterations += steps
-            if state == CONVERGED and tried < ssr:
-                ssr = tried
-                for j in range(n):
-                    best[j] = candidate[j]
-        # At a kink itself the onset's differences mislead: settle the others there.
-        held = free.copy()
-        held[onset] = False
-        candidate = best.copy()
+        ssr, steps = _beside_kinks(
+            evaluate, jacobian, has_jacobian, t, y, lower, upper, free,
+            max_iterations, ftol, xtol, onset, p, ssr,
+        )  # fmt: skip
+        iterations += steps
+    return status, ssr, iterations
+
+
+@njit(cache=True, nogil=True)
+def _beside_kinks(
+    evaluate, jacobian, has_jacobian, t, y, lower, upper, free,
+    max_iterations, ftol, xtol, onset, p, ssr,
+):  # fmt: skip
+    """From a converged `p`: the sum of squares has a kink wherever the onset
+    crosses a time point, and descent stops at the first one it meets. Descend
+    again from just beyond the time points on either side, and once with the
+    onset held (at a kink its differences mislead); keep the lowest, in `p`.
+    Returns (ssr, iterations)."""
+    m = t.size
+    n = p.size
+    f = np.empty(m)
+    iterations = 0
+    below = -np.inf
+    above = np.inf
+    for i in range(m):
+        if t[i] <= p[onset] and t[i] > below:
+            below = t[i]
+        if t[i] > p[onset] and t[i] < above:
+            above = t[i]
+    best = p.copy()
+    for side in (below, above):
+        if not math.isfinite(side):
+            continue
+        nudge = 1e-6 * max(1.0, abs(side))
+        candidate = p.copy()
+        target = side - nudge if side == below else side + nudge
+        candidate[onset] = min(max(target, lower[onset]), upper[onset])
+        tried = _ssr(evaluate, t, y, candidate, f)
+        if not math.isfinite(tried):
+            continue
         state, tried, steps = _descend(
-            evaluate, jacobian, has_jacobian, t, y, lower, upper, held,
-            max_iterations, ftol, xtol, candidate, ssr,
+            evaluate, jacobian, has_jacobian, t, y, lower, upper, free,
+            max_iterations, ftol, xtol, candidate, tried,
         )  # fmt: skip
         iterations += steps
         if state == CONVERGED and tried < ssr:
             ssr = tried
             for j in range(n):
                 best[j] = candidate[j]
+    # At a kink itself the onset's differences mislead: settle the others there.
+    held = free.copy()
+    held[onset] = False
+    candidate = best.copy()
+    state, tried, steps = _descend(
+        evaluate, jacobian, has_jacobian, t, y, lower, upper, held,
+        max_iterations, ftol, xtol, candidate, ssr,
+    )  # fmt: skip
+    iterations += steps
+    if state == CONVERGED and tried < ssr:
+        ssr = tried
         for j in range(n):
-            p[j] = best[j]
-    return status, ssr, iterations
+            best[j] = candidate[j]
+    for j in range(n):
+        p[j] = best[j]
+    return ssr, iterations
 
 
 @njit(cache=True, nogil=True)
