@@ -300,3 +300,29 @@ def test_a_large_job_runs_on_the_process_pool_with_the_same_results(platform, ed
     results = data_of(edge.get(f"/api/analysis/fitting/results/{job_id}"))
     table = pd.read_csv(results["results_file"])
     assert_same_fits(table, fit_all(plan_fit("maturation"), TIMES, values))
+
+
+@pytest.mark.slow
+def test_with_a_dask_scheduler_the_chunks_run_on_the_cluster(platform, edge, tidy_csv):
+    distributed = pytest.importorskip("distributed")
+    path, _, values = tidy_csv
+    fitting = platform.runners["analysis"].service.fitting
+    saved = (fitting.settings.pool_min_cells, fitting._dask_scheduler, fitting._pool)
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+    ) as cluster:
+        fitting.settings.pool_min_cells = 100
+        fitting._dask_scheduler, fitting._pool = cluster.scheduler_address, None
+        try:
+            body = {"csv_path": str(path), "model_type": "maturation"}
+            job_id = data_of(edge.post("/api/analysis/fitting/start", json=body))["job_id"]
+            assert wait_done(edge, job_id, timeout=300)["status"] == "completed"
+            ran = set(cluster.scheduler.task_prefixes)  # what the cluster ran
+        finally:
+            fitting.close()
+            fitting.settings.pool_min_cells, fitting._dask_scheduler, fitting._pool = saved
+    assert "fit_chunk" in ran
+    results = data_of(edge.get(f"/api/analysis/fitting/results/{job_id}"))
+    assert_same_fits(
+        pd.read_csv(results["results_file"]), fit_all(plan_fit("maturation"), TIMES, values)
+    )
