@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from mcp.server.mcpserver import Image, MCPServer
+from mcp.server.mcpserver import Context, Image, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from edge.backends import Backends
+from edge.errors import BackendError
 from edge.mcp_tools import _call as call
 from edge.protojson import to_json
 from edge.routes.analysis import fitting_status_json, model_json
@@ -68,7 +70,7 @@ def register(mcp: MCPServer, backends: Backends) -> None:
         """Fit `model_type` (see list_fitting_models) to every cell of a trace CSV as a
         job. `model_params`: initial values by parameter name; `model_bounds`:
         [min, max] by name (bounds free a parameter that is fixed by default).
-        Follow it with get_fitting_status, then get_fitting_results."""
+        Follow it with wait_for_fitting (or get_fitting_status), then get_fitting_results."""
         request = pb.StartFittingRequest(
             csv_path=csv_path,
             model_type=model_type,
@@ -96,6 +98,24 @@ def register(mcp: MCPServer, backends: Backends) -> None:
         fits, average r^2."""
         request = common_pb2.GetJobRequest(job_id=job_id)
         return fitting_status_json((await call(backends.analysis.GetJob(request))).job)
+
+    @mcp.tool()
+    async def wait_for_fitting(job_id: str, ctx: Context) -> dict[str, Any]:
+        """Follow a fitting job until it ends, reporting its progress (cells fitted
+        of all); returns its final status."""
+        request = common_pb2.WatchJobRequest(job_id=job_id)
+        stream = backends.analysis.WatchJob(request, timeout=backends.settings.stream_timeout_s)
+        status: dict[str, Any] = {}
+        try:
+            async for job in stream:
+                status = fitting_status_json(job)
+                progress = status["progress"]
+                await ctx.report_progress(
+                    progress["current_cell"], progress["total_cells"] or None, job.message
+                )
+        except BackendError as error:
+            raise ToolError(f"{error.failure.error_code}: {error.failure.message}") from None
+        return status
 
     @mcp.tool()
     async def get_fitting_results(job_id: str) -> dict[str, Any]:

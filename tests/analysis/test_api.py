@@ -240,15 +240,19 @@ def test_mcp_tools_fit_and_draw(platform, tidy_csv):
                 },
             )
             job_id = json.loads(started.content[0].text)["job_id"]
-            while True:
-                status = json.loads(
-                    (await client.call_tool("get_fitting_status", {"job_id": job_id}))
-                    .content[0]
-                    .text
-                )
-                if status["status"] != "running" and status["status"] != "pending":
-                    break
-                await asyncio.sleep(0.1)
+            progress: list[tuple[float, float | None]] = []
+
+            async def on_progress(done: float, total: float | None, message: str | None):
+                progress.append((done, total))
+
+            waited = await client.call_tool(
+                "wait_for_fitting", {"job_id": job_id}, progress_callback=on_progress
+            )
+            status = json.loads(
+                (await client.call_tool("get_fitting_status", {"job_id": job_id})).content[0].text
+            )
+            assert json.loads(waited.content[0].text)["status"] == status["status"]
+            assert progress and progress[-1] == (300, 300)
             results = await client.call_tool("get_fitting_results", {"job_id": job_id})
             plot = await client.call_tool("plot_cell_fit", {"job_id": job_id, "cell": 0, "fov": 0})
             histogram = await client.call_tool(
@@ -264,6 +268,7 @@ def test_mcp_tools_fit_and_draw(platform, tidy_csv):
         "start_fitting",
         "get_fitting_status",
         "get_fitting_results",
+        "wait_for_fitting",
         "plot_cell_fit",
         "plot_parameter_histogram",
     }
