@@ -194,4 +194,7 @@ def build_mcp(backends: Backends) -> EdgeMCPServer:
         response = await _call(backends.slides.ListSlides(slides_pb2.ListSlidesRequest()))
         return {"slides": [to_json(slide) for slide in response.slides]}
 
+    from edge.mcp_fitting import register as register_fitting  # imports this module
+
+    register_fitting(mcp, backends)
     return mcp

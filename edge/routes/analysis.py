@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query, Response
 from pydantic import Field
 
 from edge.dependencies import BackendsDep
 from edge.envelope import ok
-from edge.fields import Int32, RequestModel
+from edge.fields import Int32, Int64, RequestModel
 from edge.jobs_json import job_json, job_status
 from edge.protojson import to_json
 from edge.routes.job_routes import JOB_STARTED, add_job_routes, job_started
@@ -22,9 +22,18 @@ router = APIRouter(prefix="/api/analysis", tags=["analysis"])
 
 class ColumnsBody(RequestModel):
     time_column: str = "time"
-    value_column: str = "value"
+    # None: "value", else the first intensity_total_ch_* (then intensity_mean_ch_*) column.
+    value_column: str | None = None
     cell_column: str = "cell"
     fov_column: str = "fov"
+
+    def message(self) -> pb.TraceColumns:
+        return pb.TraceColumns(
+            time_column=self.time_column,
+            value_column=self.value_column or "",
+            cell_column=self.cell_column,
+            fov_column=self.fov_column,
+        )
 
 
 class LoadTracesBody(RequestModel):
@@ -108,9 +117,7 @@ async def models(backends: BackendsDep) -> dict[str, Any]:
 
 @router.post("/load-traces", summary="Load and validate a trace CSV")
 async def load_traces(body: LoadTracesBody, backends: BackendsDep) -> dict[str, Any]:
-    request = pb.LoadTracesRequest(
-        csv_path=body.csv_path, options=pb.TraceColumns(**body.options.model_dump())
-    )
+    request = pb.LoadTracesRequest(csv_path=body.csv_path, options=body.options.message())
     response = await backends.analysis.LoadTraces(request)
     return ok(to_json(response))
 
@@ -129,7 +136,7 @@ async def start_fitting(body: StartFittingBody, backends: BackendsDep) -> dict[s
             good_fits_only=options.good_fits_only,
             parallel=options.parallel,
             n_workers=options.n_workers or 0,
-            columns=pb.TraceColumns(**options.columns.model_dump()),
+            columns=options.columns.message(),
         ),
     )
     response = await backends.analysis.StartFitting(request)
@@ -149,3 +156,47 @@ add_job_routes(
 async def fitting_results(job_id: str, backends: BackendsDep) -> dict[str, Any]:
     response = await backends.analysis.GetFittingResults(pb.GetFittingResultsRequest(job_id=job_id))
     return ok(to_json(response))
+
+
+PNG_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"image/png": {}}}}
+
+
+@router.get(
+    "/fitting/plot/{job_id}",
+    summary="One cell's data with its fitted curve, as PNG",
+    response_class=Response,
+    responses=PNG_RESPONSE,
+)
+async def fitting_plot(
+    job_id: str,
+    backends: BackendsDep,
+    cell: Annotated[Int64, Query(description="Cell id within its FOV")],
+    fov: Annotated[Int64, Query(description="FOV of the cell")] = 0,
+) -> Response:
+    request = pb.PlotCellFitRequest(job_id=job_id, fov=fov, cell=cell)
+    response = await backends.analysis.PlotCellFit(request)
+    return Response(
+        response.png,
+        media_type="image/png",
+        headers={
+            "X-Fit-Success": str(response.success).lower(),
+            "X-R-Squared": repr(response.r_squared),
+        },
+    )
+
+
+@router.get(
+    "/fitting/histogram/{job_id}",
+    summary="Histogram of one fitted parameter over the cells, as PNG",
+    response_class=Response,
+    responses=PNG_RESPONSE,
+)
+async def fitting_histogram(
+    job_id: str,
+    backends: BackendsDep,
+    parameter: Annotated[str, Query(min_length=1, description="Parameter name, e.g. rate")],
+    bins: Annotated[int, Query(ge=1, le=500, description="Number of bins")] = 30,
+) -> Response:
+    request = pb.PlotParameterHistogramRequest(job_id=job_id, parameter=parameter, bins=bins)
+    response = await backends.analysis.PlotParameterHistogram(request)
+    return Response(response.png, media_type="image/png")

@@ -82,7 +82,8 @@ def test_cancelling_a_finished_job_is_400_job_already_completed(platform, edge):
 
 
 def test_rpc_not_implemented_yet_is_501(edge):
-    _assert_error_body(edge.get("/api/analysis/models"), 501, "NOT_IMPLEMENTED")
+    slide = "00000000-0000-0000-0000-000000000000"
+    _assert_error_body(edge.get(f"/api/boxes/{slide}"), 501, "NOT_IMPLEMENTED")
 
 
 def test_pyama_validation_errors_are_400_invalid_parameters(edge):

@@ -119,11 +119,12 @@ def test_all_in_one_mode_serves_every_service(database_url, data_root, tmp_path)
         assert all(f"{name} stopped" in output for name in SERVICE_NAMES)
 
 
-def test_console_exporter_prints_the_service_spans(database_url):
+def test_console_exporter_prints_the_service_spans(database_url, data_root):
     port = free_port()
     env = {
         "MICROGRAPHIA_ANALYSIS_PORT": str(port),
         "MICROGRAPHIA_DATABASE_URL": database_url,
+        "MICROGRAPHIA_DATA_ROOTS": str(data_root),
         "MICROGRAPHIA_OTEL_EXPORTER": "console",
     }
     with process(["-m", "services.analysis"], env) as child:

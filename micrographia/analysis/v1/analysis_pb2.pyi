@@ -214,3 +214,50 @@ class GetFittingResultsResponse(_message.Message):
     parameters: _containers.RepeatedCompositeFieldContainer[ParameterStats]
     quality_distribution: QualityDistribution
     def __init__(self, job_id: _Optional[str] = ..., results_file: _Optional[str] = ..., summary: _Optional[_Union[FitSummary, _Mapping]] = ..., model_type: _Optional[str] = ..., parameters: _Optional[_Iterable[_Union[ParameterStats, _Mapping]]] = ..., quality_distribution: _Optional[_Union[QualityDistribution, _Mapping]] = ...) -> None: ...
+
+class PlotCellFitRequest(_message.Message):
+    __slots__ = ("job_id", "fov", "cell")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    FOV_FIELD_NUMBER: _ClassVar[int]
+    CELL_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    fov: int
+    cell: int
+    def __init__(self, job_id: _Optional[str] = ..., fov: _Optional[int] = ..., cell: _Optional[int] = ...) -> None: ...
+
+class PlotCellFitResponse(_message.Message):
+    __slots__ = ("png", "success", "r_squared", "parameters")
+    class ParametersEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    PNG_FIELD_NUMBER: _ClassVar[int]
+    SUCCESS_FIELD_NUMBER: _ClassVar[int]
+    R_SQUARED_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    png: bytes
+    success: bool
+    r_squared: float
+    parameters: _containers.ScalarMap[str, float]
+    def __init__(self, png: _Optional[bytes] = ..., success: _Optional[bool] = ..., r_squared: _Optional[float] = ..., parameters: _Optional[_Mapping[str, float]] = ...) -> None: ...
+
+class PlotParameterHistogramRequest(_message.Message):
+    __slots__ = ("job_id", "parameter", "bins")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    PARAMETER_FIELD_NUMBER: _ClassVar[int]
+    BINS_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    parameter: str
+    bins: int
+    def __init__(self, job_id: _Optional[str] = ..., parameter: _Optional[str] = ..., bins: _Optional[int] = ...) -> None: ...
+
+class PlotParameterHistogramResponse(_message.Message):
+    __slots__ = ("png", "n_cells")
+    PNG_FIELD_NUMBER: _ClassVar[int]
+    N_CELLS_FIELD_NUMBER: _ClassVar[int]
+    png: bytes
+    n_cells: int
+    def __init__(self, png: _Optional[bytes] = ..., n_cells: _Optional[int] = ...) -> None: ...

@@ -56,6 +56,16 @@ class AnalysisServiceStub:
                 request_serializer=micrographia_dot_analysis_dot_v1_dot_analysis__pb2.GetFittingResultsRequest.SerializeToString,
                 response_deserializer=micrographia_dot_analysis_dot_v1_dot_analysis__pb2.GetFittingResultsResponse.FromString,
                 _registered_method=True)
+        self.PlotCellFit = channel.unary_unary(
+                '/micrographia.analysis.v1.AnalysisService/PlotCellFit',
+                request_serializer=micrographia_dot_analysis_dot_v1_dot_analysis__pb2.PlotCellFitRequest.SerializeToString,
+                response_deserializer=micrographia_dot_analysis_dot_v1_dot_analysis__pb2.PlotCellFitResponse.FromString,
+                _registered_method=True)
+        self.PlotParameterHistogram = channel.unary_unary(
+                '/micrographia.analysis.v1.AnalysisService/PlotParameterHistogram',
+                request_serializer=micrographia_dot_analysis_dot_v1_dot_analysis__pb2.PlotParameterHistogramRequest.SerializeToString,
+                response_deserializer=micrographia_dot_analysis_dot_v1_dot_analysis__pb2.PlotParameterHistogramResponse.FromString,
+                _registered_method=True)
         self.GetJob = channel.unary_unary(
                 '/micrographia.analysis.v1.AnalysisService/GetJob',
                 request_serializer=micrographia_dot_common_dot_v1_dot_common__pb2.GetJobRequest.SerializeToString,
@@ -105,6 +115,21 @@ class AnalysisServiceServicer:
 
     def GetFittingResults(self, request, context):
         """Results of a completed fitting job. REST: GET /api/analysis/fitting/results/{job_id}.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PlotCellFit(self, request, context):
+        """One cell's data and fitted curve as a PNG. REST: GET /api/analysis/fitting/plot/{job_id}.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PlotParameterHistogram(self, request, context):
+        """Histogram of one fitted parameter over the cells of a job, as a PNG.
+        REST: GET /api/analysis/fitting/histogram/{job_id}.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -160,6 +185,16 @@ def add_AnalysisServiceServicer_to_server(servicer, server):
                     servicer.GetFittingResults,
                     request_deserializer=micrographia_dot_analysis_dot_v1_dot_analysis__pb2.GetFittingResultsRequest.FromString,
                     response_serializer=micrographia_dot_analysis_dot_v1_dot_analysis__pb2.GetFittingResultsResponse.SerializeToString,
+            ),
+            'PlotCellFit': grpc.unary_unary_rpc_method_handler(
+                    servicer.PlotCellFit,
+                    request_deserializer=micrographia_dot_analysis_dot_v1_dot_analysis__pb2.PlotCellFitRequest.FromString,
+                    response_serializer=micrographia_dot_analysis_dot_v1_dot_analysis__pb2.PlotCellFitResponse.SerializeToString,
+            ),
+            'PlotParameterHistogram': grpc.unary_unary_rpc_method_handler(
+                    servicer.PlotParameterHistogram,
+                    request_deserializer=micrographia_dot_analysis_dot_v1_dot_analysis__pb2.PlotParameterHistogramRequest.FromString,
+                    response_serializer=micrographia_dot_analysis_dot_v1_dot_analysis__pb2.PlotParameterHistogramResponse.SerializeToString,
             ),
             'GetJob': grpc.unary_unary_rpc_method_handler(
                     servicer.GetJob,
@@ -291,6 +326,60 @@ class AnalysisService:
             '/micrographia.analysis.v1.AnalysisService/GetFittingResults',
             micrographia_dot_analysis_dot_v1_dot_analysis__pb2.GetFittingResultsRequest.SerializeToString,
             micrographia_dot_analysis_dot_v1_dot_analysis__pb2.GetFittingResultsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PlotCellFit(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/micrographia.analysis.v1.AnalysisService/PlotCellFit',
+            micrographia_dot_analysis_dot_v1_dot_analysis__pb2.PlotCellFitRequest.SerializeToString,
+            micrographia_dot_analysis_dot_v1_dot_analysis__pb2.PlotCellFitResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PlotParameterHistogram(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/micrographia.analysis.v1.AnalysisService/PlotParameterHistogram',
+            micrographia_dot_analysis_dot_v1_dot_analysis__pb2.PlotParameterHistogramRequest.SerializeToString,
+            micrographia_dot_analysis_dot_v1_dot_analysis__pb2.PlotParameterHistogramResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,67 @@
+"""`maturation`: exponential maturation towards a plateau (pyama-api.md)."""
+
+import math
+
+from numba import njit
+
+from .base import FitModel, ModelParameter
+
+
+@njit(cache=True, nogil=True)
+def evaluate(t, p, out):
+    amplitude, rate, offset = p[0], p[1], p[2]
+    for i in range(t.size):
+        out[i] = amplitude * (1.0 - math.exp(-rate * t[i])) + offset
+
+
+@njit(cache=True, nogil=True)
+def jacobian(t, p, out, jac):
+    amplitude, rate, offset = p[0], p[1], p[2]
+    for i in range(t.size):
+        decay = math.exp(-rate * t[i])
+        out[i] = amplitude * (1.0 - decay) + offset
+        jac[i, 0] = 1.0 - decay
+        jac[i, 1] = amplitude * t[i] * decay
+        jac[i, 2] = 1.0
+
+
+@njit(cache=True, nogil=True)
+def guess(t, y, p):
+    """Offset from the first tenth of the points, plateau from the last tenth, rate
+    from the time the trace crosses 63% of the way (1 - 1/e) between them."""
+    n = t.size
+    k = max(1, n // 10)
+    first = 0.0
+    last = 0.0
+    for i in range(k):
+        first += y[i]
+        last += y[n - 1 - i]
+    first /= k
+    last /= k
+    p[2] = first
+    p[0] = last - first
+    target = first + 0.632 * (last - first)
+    span = t[n - 1] - t[0]
+    crossing = t[0] + 0.5 * span
+    for i in range(n):
+        if (last >= first and y[i] >= target) or (last < first and y[i] <= target):
+            crossing = t[i]
+            break
+    elapsed = crossing - t[0] if crossing > t[0] else span / n
+    if elapsed > 0.0:
+        p[1] = 1.0 / elapsed
+
+
+MODEL = FitModel(
+    name="maturation",
+    description="Exponential maturation model",
+    equation="f(t) = A * (1 - e^(-kt)) + B",
+    parameters=(
+        ModelParameter("amplitude", "A", 1.0, (0.0, 10.0), "Plateau above the offset"),
+        ModelParameter("rate", "k", 0.1, (0.01, 1.0), "Maturation rate (per time unit)"),
+        ModelParameter("offset", "B", 0.0, (-1.0, 5.0), "Value at t = 0"),
+    ),
+    evaluate=evaluate,
+    jacobian=jacobian,
+    guess=guess,
+)
