@@ -107,8 +107,12 @@ def background_from_medians(medians: np.ndarray, shape: tuple[int, int]) -> np.n
     ty, tx, coefficients = RectBivariateSpline(cy, cx, medians, kx=deg_y, ky=deg_x).tck
     # The tensor-product spline on the pixel grid is By @ C @ Bx.T: two small matrix
     # products instead of evaluating it pixel by pixel.
-    by = BSpline.design_matrix(np.arange(h, dtype=float), ty, deg_y, extrapolate=True)
-    bx = BSpline.design_matrix(np.arange(w, dtype=float), tx, deg_x, extrapolate=True)
+    # Beyond the outer tile centres the map stays at its edge value, as FITPACK's
+    # evaluation (the reference's) clamps coordinates to the knot range.
+    y = np.clip(np.arange(h, dtype=float), cy[0], cy[-1])
+    x = np.clip(np.arange(w, dtype=float), cx[0], cx[-1])
+    by = BSpline.design_matrix(y, ty, deg_y)
+    bx = BSpline.design_matrix(x, tx, deg_x)
     c = coefficients.reshape(len(ty) - deg_y - 1, len(tx) - deg_x - 1)
     return (by.toarray() @ c @ bx.toarray().T).astype(np.float32)
 

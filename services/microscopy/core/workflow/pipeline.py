@@ -50,6 +50,8 @@ class PipelineParams:
     max_gap: int = 2  # frames a cell may be missing and keep its track
     min_frames: int = 30  # a cell present in fewer frames is not `good`
     border_margin: int = 50  # a cell whose box comes this close to the edge is not `good`
+    cleanup_size: int = 7  # logstd clean-up: square side (odd) ...
+    cleanup_iterations: int = 3  # ... and iterations of the opening and the closing
 
 
 @dataclass(frozen=True)
@@ -185,6 +187,12 @@ def run_fov(
             f"supported: {supported}",
             segmentation_method=params.segmentation_method,
         )
+    if params.cleanup_size < 1 or params.cleanup_size % 2 == 0 or params.cleanup_iterations < 1:
+        raise InvalidArgument(
+            "cleanup_size must be an odd positive integer and cleanup_iterations at least 1",
+            cleanup_size=params.cleanup_size,
+            cleanup_iterations=params.cleanup_iterations,
+        )
     if task.phase is None:
         raise InvalidArgument("segmentation needs a phase-contrast channel; none was given")
     paths = fov_paths(task)
@@ -198,7 +206,7 @@ def run_fov(
         paths.fov_dir.mkdir(parents=True, exist_ok=True)
         _copy(reader, task.fov, paths, shape, steps)
     times, time_unit = md.time_points, md.time_unit
-    _segment(paths, task.phase.channel, params.segmentation_method, steps)
+    _segment(paths, task.phase.channel, params, steps)
     _correct(paths, steps)
     _track(paths, params.max_gap, steps)
     return _extract(task, paths, shape, times, time_unit, steps)
@@ -225,15 +233,15 @@ def _copy(reader, fov: int, paths: FovPaths, shape: tuple[int, int], steps: _Ste
                 array[t] = _as_uint16(reader.read_frame(fov, t, c))
 
 
-def _segment(paths: FovPaths, channel: int, method: str, steps: _Steps) -> None:
+def _segment(paths: FovPaths, channel: int, params: PipelineParams, steps: _Steps) -> None:
     if paths.mask.exists():
         steps.skipped("segmentation")
         return
-    segment = segmentation.SEGMENTERS[method]
+    segment = segmentation.SEGMENTERS[params.segmentation_method]
     raw = storage.open_array(paths.raw[channel])
     with storage.new_array(paths.mask, raw.shape, bool) as mask:
         for t in steps.frames("segmentation"):
-            mask[t] = segment(raw[t])
+            mask[t] = segment(raw[t], params.cleanup_size, params.cleanup_iterations)
 
 
 def _correct(paths: FovPaths, steps: _Steps) -> None:

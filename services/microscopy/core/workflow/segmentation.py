@@ -73,19 +73,15 @@ def log_std(frame: np.ndarray) -> np.ndarray:
 
 
 @numba.njit(cache=True, nogil=True)
-def _equal_bin_histogram(values, n_bins):
-    """np.histogram(values, bins=n_bins) for a finite float array, bin for bin: the
-    same float64 edges, index arithmetic and edge corrections as numpy's."""
-    flat = values.ravel()
-    first, last = np.float64(flat.min()), np.float64(flat.max())
-    if first == last:
-        first, last = first - 0.5, last + 0.5
-    edges = np.linspace(first, last, n_bins + 1)
-    norm = n_bins / (last - first)
+def _bin_counts(values, first, last, edges):
+    """Counts of float32 `values` in the equal bins `edges`, assigned exactly as
+    np.histogram assigns them (float32 index arithmetic, then the +-1 edge fixes)."""
+    n_bins = edges.shape[0] - 1
+    span = np.float32(last - first)
+    scale = np.float32(n_bins)
     counts = np.zeros(n_bins, np.int64)
-    for k in range(flat.shape[0]):
-        x = np.float64(flat[k])
-        i = int((x - first) * norm)
+    for x in values.ravel():
+        i = int(np.float32(np.float32(np.float32(x - first) / span) * scale))
         if i == n_bins:
             i -= 1
         if x < edges[i]:
@@ -93,12 +89,22 @@ def _equal_bin_histogram(values, n_bins):
         elif x >= edges[i + 1] and i != n_bins - 1:
             i += 1
         counts[i] += 1
-    return counts, edges
+    return counts
+
+
+def _equal_bin_histogram(values: np.ndarray, n_bins: int) -> tuple[np.ndarray, np.ndarray]:
+    """np.histogram(values, bins=n_bins) of a finite float32 array: the same edges and
+    counts, in one compiled pass instead of numpy's blocks of sorting-free passes."""
+    first, last = values.min(), values.max()
+    if first == last:
+        first, last = first - 0.5, last + 0.5
+    edges = np.linspace(first, last, n_bins + 1, endpoint=True, dtype=values.dtype)
+    return _bin_counts(values, values.dtype.type(first), values.dtype.type(last), edges), edges
 
 
 def histogram_threshold(values: np.ndarray) -> np.floating:
     """mode + 3 sigma, the mode being the centre of the fullest of 200 bins and sigma
-    the standard deviation of the values at or below it."""
+    the standard deviation of the values at or below it (float32, as the reference)."""
     counts, edges = _equal_bin_histogram(values, HISTOGRAM_BINS)
     fullest = int(np.argmax(counts))
     mode = (edges[fullest] + edges[fullest + 1]) / 2
@@ -106,13 +112,17 @@ def histogram_threshold(values: np.ndarray) -> np.floating:
     return mode + THRESHOLD_SIGMAS * sigma
 
 
-def segment_logstd(frame: np.ndarray) -> np.ndarray:
-    """The cell mask (bool, H x W) of one phase-contrast frame."""
+def segment_logstd(
+    frame: np.ndarray, size: int = CLEANUP_SIZE, iterations: int = CLEANUP_ITERATIONS
+) -> np.ndarray:
+    """The cell mask (bool, H x W) of one phase-contrast frame. `size` and `iterations`
+    of the clean-up default to the reference's; smaller cells (low magnification)
+    need a smaller clean-up, or opening erases them."""
     values = log_std(frame)
     mask = values > histogram_threshold(values)
     mask = morphology.fill_holes(mask)
-    mask = morphology.open_square(mask, CLEANUP_SIZE, CLEANUP_ITERATIONS)
-    return morphology.close_square(mask, CLEANUP_SIZE, CLEANUP_ITERATIONS)
+    mask = morphology.open_square(mask, size, iterations)
+    return morphology.close_square(mask, size, iterations)
 
 
 SEGMENTERS = {"logstd": segment_logstd}
