@@ -116,3 +116,24 @@ def score_tracking(
     results, _ = run_metrics(truth, predicted, CTCMatcher(), [CTCMetrics()])
     values = results[0]["results"]
     return {name: float(values[name]) for name in ("TRA", "DET", "LNK")}
+
+
+def link_true_objects(truth: np.ndarray, max_gap: int = 2) -> tuple[np.ndarray, dict[int, int]]:
+    """Tracks for ground truth that has per-frame labels but no links (the real
+    time-lapse): the true objects linked by the same overlap tracking. Returns the
+    label movie (track id + 1) and {track: parent}. Scores against it measure what
+    segmentation errors cost the tracking, not the linking itself."""
+    from .tracking import track_objects
+
+    frames = [_relabel(np.asarray(frame)) for frame in truth]
+    tracks = track_objects(((f, int(f.max())) for f in frames), max_gap=max_gap)
+    labels = np.stack([tracks.lookup(t, int(f.max()))[f] for t, f in enumerate(frames)])
+    return labels, {track: int(p) for track, p in enumerate(tracks.parent)}
+
+
+def tracks_parent(tracks_csv) -> dict[int, int]:
+    """{track: parent} from a tracks CSV written by the tracking step."""
+    import pandas as pd
+
+    table = pd.read_csv(tracks_csv)
+    return dict(zip(table["cell"].astype(int), table["parent"].astype(int), strict=True))

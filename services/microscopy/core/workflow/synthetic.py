@@ -40,7 +40,7 @@ class SyntheticCell:
     vx: float = 0.0
     missing: tuple[int, ...] = ()  # frames in which the cell is not visible
     parent: int | None = None
-    fluorescence_total: float = 100000.0
+    fluorescence_total: float = 200_000.0
 
     def present(self, t: int) -> bool:
         return self.start <= t < (self.end if self.end is not None else 1 << 30) and (
