@@ -263,3 +263,26 @@ def test_real_timelapse_accuracy_holds(shared_data, tmp_path):
     )
     reached = {"precision": seg.precision, "recall": seg.recall, "f1": seg.f1, **track}
     assert all(reached[k] >= floor for k, floor in REAL_FLOORS.items()), reached
+
+
+def test_settled_chains_change_nothing_laptrack_would_decide(movie):
+    """Chains settled before laptrack give the tracks laptrack gives on everything."""
+    from services.microscopy.core.workflow import segmentation, tracking
+
+    frames = [
+        tracking.label_objects(segmentation.segment_logstd(movie.phase(t))) for t in range(N_FRAMES)
+    ]
+    table = tracking._OverlapTable(3)
+    for t, (labels, n) in enumerate(frames):
+        table.add_frame(t, labels, n)
+    object_frames = np.array([f for f, _ in table.objects])
+    chains, rest = tracking._simple_chains(table, object_frames)
+    assert len(chains) >= 4 and rest.size  # both paths are exercised
+    track_df, split_df = tracking._laptrack(table, object_frames, np.arange(len(object_frames)), 2)
+    expected = {frozenset(g["uid"].astype(int)) for _, g in track_df.groupby("track_id")}
+    result = tracking.track_objects(iter(frames), max_gap=2)
+    got: dict[int, set[int]] = {}
+    for key, track in result.track_of.items():
+        got.setdefault(track, set()).add(table.uid(*key))
+    assert {frozenset(m) for m in got.values()} == expected
+    assert (result.parent >= 0).sum() == len(split_df) == 2

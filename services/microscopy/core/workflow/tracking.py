@@ -18,6 +18,7 @@ foreground pixel indices of the last `max_gap + 1` frames.
 
 from __future__ import annotations
 
+import itertools
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -26,11 +27,13 @@ import numpy as np
 import pandas as pd
 from laptrack import LapTrack
 from scipy import ndimage
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 LINK_MIN_IOU = 0.1  # the reference's threshold
 SPLIT_MIN_OVERLAP = 0.3  # a daughter lies at least this much inside its mother
 NO_LINK = 2.0  # cost of a pair that does not overlap (above every cutoff)
-NOT_LINKED = 0.5  # cost of leaving an end unlinked: two ends cost more than any link
+NOT_LINKED = 1.0  # cost of leaving an end unlinked: above every cutoff, so any candidate may link
 
 
 def label_objects(mask: np.ndarray) -> tuple[np.ndarray, int]:
@@ -123,7 +126,54 @@ def track_objects(
         empty = np.zeros(0, np.int64)
         return Tracks({}, empty, empty, empty)
     frames = np.array([f for f, _ in overlaps.objects])
-    df = pd.DataFrame({"frame": frames, "uid": np.arange(len(frames), dtype=float)})
+    chains, others = _simple_chains(overlaps, frames)
+    members: list[np.ndarray] = list(chains)
+    parents: dict[int, int] = {}  # index in members -> index in members
+    if others.size:
+        track_df, split_df = _laptrack(overlaps, frames, others, max_gap)
+        offset = len(members)
+        lap_ids = np.unique(track_df["track_id"].to_numpy())
+        index_of = {lap: offset + i for i, lap in enumerate(lap_ids)}
+        grouped = track_df.groupby("track_id")["uid"]
+        members.extend(grouped.get_group(lap).to_numpy().astype(np.int64) for lap in lap_ids)
+        for row in split_df.itertuples(index=False):
+            parents[index_of[row.child_track_id]] = index_of[row.parent_track_id]
+    return _number_tracks(overlaps, frames, members, parents)
+
+
+def _simple_chains(overlaps: _OverlapTable, frames: np.ndarray):
+    """Split the objects into independent problems: connected components of the
+    "could link" graph (pairs under a cutoff). With fixed no-link costs the
+    assignment decomposes over them exactly. A component with one object in each
+    of consecutive frames, each overlapping the next, is a single track whatever
+    the solver does: it is settled here. The rest (gaps, divisions, crowding)
+    goes to laptrack, in one call, so it compares far fewer pairs.
+    Returns (the chains as uid arrays, the uids left for laptrack)."""
+    n = len(frames)
+    links = [k for k, v in overlaps.iou.items() if v > LINK_MIN_IOU]
+    links += [k for k, v in overlaps.inside.items() if v > SPLIT_MIN_OVERLAP]
+    if links:
+        a, b = np.array(links).T
+        graph = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
+        _, component = connected_components(graph, directed=False)
+    else:
+        component = np.arange(n)
+    order = np.lexsort((frames, component))
+    chains, others = [], []
+    bounds = np.flatnonzero(np.diff(component[order])) + 1
+    for group in np.split(order, bounds):
+        steps = np.diff(frames[group])
+        simple = bool(np.all(steps == 1)) and all(
+            overlaps.iou.get((int(u), int(v)), 0.0) > LINK_MIN_IOU
+            for u, v in itertools.pairwise(group)
+        )
+        (chains if simple else others).append(group)
+    rest = np.concatenate(others) if others else np.zeros(0, np.int64)
+    return chains, rest
+
+
+def _laptrack(overlaps: _OverlapTable, frames: np.ndarray, uids: np.ndarray, max_gap: int):
+    df = pd.DataFrame({"frame": frames[uids], "uid": uids.astype(float)})
     tracker = LapTrack(
         metric=_pair_cost(overlaps.iou),
         cutoff=1.0 - LINK_MIN_IOU,
@@ -141,29 +191,26 @@ def track_objects(
         segment_start_cost=NOT_LINKED,
         segment_end_cost=NOT_LINKED,
         no_splitting_cost=NOT_LINKED,
+        no_merging_cost=NOT_LINKED,  # unused (no merging), but all four must be set
     )
     track_df, split_df, _ = tracker.predict_dataframe(
         df, coordinate_cols=["uid"], frame_col="frame", only_coordinate_cols=False
     )
-    return _number_tracks(overlaps, track_df, split_df)
+    return track_df, split_df
 
 
-def _number_tracks(overlaps: _OverlapTable, track_df: pd.DataFrame, split_df: pd.DataFrame):
+def _number_tracks(
+    overlaps: _OverlapTable, frames: np.ndarray, members: list[np.ndarray], parents: dict[int, int]
+) -> Tracks:
     """Track ids in order of first appearance (frame, then label): stable across runs."""
-    uid = track_df["uid"].to_numpy().astype(np.int64)
-    lap_id = track_df["track_id"].to_numpy()
-    frame = track_df["frame"].to_numpy()
-    first = (
-        pd.DataFrame({"lap": lap_id, "frame": frame, "uid": uid})
-        .groupby("lap")
-        .agg(first=("frame", "min"), last=("frame", "max"), start=("uid", "min"))
-    )
-    first = first.sort_values(["first", "start"])
-    new_id = {lap: i for i, lap in enumerate(first.index)}
-    parent = np.full(len(first), -1, np.int64)
-    for row in split_df.itertuples(index=False):
-        parent[new_id[row.child_track_id]] = new_id[row.parent_track_id]
-    track_of = {overlaps.objects[u]: new_id[lap] for u, lap in zip(uid, lap_id, strict=True)}
-    return Tracks(
-        track_of, parent, first["first"].to_numpy(np.int64), first["last"].to_numpy(np.int64)
-    )
+    first = np.array([frames[m].min() for m in members])
+    last = np.array([frames[m].max() for m in members])
+    start = np.array([m.min() for m in members])
+    order = np.lexsort((start, first))
+    new_id = np.empty(len(members), np.int64)
+    new_id[order] = np.arange(len(members))
+    parent = np.full(len(members), -1, np.int64)
+    for child, mother in parents.items():
+        parent[new_id[child]] = new_id[mother]
+    track_of = {overlaps.objects[int(u)]: int(new_id[i]) for i, m in enumerate(members) for u in m}
+    return Tracks(track_of, parent, first[order].astype(np.int64), last[order].astype(np.int64))
