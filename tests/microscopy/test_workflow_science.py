@@ -141,3 +141,11 @@ def test_aspect_ratio_of_degenerate_shapes_is_one():
     line[0, 0] = 2  # a single pixel
     m = extraction.measure_frame(line, [], 1.0)
     assert list(m.aspect_ratio) == [1.0, 1.0]
+
+
+def test_label_equals_scipy():
+    for mask in random_masks(4):
+        ours, n = morphology.label(mask)
+        theirs, m = ndimage.label(mask)
+        assert n == m
+        assert np.array_equal(ours, theirs)

@@ -72,15 +72,55 @@ def _masked_median(values: np.ndarray, keep: np.ndarray) -> float:
 
 
 @numba.njit(cache=True, nogil=True)
+def _rank_in_histogram(hist, k):
+    """(bin, rank within the bin) of the k-th smallest value counted in `hist`."""
+    seen = 0
+    b = 0
+    while seen + hist[b] <= k:
+        seen += hist[b]
+        b += 1
+    return b, k - seen
+
+
+@numba.njit(cache=True, nogil=True)
 def _tile_medians(frame, keep, ey, ex, fallback):
-    out = np.empty((ey.shape[0] - 2, ex.shape[0] - 2))
-    for i in range(out.shape[0]):
-        for j in range(out.shape[1]):
-            m = _masked_median(
-                frame[ey[i] : ey[i + 2], ex[j] : ex[j + 2]],
-                keep[ey[i] : ey[i + 2], ex[j] : ex[j + 2]],
-            )
-            out[i, j] = fallback if np.isnan(m) else m
+    """np.median of each tile's kept pixels (tile i, j = blocks i..i+1, j..j+1 of the
+    edges' grid), exactly: the high bytes of every block are counted once, a tile's
+    counts are the sum of its four blocks', which locates the median's high byte;
+    one scan of the tile for the low bytes of that high byte finishes the selection."""
+    n_by, n_bx = ey.shape[0] - 1, ex.shape[0] - 1
+    high = np.zeros((n_by, n_bx, 256), np.int64)
+    for bi in range(n_by):
+        for bj in range(n_bx):
+            for i in range(ey[bi], ey[bi + 1]):
+                for j in range(ex[bj], ex[bj + 1]):
+                    if keep[i, j]:
+                        high[bi, bj, frame[i, j] >> 8] += 1
+    out = np.empty((n_by - 1, n_bx - 1))
+    low_a = np.zeros(256, np.int64)
+    low_b = np.zeros(256, np.int64)
+    for ti in range(n_by - 1):
+        for tj in range(n_bx - 1):
+            hist = high[ti, tj] + high[ti + 1, tj] + high[ti, tj + 1] + high[ti + 1, tj + 1]
+            n = hist.sum()
+            if n == 0:
+                out[ti, tj] = fallback
+                continue
+            hi_a, rank_a = _rank_in_histogram(hist, (n - 1) // 2)
+            hi_b, rank_b = _rank_in_histogram(hist, n // 2)
+            low_a[:] = 0
+            low_b[:] = 0
+            for i in range(ey[ti], ey[ti + 2]):
+                for j in range(ex[tj], ex[tj + 2]):
+                    if keep[i, j]:
+                        v = frame[i, j]
+                        if v >> 8 == hi_a:
+                            low_a[v & 255] += 1
+                        if v >> 8 == hi_b:
+                            low_b[v & 255] += 1
+            a = (hi_a << 8) | _rank_in_histogram(low_a, rank_a)[0]
+            b = (hi_b << 8) | _rank_in_histogram(low_b, rank_b)[0]
+            out[ti, tj] = (a + b) / 2.0
     return out
 
 

@@ -40,7 +40,7 @@ def _box_pass_columns(src, radius, erode):
 
 @numba.njit(cache=True, nogil=True)
 def _box_pass_rows(src, radius, erode):
-    """The same along rows."""
+    """The same along rows: a running count per row."""
     h, w = src.shape
     out = np.empty((h, w), np.bool_)
     full = 2 * radius + 1
@@ -86,31 +86,92 @@ def close_square(mask: np.ndarray, size: int, iterations: int = 1) -> np.ndarray
 
 
 @numba.njit(cache=True, nogil=True)
-def _reachable_background(mask):
-    """Background pixels 4-connected to the frame edge (a flood fill from the edge)."""
+def _find(parent, x):
+    while parent[x] != x:
+        parent[x] = parent[parent[x]]
+        x = parent[x]
+    return x
+
+
+@numba.njit(cache=True, nogil=True)
+def _joined_runs(mask, value):
+    """Runs of pixels equal to `value` in each row, joined into 4-connected components
+    with a union-find (runs of adjacent rows touch when their columns overlap).
+    Returns (row, start, end, root) per run; roots are the component's first run."""
     h, w = mask.shape
-    seen = np.zeros((h, w), np.bool_)
-    stack = np.empty(h * w, np.int64)
-    top = 0
+    run_start = np.empty(h * (w // 2 + 1), np.int32)
+    run_end = np.empty_like(run_start)
+    run_row = np.empty_like(run_start)
+    first_run = np.empty(h + 1, np.int64)
+    n = 0
     for i in range(h):
-        for j in range(w):
-            if (i == 0 or j == 0 or i == h - 1 or j == w - 1) and not mask[i, j]:
-                seen[i, j] = True
-                stack[top] = i * w + j
-                top += 1
-    while top > 0:
-        top -= 1
-        i, j = divmod(stack[top], w)
-        for di, dj in ((-1, 0), (1, 0), (0, -1), (0, 1)):
-            y, x = i + di, j + dj
-            if 0 <= y < h and 0 <= x < w and not mask[y, x] and not seen[y, x]:
-                seen[y, x] = True
-                stack[top] = y * w + x
-                top += 1
-    return seen
+        first_run[i] = n
+        j = 0
+        while j < w:
+            if mask[i, j] != value:
+                j += 1
+                continue
+            run_start[n] = j
+            while j < w and mask[i, j] == value:
+                j += 1
+            run_end[n] = j
+            run_row[n] = i
+            n += 1
+    first_run[h] = n
+    parent = np.arange(n)
+    for i in range(1, h):
+        a, a_end = first_run[i - 1], first_run[i]
+        b, b_end = first_run[i], first_run[i + 1]
+        while a < a_end and b < b_end:
+            if run_start[a] < run_end[b] and run_start[b] < run_end[a]:
+                ra, rb = _find(parent, a), _find(parent, b)
+                if ra != rb:
+                    parent[max(ra, rb)] = min(ra, rb)
+            if run_end[a] < run_end[b]:
+                a += 1
+            else:
+                b += 1
+    for r in range(n):
+        parent[r] = _find(parent, r)
+    return run_row[:n], run_start[:n], run_end[:n], parent
+
+
+@numba.njit(cache=True, nogil=True)
+def _fill_holes(mask):
+    h, w = mask.shape
+    rows, starts, ends, root = _joined_runs(mask, False)
+    at_edge = np.zeros(rows.shape[0], np.bool_)
+    for r in range(rows.shape[0]):
+        if rows[r] == 0 or rows[r] == h - 1 or starts[r] == 0 or ends[r] == w:
+            at_edge[root[r]] = True
+    out = mask.copy()
+    for r in range(rows.shape[0]):
+        if not at_edge[root[r]]:
+            out[rows[r], starts[r] : ends[r]] = True
+    return out
 
 
 def fill_holes(mask: np.ndarray) -> np.ndarray:
     """`binary_fill_holes(mask)`: background not 4-connected to the frame edge becomes
-    foreground. One flood fill instead of scipy's iterated propagation."""
-    return ~_reachable_background(np.ascontiguousarray(mask, dtype=bool))
+    foreground. Works on runs of pixels, not pixels: a few thousand unions per frame."""
+    return _fill_holes(np.ascontiguousarray(mask, dtype=bool))
+
+
+@numba.njit(cache=True, nogil=True)
+def _label(mask):
+    rows, starts, ends, root = _joined_runs(mask, True)
+    labels = np.zeros(mask.shape, np.int32)
+    number = np.zeros(rows.shape[0], np.int32)
+    n = 0
+    for r in range(rows.shape[0]):  # runs are in raster order: so are the labels
+        if number[root[r]] == 0:
+            n += 1
+            number[root[r]] = n
+        labels[rows[r], starts[r] : ends[r]] = number[root[r]]
+    return labels, n
+
+
+def label(mask: np.ndarray) -> tuple[np.ndarray, int]:
+    """`scipy.ndimage.label(mask)` (4-connectivity, labels 1..n in raster order of each
+    object's first pixel), from the same joined runs."""
+    return _label(np.ascontiguousarray(mask, dtype=bool))

@@ -68,8 +68,11 @@ def _local_variance(image):
 def log_std(frame: np.ndarray) -> np.ndarray:
     """0.5 * ln(local variance) in a 3x3 window (0 where the variance is not positive)."""
     var = _local_variance(np.ascontiguousarray(frame, dtype=np.float32))
-    # ln(1) = 0 gives the reference's 0 where var <= 0, without a masked copy.
-    return 0.5 * np.log(np.where(var > 0, var, np.float32(1)))
+    # ln(1) = 0 gives the reference's 0 where var <= 0; in place, without copies.
+    var[var <= 0] = 1
+    np.log(var, out=var)
+    var *= np.float32(0.5)
+    return var
 
 
 @numba.njit(cache=True, nogil=True)

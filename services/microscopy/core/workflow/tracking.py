@@ -26,9 +26,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from laptrack import LapTrack
-from scipy import ndimage
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
+
+from . import morphology
 
 LINK_MIN_IOU = 0.1  # the reference's threshold
 SPLIT_MIN_OVERLAP = 0.3  # a daughter lies at least this much inside its mother
@@ -38,7 +39,7 @@ NOT_LINKED = 1.0  # cost of leaving an end unlinked: above every cutoff, so any 
 
 def label_objects(mask: np.ndarray) -> tuple[np.ndarray, int]:
     """Objects of one frame: 4-connected components, labels 1..n."""
-    return ndimage.label(mask)
+    return morphology.label(mask)
 
 
 @dataclass(frozen=True)
