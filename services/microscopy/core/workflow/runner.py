@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from common.errors import ProcessingError, ServiceError
 from services.microscopy.core.workflow.config import WorkflowPlan, config_yaml, write_atomically
 from services.microscopy.core.workflow.control import (
     ProgressFile,
@@ -30,6 +31,7 @@ from services.microscopy.core.workflow.control import (
 )
 from services.microscopy.core.workflow.pipeline import (
     STEPS,
+    Cancelled,
     ChannelSpec,
     FovResult,
     FovTask,
@@ -61,6 +63,8 @@ class WorkflowProgress:
     def message(self) -> str:
         if self.current_fov is None:
             return f"Finished {self.fovs_done}/{self.total_fovs} FOVs"
+        if not self.current_step:
+            return f"Starting FOV {self.current_fov} ({self.fovs_done}/{self.total_fovs} FOVs done)"
         return (
             f"{self.current_step.capitalize()} FOV {self.current_fov} "
             f"({self.fovs_done}/{self.total_fovs} FOVs done)"
@@ -71,9 +75,11 @@ Report = Callable[[WorkflowProgress], Awaitable[None]]
 
 
 def pipeline_params(plan: WorkflowPlan) -> PipelineParams:
-    """The science settings of the plan, by name (every PipelineParams field is configurable)."""
+    """The science settings of the plan, by name; those the configuration does not offer
+    keep the pipeline's defaults."""
     parameters = plan.config.parameters
-    names = [item.name for item in fields(PipelineParams)]
+    offered = type(parameters).model_fields
+    names = [item.name for item in fields(PipelineParams) if item.name in offered]
     return PipelineParams(**{name: getattr(parameters, name) for name in names})
 
 
@@ -96,6 +102,20 @@ def fov_tasks(plan: WorkflowPlan) -> list[FovTask]:
         )
         for fov in plan.fovs
     ]
+
+
+def run_one_fov(task: FovTask, on_progress: ProgressFile, should_stop: StopFlag) -> FovResult:
+    """`run_fov` on a worker, its failures made to travel: an exception of a C extension
+    may not unpickle in the job's process, so it comes back as a ProcessingError
+    naming the FOV and the cause."""
+    try:
+        return run_fov(task, on_progress, should_stop)
+    except (Cancelled, ServiceError):
+        raise
+    except Exception as error:
+        raise ProcessingError(
+            f"FOV {task.fov} failed: {type(error).__name__}: {error}", fov=task.fov
+        ) from None
 
 
 def write_config_file(plan: WorkflowPlan) -> Path:
@@ -149,7 +169,7 @@ async def run_workflow(
         while waiting or running:
             while waiting and len(running) < limit:
                 task = waiting.pop(0)
-                future = executor.submit(run_fov, task, ProgressFile(folder, task.fov), stop)
+                future = executor.submit(run_one_fov, task, ProgressFile(folder, task.fov), stop)
                 submitted.append(future)
                 running[asyncio.wrap_future(future)] = task
             finished, _ = await asyncio.wait(
