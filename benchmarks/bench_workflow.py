@@ -34,7 +34,6 @@ import tifffile
 from numpy.lib.format import open_memmap
 
 from benchmarks import reference_workflow as reference
-from benchmarks.processes import REPO_ROOT
 from benchmarks.report import report
 from services.microscopy.core.workflow import scoring, storage
 from services.microscopy.core.workflow.pipeline import (
@@ -46,6 +45,7 @@ from services.microscopy.core.workflow.pipeline import (
 )
 from services.microscopy.core.workflow.synthetic import SyntheticMovie, scattered_cells
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
 SIZE = 2048
 CELLS = 250
 TIMELAPSE = (
