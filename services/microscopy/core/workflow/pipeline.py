@@ -87,8 +87,8 @@ class FovPaths:
     fov_dir: Path
     raw: dict[int, Path]  # copying: channel -> (T, H, W) uint16 .npy
     mask: Path  # segmentation: (T, H, W) bool .npy
-    background: dict[int, Path]  # correction: fluorescence channel -> (T, H, W) float32 .npy
-    labels: Path  # tracking: (T, H, W) int32 .npy, 0 = background, else track id + 1
+    background: dict[int, Path]  # correction: channel -> (T, tiles_y, tiles_x) tile medians .npy
+    labels: Path  # tracking: (T, H, W) uint16 (int32 past 65534 tracks): 0 none, else cell + 1
     tracks: Path  # tracking: one row per track (cell, parent, first_frame, last_frame)
     traces: Path  # extraction: the trace CSV
 
