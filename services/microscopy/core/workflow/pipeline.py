@@ -19,6 +19,7 @@ import pandas as pd
 
 from common.errors import InvalidArgument
 
+from .. import features
 from ..extensions import file_extension
 from ..readers import open_reader
 from ..readers.base import check_index
@@ -193,6 +194,18 @@ def run_fov(
             cleanup_size=params.cleanup_size,
             cleanup_iterations=params.cleanup_iterations,
         )
+    for name in ("max_gap", "min_frames", "border_margin"):
+        if getattr(params, name) < 0:
+            raise InvalidArgument(f"{name} must be >= 0", **{name: getattr(params, name)})
+    known = features.phase_feature_ids() | features.fluorescence_feature_ids()
+    for spec in _channel_specs(task):
+        unknown = sorted(set(spec.features) - known)
+        if unknown:
+            raise InvalidArgument(
+                f"unknown feature {', '.join(unknown)} for channel {spec.channel}; "
+                f"known: {', '.join(sorted(known))}",
+                channel=spec.channel,
+            )
     if task.phase is None:
         raise InvalidArgument("segmentation needs a phase-contrast channel; none was given")
     paths = fov_paths(task)
