@@ -34,7 +34,6 @@ import tifffile
 from numpy.lib.format import open_memmap
 
 from benchmarks import reference_workflow as reference
-from benchmarks.processes import REPO_ROOT
 from benchmarks.report import report
 from services.microscopy.core.workflow import scoring, storage
 from services.microscopy.core.workflow.pipeline import (
@@ -46,6 +45,7 @@ from services.microscopy.core.workflow.pipeline import (
 )
 from services.microscopy.core.workflow.synthetic import SyntheticMovie, scattered_cells
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
 SIZE = 2048
 CELLS = 250
 TIMELAPSE = (
@@ -137,6 +137,11 @@ def real_accuracy(scratch: Path) -> None:
         else:
             ctc = {"TRA": 0.0, "DET": 0.0, "LNK": 0.0}
         print_accuracy(f"real time-lapse, {label}", seg, ctc)
+        if size == 3:  # the reference's tracking (boxes, frame-0 cells only) on the same masks
+            theirs = np.stack(reference.track_iou(list(storage.open_array(paths.mask))))
+            no_parents = {i: -1 for i in range(int(theirs.max()))}
+            ctc = scoring.score_tracking(theirs, no_parents, true_labels, true_parent)
+            print_accuracy("real time-lapse, same masks, reference tracking", seg, ctc)
 
 
 def main() -> None:

@@ -225,6 +225,8 @@ def test_task_and_result_are_picklable(processed):
         ({"phase": ChannelSpec(5, ("area",))}, "channel index 5 is out of range"),
         ({"phase": None}, "phase-contrast channel"),
         ({"params": PipelineParams(cleanup_size=4)}, "cleanup_size"),
+        ({"params": PipelineParams(max_gap=-1)}, "max_gap must be >= 0"),
+        ({"fluorescence": (ChannelSpec(1, ("brightness",)),)}, "unknown feature brightness"),
     ],
 )
 def test_bad_input_is_refused_before_any_work(movie_file, tmp_path, change, message):

@@ -149,3 +149,12 @@ def test_label_equals_scipy():
         theirs, m = ndimage.label(mask)
         assert n == m
         assert np.array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("size,iterations", [(3, 1), (7, 3), (5, 2)])
+def test_open_then_close_equals_scipy(size, iterations):
+    square = np.ones((size, size), bool)
+    for mask in random_masks(size + iterations):
+        kwargs = {"structure": square, "iterations": iterations}
+        expected = ndimage.binary_closing(ndimage.binary_opening(mask, **kwargs), **kwargs)
+        assert np.array_equal(morphology.open_then_close_square(mask, size, iterations), expected)

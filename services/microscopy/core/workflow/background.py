@@ -154,7 +154,8 @@ def background_from_medians(medians: np.ndarray, shape: tuple[int, int]) -> np.n
     by = BSpline.design_matrix(y, ty, deg_y)
     bx = BSpline.design_matrix(x, tx, deg_x)
     c = coefficients.reshape(len(ty) - deg_y - 1, len(tx) - deg_x - 1)
-    return (by.toarray() @ c @ bx.toarray().T).astype(np.float32)
+    left = (by.toarray() @ c).astype(np.float32)
+    return left @ bx.toarray().T.astype(np.float32)
 
 
 def background_map(frame: np.ndarray, cell_mask: np.ndarray) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Extraction (pyama-reference.md, step 5): per cell and frame, features on the mask.
 
-All cells of a frame are measured at once with `np.bincount` over the
-foreground pixels (one pass per frame and channel, not one per cell), and every
+All cells of a frame are measured in one compiled pass over the frame (and one
+per fluorescence channel), not one pass per cell, and every
 feature is computed on the cell's own pixels, never on its bounding box:
 
 - position: the mask centroid (the reference used the box centre);
@@ -15,8 +15,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numba
 import numpy as np
-from scipy import ndimage
 
 
 @dataclass
@@ -47,6 +47,47 @@ def aspect_ratios(n, sy, sx, syy, sxx, sxy) -> np.ndarray:
     return np.where(degenerate, 1.0, ratio)
 
 
+@numba.njit(cache=True, nogil=True)
+def _shape_sums(labels, size):
+    """Per label: pixel count, coordinate sums and second moments, bounding box."""
+    n = np.zeros(size)
+    sums = np.zeros((size, 5))  # y, x, yy, xx, xy
+    box = np.empty((size, 4), np.int64)  # x0, y0, x1, y1 (exclusive)
+    box[:, 0] = box[:, 1] = 1 << 62
+    box[:, 2] = box[:, 3] = -1
+    h, w = labels.shape
+    for i in range(h):
+        for j in range(w):
+            k = labels[i, j]
+            if k == 0:
+                continue
+            y, x = float(i), float(j)
+            n[k] += 1
+            sums[k, 0] += y
+            sums[k, 1] += x
+            sums[k, 2] += y * y
+            sums[k, 3] += x * x
+            sums[k, 4] += x * y
+            box[k, 0] = min(box[k, 0], j)
+            box[k, 1] = min(box[k, 1], i)
+            box[k, 2] = max(box[k, 2], j + 1)
+            box[k, 3] = max(box[k, 3], i + 1)
+    return n, sums, box
+
+
+@numba.njit(cache=True, nogil=True)
+def _corrected_sums(labels, raw, background, weight, size):
+    """Per label: the sum of raw - weight * background over its pixels (float64)."""
+    total = np.zeros(size)
+    h, w = labels.shape
+    for i in range(h):
+        for j in range(w):
+            k = labels[i, j]
+            if k != 0:
+                total[k] += float(raw[i, j]) - weight * float(background[i, j])
+    return total
+
+
 def measure_frame(
     labels: np.ndarray,
     channels: Sequence[tuple[int, np.ndarray, np.ndarray | None]],
@@ -54,50 +95,29 @@ def measure_frame(
 ) -> FrameMeasurements:
     """Measure every cell of one frame. `labels`: track id + 1 per pixel (0: none);
     `channels`: (channel, raw frame, background map or None for B = 0) per channel
-    whose intensities are wanted."""
-    w = labels.shape[1]
-    flat = labels.ravel()
-    foreground = np.flatnonzero(flat)
-    ids = flat[foreground]
-    size = int(ids.max()) + 1 if ids.size else 1
-    area = np.bincount(ids, minlength=size).astype(np.float64)
-    present = np.flatnonzero(area[1:]) + 1
-    y, x = np.divmod(foreground, w)
-    y, x = y.astype(np.float64), x.astype(np.float64)
-
-    def per_cell(weights: np.ndarray) -> np.ndarray:
-        return np.bincount(ids, weights=weights, minlength=size)[present]
-
-    n = area[present]
-    sy, sx = per_cell(y), per_cell(x)
-    aspect = aspect_ratios(n, sy, sx, per_cell(y * y), per_cell(x * x), per_cell(x * y))
-    boxes = ndimage.find_objects(labels)
-    bbox = np.array(
-        [
-            (
-                boxes[i - 1][1].start,
-                boxes[i - 1][0].start,
-                boxes[i - 1][1].stop,
-                boxes[i - 1][0].stop,
-            )
-            for i in present
-        ],
-        dtype=np.int64,
-    ).reshape(-1, 4)
+    whose intensities are wanted. One compiled pass per frame and channel."""
+    labels = np.ascontiguousarray(labels)
+    size = int(labels.max()) + 1
+    count, sums, box = _shape_sums(labels, size)
+    present = np.flatnonzero(count[1:]) + 1
+    n = count[present]
+    sy, sx, syy, sxx, sxy = sums[present].T
     totals, means = {}, {}
     for channel, raw, background in channels:
-        values = raw.ravel()[foreground].astype(np.float64)
-        if background is not None:
-            values -= background_weight * background.ravel()[foreground].astype(np.float64)
-        totals[channel] = per_cell(values)
+        if background is None:  # phase-contrast intensities: B = 0
+            background, weight = np.zeros((1, 1), np.float32), 0.0
+            background = np.broadcast_to(background, labels.shape)
+        else:
+            weight = float(background_weight)
+        totals[channel] = _corrected_sums(labels, raw, background, weight, size)[present]
         means[channel] = totals[channel] / n
     return FrameMeasurements(
         cell=present - 1,
         area=n,
         centroid_x=sx / n,
         centroid_y=sy / n,
-        bbox=bbox,
-        aspect_ratio=aspect,
+        bbox=box[present],
+        aspect_ratio=aspect_ratios(n, sy, sx, syy, sxx, sxy),
         intensity_total=totals,
         intensity_mean=means,
     )

@@ -85,6 +85,14 @@ def close_square(mask: np.ndarray, size: int, iterations: int = 1) -> np.ndarray
     return erode_square(dilate_square(mask, size, iterations), size, iterations)
 
 
+def open_then_close_square(mask: np.ndarray, size: int, iterations: int = 1) -> np.ndarray:
+    """`close_square(open_square(mask, ...), ...)` in three box operations: the
+    opening's dilation and the closing's are one dilation by the doubled square."""
+    radius = iterations * (size - 1) // 2
+    opened = erode_square(mask, 2 * radius + 1)
+    return erode_square(dilate_square(opened, 4 * radius + 1), 2 * radius + 1)
+
+
 @numba.njit(cache=True, nogil=True)
 def _find(parent, x):
     while parent[x] != x:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from common.errors import InvalidArgument
 
+from .. import features
 from ..extensions import file_extension
 from ..readers import open_reader
 from ..readers.base import check_index
@@ -87,8 +88,8 @@ class FovPaths:
     fov_dir: Path
     raw: dict[int, Path]  # copying: channel -> (T, H, W) uint16 .npy
     mask: Path  # segmentation: (T, H, W) bool .npy
-    background: dict[int, Path]  # correction: fluorescence channel -> (T, H, W) float32 .npy
-    labels: Path  # tracking: (T, H, W) int32 .npy, 0 = background, else track id + 1
+    background: dict[int, Path]  # correction: channel -> (T, tiles_y, tiles_x) tile medians .npy
+    labels: Path  # tracking: (T, H, W) uint16 (int32 past 65534 tracks): 0 none, else cell + 1
     tracks: Path  # tracking: one row per track (cell, parent, first_frame, last_frame)
     traces: Path  # extraction: the trace CSV
 
@@ -193,6 +194,18 @@ def run_fov(
             cleanup_size=params.cleanup_size,
             cleanup_iterations=params.cleanup_iterations,
         )
+    for name in ("max_gap", "min_frames", "border_margin"):
+        if getattr(params, name) < 0:
+            raise InvalidArgument(f"{name} must be >= 0", **{name: getattr(params, name)})
+    known = features.phase_feature_ids() | features.fluorescence_feature_ids()
+    for spec in _channel_specs(task):
+        unknown = sorted(set(spec.features) - known)
+        if unknown:
+            raise InvalidArgument(
+                f"unknown feature {', '.join(unknown)} for channel {spec.channel}; "
+                f"known: {', '.join(sorted(known))}",
+                channel=spec.channel,
+            )
     if task.phase is None:
         raise InvalidArgument("segmentation needs a phase-contrast channel; none was given")
     paths = fov_paths(task)

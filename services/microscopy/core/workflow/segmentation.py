@@ -80,11 +80,13 @@ def _bin_counts(values, first, last, edges):
     """Counts of float32 `values` in the equal bins `edges`, assigned exactly as
     np.histogram assigns them (float32 index arithmetic, then the +-1 edge fixes)."""
     n_bins = edges.shape[0] - 1
-    span = np.float32(last - first)
-    scale = np.float32(n_bins)
+    # numpy estimates the bin with float32 arithmetic, then fixes it by comparing
+    # with the edges; any estimate within one bin ends in the same, edge-defined
+    # bin, so a multiplication by the reciprocal (no division) is enough here.
+    scale = n_bins / (np.float64(last) - np.float64(first))
     counts = np.zeros(n_bins, np.int64)
     for x in values.ravel():
-        i = int(np.float32(np.float32(np.float32(x - first) / span) * scale))
+        i = min(int((np.float64(x) - first) * scale), n_bins)
         if i == n_bins:
             i -= 1
         if x < edges[i]:
@@ -124,8 +126,7 @@ def segment_logstd(
     values = log_std(frame)
     mask = values > histogram_threshold(values)
     mask = morphology.fill_holes(mask)
-    mask = morphology.open_square(mask, size, iterations)
-    return morphology.close_square(mask, size, iterations)
+    return morphology.open_then_close_square(mask, size, iterations)
 
 
 SEGMENTERS = {"logstd": segment_logstd}
