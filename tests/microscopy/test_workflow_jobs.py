@@ -151,3 +151,29 @@ def test_cancel_stops_the_work_within_a_frame(edge, data_root):
     assert stopped_at.done < stopped_at.total or stopped_at.step != "extraction"
     assert not list(output.glob("fov_000/*_traces.csv"))
     error_of(edge.get(f"/api/processing/workflow/results/{job_id}"), 400, "INVALID_PARAMETERS")
+
+
+def test_merge_of_a_finished_job_into_samples(edge, finished):
+    _, _, output, _ = finished
+    samples = output.parent / "samples.yaml"
+    samples.write_text("samples:\n  - {name: control, fovs: '0'}\n  - {name: treated, fovs: [1]}\n")
+    merged = data_of(
+        edge.post(
+            "/api/processing/merge",
+            json={
+                "sample_yaml": str(samples),
+                "input_dir": str(output),
+                "output_dir": str(output.parent / "merged"),
+            },
+        )
+    )
+    names = sorted(Path(path).name for path in merged["feature_files"])
+    assert names == [
+        f"{sample}_{feature}.csv"
+        for sample in ("control", "treated")
+        for feature in ("area_ch_0", "aspect_ratio_ch_0", "intensity_total_ch_1")
+    ]
+    assert merged["stats"]["samples_processed"] == 2 and merged["stats"]["total_cells"] > 0
+    fov_rows = Path(output / "fov_001" / "cells_fov_001_traces.csv").read_text().splitlines()
+    treated = Path(merged["merged_files"][1]).read_text().splitlines()
+    assert treated == fov_rows

@@ -19,13 +19,13 @@ def write_traces(folder: Path, fov: int, n_cells: int = 2, n_frames: int = 3) ->
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow([*BASE_COLUMNS, *FEATURES])
+        writer.writerow([*BASE_COLUMNS, *FEATURES, "parent"])
         for cell in range(n_cells):
             for frame in range(n_frames):
                 good = cell != 1
                 area = 100 * fov + 10 * cell + frame
                 writer.writerow(
-                    [fov, cell, frame, frame * 10.0, good, 5, 5, 0, 0, 9, 9, area, area * 2.5]
+                    [fov, cell, frame, frame * 10.0, good, 5, 5, 0, 0, 9, 9, area, area * 2.5, -1]
                 )
     return path
 

@@ -5,7 +5,8 @@ string or a list of ints). For each sample:
 - `<name>_merged.csv`: every row of its FOVs' trace CSVs, FOVs ascending (the file
   pyama-api.md names);
 - `<name>_<feature>_ch_<c>.csv` per feature column: `time, fov, cell, value`, only
-  `good` rows (the reference's tidy files).
+  `good` rows (the reference's tidy files). Columns after the features that are
+  not features (`parent`) stay in the merged file only.
 Everything is checked before anything is written (a bad range or a FOV without
 traces is an error naming them); rows are streamed, never all in memory; files are
 written under temporary names and renamed when all are complete.
@@ -42,6 +43,8 @@ BASE_COLUMNS = (
     "bbox_y1",
 )
 _TRUE = {"true", "1", "yes"}
+# Feature columns are `<feature>_ch_<channel>`; others after them (`parent`) are not.
+_FEATURE_COLUMN = re.compile(r"^[a-z0-9_]+_ch_\d+$")
 
 
 @dataclass(frozen=True)
@@ -184,26 +187,26 @@ def _merge_sample(
                     header = columns
                     _check_columns(traces[fov], header)
                     merged.writerow(header)
-                    for feature in header[len(BASE_COLUMNS) :]:
-                        final = output_dir / f"{sample.name}_{feature}.csv"
-                        tidy[feature] = open_for_writing(final)
-                        tidy[feature].writerow(["time", "fov", "cell", "value"])
+                    for index, column in enumerate(header):
+                        if index >= len(BASE_COLUMNS) and _FEATURE_COLUMN.fullmatch(column):
+                            tidy[column] = (
+                                index,
+                                open_for_writing(output_dir / f"{sample.name}_{column}.csv"),
+                            )
+                            tidy[column][1].writerow(["time", "fov", "cell", "value"])
                 elif columns != header:
                     raise InvalidArgument(
                         f"{traces[fov]} has other columns than the sample's first FOV "
                         f"(was it processed with another configuration?)",
                         path=traces[fov],
                     )
-                features = header[len(BASE_COLUMNS) :]
                 for row in reader:
                     merged.writerow(row)
                     if row[4].strip().lower() not in _TRUE:
                         continue
                     good_cells.add((int(row[0]), int(row[1])))
-                    for offset, feature in enumerate(features):
-                        tidy[feature].writerow(
-                            [row[3], row[0], row[1], row[len(BASE_COLUMNS) + offset]]
-                        )
+                    for index, writer in tidy.values():
+                        writer.writerow([row[3], row[0], row[1], row[index]])
     return len(good_cells)
 
 
