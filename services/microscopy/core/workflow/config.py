@@ -15,7 +15,6 @@ Checks come in two layers, both before a job exists:
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -352,7 +351,3 @@ def write_atomically(path: Path, text: str) -> None:
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     temporary.write_text(text)
     os.replace(temporary, path)
-
-
-def to_json_text(data: Any) -> str:
-    return json.dumps(data, indent=2, sort_keys=True)

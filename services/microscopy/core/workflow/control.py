@@ -89,8 +89,9 @@ class StopFlag:
         self.parent_pid = parent_pid
 
     def __call__(self) -> bool:
-        if self.parent_pid is not None and os.getppid() != self.parent_pid:
-            return True
+        parent = self.parent_pid
+        if parent is not None and os.getpid() != parent and os.getppid() != parent:
+            return True  # an orphaned pool worker (a thread of the parent itself is not)
         return os.path.exists(self.path)
 
     def raise_flag(self) -> None:

@@ -12,7 +12,7 @@ import io
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 from scipy import ndimage
 from skimage.segmentation import find_boundaries
 
@@ -64,24 +64,37 @@ def render_overlay(
             "was made from another file"
         )
     lo, hi = contrast_limits(frame, low_percentile, high_percentile)
-    grey = stretch_to_uint8(frame, lo, hi)
-    rgb = np.repeat(grey[:, :, None], 3, axis=2)
-    edges = find_boundaries(labels, mode="inner") & (labels > 0)
-    rgb[edges] = _PALETTE[(labels[edges] - 1) % len(_PALETTE)]
-    image = Image.fromarray(rgb)
+    grey = Image.fromarray(stretch_to_uint8(frame, lo, hi))
+    height, width = labels.shape
     scale = 1.0
-    height, width = grey.shape
     if max_size and max(height, width) > max_size:
+        # Shrink first, then draw: outlines and ids stay crisp at the size shown.
         scale = max_size / max(height, width)
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        image = image.resize(size, Image.Resampling.LANCZOS)
+        grey = grey.resize(size, Image.Resampling.LANCZOS)
+        labels = np.asarray(
+            Image.fromarray(labels.astype(np.int32)).resize(size, Image.Resampling.NEAREST)
+        )
+    rgb = np.repeat(np.asarray(grey)[:, :, None], 3, axis=2)
+    edges = find_boundaries(labels, mode="thick") & (labels > 0)
+    rgb[edges] = _PALETTE[(labels[edges] - 1) % len(_PALETTE)]
+    image = Image.fromarray(rgb)
     draw = ImageDraw.Draw(image)
+    font = ImageFont.load_default(size=max(10, min(24, round(14 * scale + 4))))
     values = np.unique(labels[labels > 0])
     if values.size:
         centres = ndimage.center_of_mass(np.ones_like(labels), labels, values)
         for value, (y, x) in zip(values, centres, strict=True):
             colour = tuple(int(c) for c in _PALETTE[(value - 1) % len(_PALETTE)])
-            draw.text((x * scale, y * scale), str(int(value) - 1), fill=colour, anchor="mm")
+            draw.text(
+                (x, y),
+                str(int(value) - 1),
+                fill=colour,
+                font=font,
+                anchor="mm",
+                stroke_width=2,
+                stroke_fill=(0, 0, 0),
+            )
     buffer = io.BytesIO()
     image.save(buffer, format="PNG", compress_level=1)
     return RenderedFrame(buffer.getvalue(), image.width, image.height, lo, hi)
