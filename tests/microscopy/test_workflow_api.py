@@ -185,3 +185,17 @@ def test_merge_route_writes_files_and_names_missing_fovs(edge, data_root):
         "INVALID_PARAMETERS",
     )
     assert "sample 'control': FOV 2, 3" in body["error"]
+
+
+def test_create_processing_task_input_schema_is_typed(platform):
+    async def session():
+        async with Client(f"{platform.base_url}/mcp") as client:
+            return {tool.name: tool for tool in (await client.list_tools()).tools}
+
+    tool = asyncio.run(session())["create_processing_task"]
+    schema = tool.input_schema
+    assert schema["required"] == ["file_path"]
+    definitions = schema["$defs"]
+    assert set(definitions["ChannelsInput"]["properties"]) == {"pc", "fl"}
+    params = definitions["ParamsInput"]["properties"]
+    assert {"positions", "batch_size", "segmentation_method"} <= set(params)
