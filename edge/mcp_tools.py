@@ -188,7 +188,8 @@ def build_mcp(backends: Backends) -> MCPServer:
         `fake` runs a 60-second simulated task for testing (config optional)."""
         request = _workflow_request(file_path, config, fake)
         response = await _call(backends.microscopy.StartWorkflow(request))
-        return job_json(response.job) if response.HasField("job") else {"id": response.job_id}
+        task = job_json(response.job) if response.HasField("job") else {"id": response.job_id}
+        return {**task, "estimated_duration": response.estimated_duration_s}
 
     @mcp.tool()
     async def list_tasks() -> dict[str, Any]:

@@ -132,8 +132,14 @@ def test_simulated_task_is_one_job_in_mcp_and_rest_and_cancels(platform, edge):
         platform, ("create_processing_task", {"file_path": "unused", "fake": True})
     )
     task = json.loads(created.content[0].text)
+    assert task["estimated_duration"] == 60
     job_id = task["id"]
-    running = wait_for(edge, job_id, {"running"})
+    deadline = time.monotonic() + 30
+    while True:  # running, and its first progress report is in
+        running = data_of(edge.get(f"/api/processing/workflow/status/{job_id}"))
+        if running["progress"]["total_fovs"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
     assert running["status"] == "running"
     assert running["progress"]["total_fovs"] == 60
     assert running["progress"]["current_step"] == "copying"
