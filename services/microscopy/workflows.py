@@ -66,7 +66,23 @@ class Workflows:
         return plan_workflow(parsed, metadata, self.files.roots)
 
     async def start(self, plan: WorkflowPlan) -> tuple[JobRecord, float]:
-        """A job running `plan`, and its estimated duration in seconds."""
+        """A job running `plan`, and its estimated duration in seconds.
+
+        ALREADY_EXISTS (409) while another job writes to the same output folder: two
+        runs would write the same step files. (A check, then a create: two starts in
+        the same instant could both pass; the files' temporary names keep each whole.)
+        """
+        active, _ = await self.jobs.store.list(
+            (JobStatus.PENDING, JobStatus.RUNNING), WORKFLOW_JOB, limit=1000
+        )
+        for other in active:
+            if other.labels.get("output_dir") == str(plan.output_dir):
+                raise errors.AlreadyExists(
+                    f"job {other.id} is already writing to {plan.output_dir}; "
+                    "cancel it or choose another output_dir",
+                    job_id=other.id,
+                    output_dir=plan.output_dir,
+                )
         job = await self.jobs.submit(
             WORKFLOW_JOB,
             self._work,

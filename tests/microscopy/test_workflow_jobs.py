@@ -133,7 +133,7 @@ def test_overlay_draws_outlines_and_track_ids_over_the_frame(platform, edge, fin
 
 def test_cancel_stops_the_work_within_a_frame(edge, data_root):
     folder = data_root / "workflow-cancel"
-    movie = write_cell_movie(folder / "long.ome.tif", n_fovs=1, n_frames=250)
+    movie = write_cell_movie(folder / "long.ome.tif", n_fovs=1, n_frames=150)
     output = folder / "out"
     job_id = start(edge, movie, output)["job_id"]
     deadline = time.monotonic() + 120
@@ -142,6 +142,15 @@ def test_cancel_stops_the_work_within_a_frame(edge, data_root):
         assert time.monotonic() < deadline, "the job never got going"
         progress = read_progress(control_dir(output, job_id), 0)
         time.sleep(0.05)
+    busy = edge.post(
+        "/api/processing/workflow/start",
+        json={
+            "microscopy_path": str(movie),
+            "output_dir": str(output),
+            "channels": {"phase": {"channel": 0}},
+        },
+    )
+    assert job_id in error_of(busy, 409, "ALREADY_EXISTS")["error"]
     data_of(edge.post(f"/api/processing/workflow/cancel/{job_id}"))
     status = wait_for(edge, job_id, {"cancelled", "failed", "completed"})
     assert status["status"] == "cancelled"
