@@ -124,16 +124,34 @@ def _tile_medians(frame, keep, ey, ex, fallback):
     return out
 
 
+@numba.njit(cache=True, nogil=True)
+def _times_sparse_transpose(left, indptr, indices, data):
+    """left @ B.T for a CSR matrix B, as float32 (h x w)."""
+    h, w = left.shape[0], indptr.shape[0] - 1
+    out = np.empty((h, w), np.float32)
+    for i in range(h):
+        for j in range(w):
+            acc = 0.0
+            for k in range(indptr[j], indptr[j + 1]):
+                acc += left[i, indices[k]] * data[k]
+            out[i, j] = acc
+    return out
+
+
 def tile_medians(frame: np.ndarray, cell_mask: np.ndarray) -> np.ndarray:
     """The median of each tile's pixels away from cells: the background model of one
     frame, (tiles along y, tiles along x) float64. Integer frames up to 16 bits."""
     frame = np.ascontiguousarray(frame, dtype=np.uint16)
     keep = ~morphology.dilate_square(cell_mask, MASK_DILATION)
-    fallback = _masked_median(frame, keep)
-    if np.isnan(fallback):  # cells everywhere: the median of all pixels
-        fallback = _masked_median(frame, np.ones_like(keep))
     h, w = frame.shape
-    return _tile_medians(frame, keep, tile_edges(h), tile_edges(w), fallback)
+    medians = _tile_medians(frame, keep, tile_edges(h), tile_edges(w), np.nan)
+    empty = np.isnan(medians)
+    if empty.any():  # tiles all cells: the median of every cell-free pixel (or of all)
+        fallback = _masked_median(frame, keep)
+        if np.isnan(fallback):
+            fallback = _masked_median(frame, np.ones_like(keep))
+        medians[empty] = fallback
+    return medians
 
 
 def background_from_medians(medians: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -151,11 +169,12 @@ def background_from_medians(medians: np.ndarray, shape: tuple[int, int]) -> np.n
     # evaluation (the reference's) clamps coordinates to the knot range.
     y = np.clip(np.arange(h, dtype=float), cy[0], cy[-1])
     x = np.clip(np.arange(w, dtype=float), cx[0], cx[-1])
-    by = BSpline.design_matrix(y, ty, deg_y)
-    bx = BSpline.design_matrix(x, tx, deg_x)
+    by = BSpline.design_matrix(y, ty, deg_y).toarray()
+    bx = BSpline.design_matrix(x, tx, deg_x).tocsr()
     c = coefficients.reshape(len(ty) - deg_y - 1, len(tx) - deg_x - 1)
-    left = (by.toarray() @ c).astype(np.float32)
-    return left @ bx.toarray().T.astype(np.float32)
+    # Each column of Bx.T has deg_x + 1 non-zeros: (By @ C) @ Bx.T is a few
+    # multiply-adds per pixel, compiled, rather than a dense product.
+    return _times_sparse_transpose(by @ c, bx.indptr, bx.indices, bx.data)
 
 
 def background_map(frame: np.ndarray, cell_mask: np.ndarray) -> np.ndarray:
