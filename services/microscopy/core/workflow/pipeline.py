@@ -291,7 +291,7 @@ def _track(paths: FovPaths, max_gap: int, steps: _Steps) -> None:
     with storage.new_array(paths.labels, mask.shape, dtype) as labels:
         for t in range(steps.n_frames):
             objects, n = tracking.label_objects(mask[t])
-            labels[t] = result.lookup(t, n)[objects]
+            tracking.relabel(objects, result.lookup(t, n), np.asarray(labels[t]))
     table = pd.DataFrame(
         {
             "cell": np.arange(result.n_tracks),
