@@ -71,55 +71,82 @@ def _masked_median(values: np.ndarray, keep: np.ndarray) -> float:
     return (a + b) / 2.0
 
 
-@numba.njit(cache=True, nogil=True)
-def _rank_in_histogram(hist, k):
-    """(bin, rank within the bin) of the k-th smallest value counted in `hist`."""
-    seen = 0
-    b = 0
-    while seen + hist[b] <= k:
-        seen += hist[b]
-        b += 1
-    return b, k - seen
+DENSE_RANGE = 4096  # a block whose kept values span more is counted the slow way
 
 
 @numba.njit(cache=True, nogil=True)
 def _tile_medians(frame, keep, ey, ex, fallback):
     """np.median of each tile's kept pixels (tile i, j = blocks i..i+1, j..j+1 of the
-    edges' grid), exactly: the high bytes of every block are counted once, a tile's
-    counts are the sum of its four blocks', which locates the median's high byte;
-    one scan of the tile for the low bytes of that high byte finishes the selection."""
+    edges' grid), exactly. Each block's kept values are counted once, densely over
+    the block's own value range; a tile's median is found by walking the sum of its
+    four blocks' counts. Blocks with a very wide range (hot pixels) fall back to a
+    radix select over the tile."""
     n_by, n_bx = ey.shape[0] - 1, ex.shape[0] - 1
-    high = np.zeros((n_by, n_bx, 256), np.int64)
+    low = np.full((n_by, n_bx), 1 << 30, np.int64)
+    high = np.full((n_by, n_bx), -1, np.int64)
+    count = np.zeros((n_by, n_bx), np.int64)
     for bi in range(n_by):
         for bj in range(n_bx):
             for i in range(ey[bi], ey[bi + 1]):
                 for j in range(ex[bj], ex[bj + 1]):
                     if keep[i, j]:
-                        high[bi, bj, frame[i, j] >> 8] += 1
+                        v = np.int64(frame[i, j])
+                        low[bi, bj] = min(low[bi, bj], v)
+                        high[bi, bj] = max(high[bi, bj], v)
+                        count[bi, bj] += 1
+    span = np.where(count > 0, high - low + 1, 0)
+    dense = span <= DENSE_RANGE
+    offset = np.zeros((n_by, n_bx), np.int64)
+    total = 0
+    for bi in range(n_by):
+        for bj in range(n_bx):
+            offset[bi, bj] = total
+            if dense[bi, bj]:
+                total += span[bi, bj]
+    hist = np.zeros(max(total, 1), np.int64)
+    for bi in range(n_by):
+        for bj in range(n_bx):
+            if dense[bi, bj] and count[bi, bj] > 0:
+                base, first = offset[bi, bj], low[bi, bj]
+                for i in range(ey[bi], ey[bi + 1]):
+                    for j in range(ex[bj], ex[bj + 1]):
+                        if keep[i, j]:
+                            hist[base + np.int64(frame[i, j]) - first] += 1
     out = np.empty((n_by - 1, n_bx - 1))
-    low_a = np.zeros(256, np.int64)
-    low_b = np.zeros(256, np.int64)
     for ti in range(n_by - 1):
         for tj in range(n_bx - 1):
-            hist = high[ti, tj] + high[ti + 1, tj] + high[ti, tj + 1] + high[ti + 1, tj + 1]
-            n = hist.sum()
+            n = count[ti : ti + 2, tj : tj + 2].sum()
             if n == 0:
                 out[ti, tj] = fallback
                 continue
-            hi_a, rank_a = _rank_in_histogram(hist, (n - 1) // 2)
-            hi_b, rank_b = _rank_in_histogram(hist, n // 2)
-            low_a[:] = 0
-            low_b[:] = 0
-            for i in range(ey[ti], ey[ti + 2]):
-                for j in range(ex[tj], ex[tj + 2]):
-                    if keep[i, j]:
-                        v = frame[i, j]
-                        if v >> 8 == hi_a:
-                            low_a[v & 255] += 1
-                        if v >> 8 == hi_b:
-                            low_b[v & 255] += 1
-            a = (hi_a << 8) | _rank_in_histogram(low_a, rank_a)[0]
-            b = (hi_b << 8) | _rank_in_histogram(low_b, rank_b)[0]
+            if not dense[ti : ti + 2, tj : tj + 2].all():
+                out[ti, tj] = _masked_median(
+                    frame[ey[ti] : ey[ti + 2], ex[tj] : ex[tj + 2]],
+                    keep[ey[ti] : ey[ti + 2], ex[tj] : ex[tj + 2]],
+                )
+                continue
+            k_a, k_b = (n - 1) // 2, n // 2
+            a = b = -1
+            seen = 0
+            v = 1 << 30
+            v_end = -1
+            for bi in range(ti, ti + 2):
+                for bj in range(tj, tj + 2):
+                    if count[bi, bj] > 0:
+                        v = min(v, low[bi, bj])
+                        v_end = max(v_end, high[bi, bj])
+            while b < 0:
+                c = 0
+                for bi in range(ti, ti + 2):
+                    for bj in range(tj, tj + 2):
+                        if count[bi, bj] > 0 and low[bi, bj] <= v <= high[bi, bj]:
+                            c += hist[offset[bi, bj] + v - low[bi, bj]]
+                if a < 0 and seen + c > k_a:
+                    a = v
+                if seen + c > k_b:
+                    b = v
+                seen += c
+                v += 1
             out[ti, tj] = (a + b) / 2.0
     return out
 
@@ -129,11 +156,15 @@ def tile_medians(frame: np.ndarray, cell_mask: np.ndarray) -> np.ndarray:
     frame, (tiles along y, tiles along x) float64. Integer frames up to 16 bits."""
     frame = np.ascontiguousarray(frame, dtype=np.uint16)
     keep = ~morphology.dilate_square(cell_mask, MASK_DILATION)
-    fallback = _masked_median(frame, keep)
-    if np.isnan(fallback):  # cells everywhere: the median of all pixels
-        fallback = _masked_median(frame, np.ones_like(keep))
     h, w = frame.shape
-    return _tile_medians(frame, keep, tile_edges(h), tile_edges(w), fallback)
+    medians = _tile_medians(frame, keep, tile_edges(h), tile_edges(w), np.nan)
+    empty = np.isnan(medians)
+    if empty.any():  # tiles all cells: the median of every cell-free pixel (or of all)
+        fallback = _masked_median(frame, keep)
+        if np.isnan(fallback):
+            fallback = _masked_median(frame, np.ones_like(keep))
+        medians[empty] = fallback
+    return medians
 
 
 def background_from_medians(medians: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
@@ -151,11 +182,10 @@ def background_from_medians(medians: np.ndarray, shape: tuple[int, int]) -> np.n
     # evaluation (the reference's) clamps coordinates to the knot range.
     y = np.clip(np.arange(h, dtype=float), cy[0], cy[-1])
     x = np.clip(np.arange(w, dtype=float), cx[0], cx[-1])
-    by = BSpline.design_matrix(y, ty, deg_y)
-    bx = BSpline.design_matrix(x, tx, deg_x)
+    by = BSpline.design_matrix(y, ty, deg_y).toarray()
+    bx = BSpline.design_matrix(x, tx, deg_x).toarray()
     c = coefficients.reshape(len(ty) - deg_y - 1, len(tx) - deg_x - 1)
-    left = (by.toarray() @ c).astype(np.float32)
-    return left @ bx.toarray().T.astype(np.float32)
+    return (by @ c).astype(np.float32) @ bx.T.astype(np.float32)
 
 
 def background_map(frame: np.ndarray, cell_mask: np.ndarray) -> np.ndarray:

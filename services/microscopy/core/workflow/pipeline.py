@@ -237,13 +237,13 @@ def _copy(reader, fov: int, paths: FovPaths, shape: tuple[int, int], steps: _Ste
         steps.skipped("copying")
         return
     with contextlib.ExitStack() as stack:
-        arrays = {
-            c: stack.enter_context(storage.new_array(path, (steps.n_frames, *shape), np.uint16))
+        writers = {
+            c: stack.enter_context(storage.new_frames(path, steps.n_frames, shape, np.uint16))
             for c, path in todo.items()
         }
         for t in steps.frames("copying"):
-            for c, array in arrays.items():
-                array[t] = _as_uint16(reader.read_frame(fov, t, c))
+            for c, writer in writers.items():
+                writer.write(_as_uint16(reader.read_frame(fov, t, c)))
 
 
 def _segment(paths: FovPaths, channel: int, params: PipelineParams, steps: _Steps) -> None:
@@ -252,9 +252,9 @@ def _segment(paths: FovPaths, channel: int, params: PipelineParams, steps: _Step
         return
     segment = segmentation.SEGMENTERS[params.segmentation_method]
     raw = storage.open_array(paths.raw[channel])
-    with storage.new_array(paths.mask, raw.shape, bool) as mask:
+    with storage.new_frames(paths.mask, steps.n_frames, raw.shape[1:], bool) as mask:
         for t in steps.frames("segmentation"):
-            mask[t] = segment(raw[t], params.cleanup_size, params.cleanup_iterations)
+            mask.write(segment(raw[t], params.cleanup_size, params.cleanup_iterations))
 
 
 def _correct(paths: FovPaths, steps: _Steps) -> None:
@@ -267,14 +267,14 @@ def _correct(paths: FovPaths, steps: _Steps) -> None:
     grid = (len(background.tile_edges(h)) - 2, len(background.tile_edges(w)) - 2)
     with contextlib.ExitStack() as stack:
         models = {
-            c: stack.enter_context(storage.new_array(path, (steps.n_frames, *grid), np.float64))
+            c: stack.enter_context(storage.new_frames(path, steps.n_frames, grid, np.float64))
             for c, path in todo.items()
         }
         raws = {c: storage.open_array(paths.raw[c]) for c in todo}
         for t in steps.frames("correction"):
             cells = np.asarray(mask[t])
             for c, model in models.items():
-                model[t] = background.tile_medians(raws[c][t], cells)
+                model.write(background.tile_medians(raws[c][t], cells))
 
 
 def _track(paths: FovPaths, max_gap: int, steps: _Steps) -> None:
@@ -288,10 +288,12 @@ def _track(paths: FovPaths, max_gap: int, steps: _Steps) -> None:
     )
     dtype = np.uint16 if result.n_tracks < np.iinfo(np.uint16).max else np.int32
     # Second pass: each frame's objects relabelled with their track id + 1.
-    with storage.new_array(paths.labels, mask.shape, dtype) as labels:
+    frame = np.empty(mask.shape[1:], dtype)
+    with storage.new_frames(paths.labels, steps.n_frames, mask.shape[1:], dtype) as labels:
         for t in range(steps.n_frames):
             objects, n = tracking.label_objects(mask[t])
-            labels[t] = result.lookup(t, n)[objects]
+            tracking.relabel(objects, result.lookup(t, n), frame)
+            labels.write(frame)
     table = pd.DataFrame(
         {
             "cell": np.arange(result.n_tracks),

@@ -26,13 +26,15 @@ def _local_variance(image):
     """E[x^2] - E[x]^2 over 3x3 windows in float32, computed exactly as
     `scipy.ndimage.uniform_filter(a, 3)` (mode "reflect") computes each mean: along
     axis 0, then axis 1, a running window sum in double per line, divided by 3 and
-    rounded to float32 after each axis. Both means in one pass over the frame."""
+    rounded to float32 after each axis. Both means in one streaming pass: each
+    row's column means are made, then at once filtered along the row."""
     h, w = image.shape
-    col_mean = np.empty((h, w), np.float32)
-    col_mean_sq = np.empty((h, w), np.float32)
     run = np.zeros(w)
     run_sq = np.zeros(w)
-    squared = np.empty(w, np.float32)
+    m = np.empty(w, np.float32)
+    m2 = np.empty(w, np.float32)
+    var = np.empty((h, w), np.float32)
+    second = min(1, w - 1)
     for i in range(h):
         enter, leave = min(i + 1, h - 1), max(i - 2, 0)
         for j in range(w):
@@ -44,22 +46,18 @@ def _local_variance(image):
                 run[j] = ((0.0 + x0) + x0) + x_in
                 run_sq[j] = ((0.0 + sq0) + sq0) + sq_in
             else:
-                run[j] += x_in - np.float64(image[leave, j])
-                squared[j] = image[leave, j] * image[leave, j]
-                run_sq[j] += sq_in - np.float64(squared[j])
-            col_mean[i, j] = run[j] / 3.0
-            col_mean_sq[i, j] = run_sq[j] / 3.0
-    var = np.empty((h, w), np.float32)
-    for i in range(h):
-        m, m2 = col_mean[i], col_mean_sq[i]
-        second = min(1, w - 1)
+                x_out = image[leave, j]
+                run[j] += x_in - np.float64(x_out)
+                run_sq[j] += sq_in - np.float64(np.float32(x_out * x_out))
+            m[j] = run[j] / 3.0
+            m2[j] = run_sq[j] / 3.0
         r = ((0.0 + np.float64(m[0])) + np.float64(m[0])) + np.float64(m[second])
         r2 = ((0.0 + np.float64(m2[0])) + np.float64(m2[0])) + np.float64(m2[second])
         for j in range(w):
             if j > 0:
-                enter, leave = min(j + 1, w - 1), max(j - 2, 0)
-                r += np.float64(m[enter]) - np.float64(m[leave])
-                r2 += np.float64(m2[enter]) - np.float64(m2[leave])
+                enter_j, leave_j = min(j + 1, w - 1), max(j - 2, 0)
+                r += np.float64(m[enter_j]) - np.float64(m[leave_j])
+                r2 += np.float64(m2[enter_j]) - np.float64(m2[leave_j])
             mean = np.float32(r / 3.0)
             var[i, j] = np.float32(r2 / 3.0) - mean * mean
     return var

@@ -23,6 +23,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import numba
 import numpy as np
 import pandas as pd
 from laptrack import LapTrack
@@ -40,6 +41,15 @@ NOT_LINKED = 1.0  # cost of leaving an end unlinked: above every cutoff, so any 
 def label_objects(mask: np.ndarray) -> tuple[np.ndarray, int]:
     """Objects of one frame: 4-connected components, labels 1..n."""
     return morphology.label(mask)
+
+
+@numba.njit(cache=True, nogil=True)
+def relabel(objects, table, out):
+    """out[...] = table[objects]: a frame's objects renamed to their track id + 1."""
+    h, w = objects.shape
+    for i in range(h):
+        for j in range(w):
+            out[i, j] = table[objects[i, j]]
 
 
 @dataclass(frozen=True)
