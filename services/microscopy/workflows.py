@@ -36,9 +36,9 @@ WORKFLOW_JOB = "workflow"
 SIMULATED_JOB = "workflow_simulation"
 SIMULATED_SECONDS = 60
 # A rough cost of one megapixel frame of one channel through all steps, for the
-# estimate a start answers with: ~0.25 s on one worker of this 2-core machine
+# estimate a start answers with: ~0.15 s on one worker of this 2-core machine
 # (bench_workflow_memory, 512 px frames).
-_SECONDS_PER_MEGAPIXEL_FRAME = 0.25
+_SECONDS_PER_MEGAPIXEL_FRAME = 0.15
 
 
 class Workflows:
