@@ -15,8 +15,9 @@ from typing import Any, TypeVar
 
 from mcp.server.mcpserver import Image
 from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import BaseModel, Field
 
-from common import __version__, errors
+from common import __version__
 from edge.backends import Backends
 from edge.errors import BackendError, user_message
 from edge.fields import Int32
@@ -45,36 +46,65 @@ async def _call(awaitable: Awaitable[T]) -> T:
         raise ToolError(f"{error.failure.error_code}: {message}") from None
 
 
-def _invalid_config(error: Exception) -> ToolError:
-    reason = f"missing {error.args[0]!s}" if isinstance(error, KeyError) else str(error)
-    return ToolError(f"{errors.INVALID_PARAMETERS}: the processing config is not valid: {reason}")
+class ChannelInput(BaseModel):
+    """A channel and the features to measure on it."""
+
+    channel: Int32 = Field(ge=0, description="Channel index (0-based)")
+    features: list[str] = Field(default_factory=list, description="Feature ids, e.g. 'area'")
 
 
-def _workflow_request(file_path: str, config: dict[str, Any], fake: bool):
-    """The MCP config shape ({channels: {pc, fl}, params}) as a StartWorkflowRequest."""
-    channels = config.get("channels") or {}
-    params = config.get("params") or {}
-    phase = channels.get("pc") or channels.get("phase")
-    fluorescence = channels.get("fl") or channels.get("fluorescence") or []
-    request = microscopy_pb2.StartWorkflowRequest(
-        microscopy_path=file_path,
-        output_dir=str(config.get("output_dir", "")),
-        simulate=fake,
+class ChannelsInput(BaseModel):
+    """`pc`: the phase-contrast channel (segmented, tracked); `fl`: fluorescence channels."""
+
+    pc: ChannelInput | None = Field(None, description="Phase-contrast channel")
+    fl: list[ChannelInput] = Field(default_factory=list, description="Fluorescence channels")
+
+
+class ParamsInput(BaseModel):
+    """Processing parameters; absent ones take the defaults of get_processing_config_schema."""
+
+    positions: str | None = Field(None, description='FOVs as a range string, e.g. "0-99,120"')
+    fov_start: Int32 | None = Field(None, description="First FOV (when positions is absent)")
+    fov_end: Int32 | None = Field(None, description="Last FOV, inclusive")
+    batch_size: Int32 | None = Field(None, description="FOVs queued per worker")
+    n_workers: Int32 | None = Field(None, description="Parallel FOV workers")
+    segmentation_method: str | None = Field(None, description='Segmentation method ("logstd")')
+    tracking_method: str | None = Field(None, description='Tracking method ("laptrack")')
+    background_weight: float | None = Field(None, description="Background weight in [0, 1]")
+    min_frames: Int32 | None = Field(None, description="Frames a good cell is present in")
+    border_margin: Int32 | None = Field(None, description="Pixels a good cell keeps from the edge")
+    max_gap: Int32 | None = Field(None, description="Frames a track may skip")
+
+
+class ProcessingConfigInput(BaseModel):
+    """What to process: channels, parameters, and where the results go."""
+
+    channels: ChannelsInput
+    params: ParamsInput = Field(default_factory=ParamsInput)
+    output_dir: str | None = Field(
+        None, description="Output folder in the data roots; default <file stem>_output beside it"
     )
-    if phase:
-        request.channels.phase.CopyFrom(
-            microscopy_pb2.ChannelSelection(
-                channel=int(phase["channel"]), features=phase.get("features", [])
-            )
-        )
-    for selection in fluorescence:
-        request.channels.fluorescence.add(
-            channel=int(selection["channel"]), features=selection.get("features", [])
-        )
-    known = microscopy_pb2.ProcessingParameters.DESCRIPTOR.fields_by_name
-    for name, value in params.items():
-        if name in known and value is not None:
-            setattr(request.parameters, name, value)
+
+
+def _selection(selection: ChannelInput) -> microscopy_pb2.ChannelSelection:
+    return microscopy_pb2.ChannelSelection(channel=selection.channel, features=selection.features)
+
+
+def _workflow_request(
+    file_path: str, config: ProcessingConfigInput | None, fake: bool
+) -> microscopy_pb2.StartWorkflowRequest:
+    """The MCP config shape ({channels: {pc, fl}, params}) as a StartWorkflowRequest; the
+    service validates it with the same model as the REST form."""
+    request = microscopy_pb2.StartWorkflowRequest(microscopy_path=file_path, simulate=fake)
+    if config is None:
+        return request
+    request.output_dir = config.output_dir or ""
+    if config.channels.pc is not None:
+        request.channels.phase.CopyFrom(_selection(config.channels.pc))
+    request.channels.fluorescence.extend(_selection(item) for item in config.channels.fl)
+    request.parameters.CopyFrom(
+        microscopy_pb2.ProcessingParameters(**config.params.model_dump(exclude_none=True))
+    )
     return request
 
 
@@ -98,12 +128,17 @@ def build_mcp(backends: Backends) -> EdgeMCPServer:
         channel: Int32 = 0,
         z: Int32 = 0,
         max_size: Int32 = 1024,
+        overlay_task_id: str | None = None,
     ) -> Image:
         """Look at one frame of a microscopy file: a PNG with automatic contrast
         (0.5-99.5 percentiles), its longest edge at most `max_size` pixels.
-        Indices are 0-based; load_microscopy tells how many of each there are."""
+        Indices are 0-based; load_microscopy tells how many of each there are.
+        With `overlay_task_id` (a completed processing task of this file), each cell's
+        segmentation outline and track id are drawn over the frame."""
         frame = microscopy_pb2.FrameAddress(file_path=file_path, fov=fov, t=t, channel=channel, z=z)
-        request = microscopy_pb2.RenderFrameRequest(frame=frame, max_size=max_size)
+        request = microscopy_pb2.RenderFrameRequest(
+            frame=frame, max_size=max_size, overlay_job_id=overlay_task_id or ""
+        )
         response = await _call(backends.microscopy.RenderFrame(request))
         return Image(data=response.png, format="png")
 
@@ -151,17 +186,17 @@ def build_mcp(backends: Backends) -> EdgeMCPServer:
 
     @mcp.tool()
     async def create_processing_task(
-        file_path: str, config: dict[str, Any], fake: bool = False
+        file_path: str, config: ProcessingConfigInput | None = None, fake: bool = False
     ) -> dict[str, Any]:
         """Create and start an image processing task for a microscopy file.
-        `config` holds `channels` ({"pc": {...}, "fl": [...]}) and `params`;
-        `fake` runs a 60-second simulated task for testing."""
-        try:
-            request = _workflow_request(file_path, config, fake)
-        except (KeyError, TypeError, ValueError, AttributeError) as error:
-            raise _invalid_config(error) from None
+        `config` holds `channels` ({"pc": {...}, "fl": [...]}) and `params`
+        (get_processing_config_schema lists every option); it is checked against the
+        file before the task exists, and a problem comes back naming it.
+        `fake` runs a 60-second simulated task for testing (config optional)."""
+        request = _workflow_request(file_path, config, fake)
         response = await _call(backends.microscopy.StartWorkflow(request))
-        return job_json(response.job) if response.HasField("job") else {"id": response.job_id}
+        task = job_json(response.job) if response.HasField("job") else {"id": response.job_id}
+        return {**task, "estimated_duration": response.estimated_duration_s}
 
     @mcp.tool()
     async def list_tasks() -> dict[str, Any]:

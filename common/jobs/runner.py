@@ -109,6 +109,11 @@ class JobRunner:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._maintenance: asyncio.Task[None] | None = None
 
+    def add_resume_handler(self, job_type: str, work: JobWork) -> None:
+        """Resume interrupted jobs of `job_type` with `work` (its steps must be idempotent).
+        Register before `start()`, which sweeps at once."""
+        self._resume_handlers[job_type] = work
+
     async def start(self) -> None:
         """Begin heartbeats and the sweep for interrupted jobs."""
         await self.recover_interrupted()

@@ -50,6 +50,7 @@ class ParametersBody(RequestModel):
     tracking_method: str | None = None
     min_frames: Int32 | None = Field(None, ge=1)
     border_margin: Int32 | None = Field(None, ge=0)
+    max_gap: Int32 | None = Field(None, ge=0)
 
 
 class WorkflowStartBody(RequestModel):
@@ -231,16 +232,22 @@ async def frame(
     high_percentile: Annotated[
         float | None, Query(ge=0, le=100, description="Shown as white; default 99.5")
     ] = None,
+    overlay_job_id: Annotated[
+        str | None,
+        Query(description="A completed workflow job of this file: draw its outlines and ids"),
+    ] = None,
 ) -> Response:
     """The frame (fov, t, channel, z) contrast-stretched to 8 bits between two
     percentiles of its pixel values. The raw values shown as black and white come
-    back in the X-Display-Min and X-Display-Max headers."""
+    back in the X-Display-Min and X-Display-Max headers. With `overlay_job_id`, the
+    job's segmentation outlines (one colour per track) and track ids are drawn over it."""
     address = pb.FrameAddress(file_path=file_path, fov=fov, t=t, channel=channel, z=z)
     request = pb.RenderFrameRequest(
         frame=address,
         max_size=max_size,
         low_percentile=low_percentile,
         high_percentile=high_percentile,
+        overlay_job_id=overlay_job_id or "",
     )
     response = await backends.microscopy.RenderFrame(request)
     return Response(

@@ -19,6 +19,7 @@ from services.microscopy.core import (
     MicroscopyMetadata,
     SearchResult,
 )
+from services.microscopy.core.workflow.merge import MergeSummary
 from services.microscopy.recent import RecentFile
 
 SORT_KEYS = {
@@ -111,4 +112,59 @@ def recent_message(recent: RecentFile) -> pb.RecentFile:
         path=recent.path,
         accessed_at=timestamp(recent.accessed_at),
         metadata=stored_metadata_message(recent.metadata),
+    )
+
+
+# ---------------------------------------------------------------- workflow
+
+
+def _selection(selection: pb.ChannelSelection) -> dict[str, Any]:
+    return {"channel": selection.channel, "features": list(selection.features)}
+
+
+def workflow_config(request: pb.StartWorkflowRequest) -> dict[str, Any]:
+    """The request in the configuration model's words (validated by `parse_config`).
+    Unset optional parameters are left out, so they take the model's defaults."""
+    channels: dict[str, Any] = {
+        "fluorescence": [_selection(item) for item in request.channels.fluorescence]
+    }
+    if request.channels.HasField("phase"):
+        channels["phase"] = _selection(request.channels.phase)
+    return {
+        "microscopy_path": request.microscopy_path,
+        "output_dir": request.output_dir or None,
+        "channels": channels,
+        "parameters": json_format.MessageToDict(
+            request.parameters, preserving_proto_field_name=True
+        ),
+    }
+
+
+def workflow_results_message(job_id: str, result: dict[str, Any]) -> pb.GetWorkflowResultsResponse:
+    stats = result["stats"]
+    return pb.GetWorkflowResultsResponse(
+        job_id=job_id,
+        output_dir=result["output_dir"],
+        config_file=result["config_file"],
+        traces=result["traces"],
+        stats=pb.WorkflowStats(
+            total_cells=stats["total_cells"],
+            total_frames=stats["total_frames"],
+            processing_time_s=stats["processing_time_s"],
+        ),
+        results_index=result["results_index"],
+    )
+
+
+def merge_message(summary: MergeSummary) -> pb.MergeResultsResponse:
+    return pb.MergeResultsResponse(
+        message=f"Merged {summary.samples_processed} sample(s) into {summary.files_created} files",
+        output_dir=summary.output_dir,
+        merged_files=summary.merged_files,
+        feature_files=summary.feature_files,
+        stats=pb.MergeStats(
+            samples_processed=summary.samples_processed,
+            total_cells=summary.total_cells,
+            files_created=summary.files_created,
+        ),
     )

@@ -18,6 +18,7 @@ from services.microscopy.recent import RecentFiles
 from services.microscopy.servicer import MicroscopyServicer
 from services.microscopy.settings import MicroscopySettings
 from services.microscopy.shared_memory import SharedMemoryTargets
+from services.microscopy.workflows import Workflows
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -33,10 +34,18 @@ class MicroscopyService(GrpcService):
         self.pool = await open_service_database(
             self.context.platform.database_url, self.name, [JOBS_MIGRATIONS, MIGRATIONS]
         )
-        self.jobs = JobRunner(JobStore(self.pool))
-        await self.jobs.start()
+        self.jobs = JobRunner(
+            JobStore(self.pool),
+            heartbeat_s=settings.job_heartbeat_s,
+            stale_after_s=settings.job_stale_after_s,
+        )
         self.files = MicroscopyFiles(roots, settings.reader_cache_size, settings.readers_per_file)
         self.workers = Workers(settings.worker_threads, "microscopy-files")
+        # Registers its resume handler before the runner's first sweep for interrupted jobs.
+        workflows = Workflows(
+            self.jobs, self.files, self.workers, self.context.platform.dask_scheduler
+        )
+        await self.jobs.start()
         recent = (
             RecentFiles(self.pool, settings.recent_files_retention)
             if settings.track_recent_files
@@ -44,7 +53,7 @@ class MicroscopyService(GrpcService):
         )
         self.shared_memory = SharedMemoryTargets()
         servicer = MicroscopyServicer(
-            self.jobs, self.files, self.workers, recent, self.shared_memory
+            self.jobs, self.files, self.workers, recent, self.shared_memory, workflows
         )
         microscopy_pb2_grpc.add_MicroscopyServiceServicer_to_server(servicer, server)
 

@@ -6,12 +6,14 @@ runs in the service's thread pool, never on the event loop.
 
 from __future__ import annotations
 
+import json
 import logging
 
 import asyncpg
 from grpc import aio
 
-from common.jobs.rpc import JobsServicerMixin
+from common import errors
+from common.jobs.rpc import JobsServicerMixin, job_to_proto
 from common.jobs.runner import JobRunner
 from common.workers import Workers
 from micrographia.microscopy.v1 import microscopy_pb2 as pb
@@ -19,9 +21,11 @@ from micrographia.microscopy.v1 import microscopy_pb2_grpc
 from services.microscopy import messages
 from services.microscopy.core import feature_catalogue
 from services.microscopy.core.render import DEFAULT_HIGH_PERCENTILE, DEFAULT_LOW_PERCENTILE
+from services.microscopy.core.workflow.config import config_schema
 from services.microscopy.files import MicroscopyFiles
 from services.microscopy.recent import RecentFiles
 from services.microscopy.shared_memory import SharedMemoryTargets
+from services.microscopy.workflows import Workflows
 
 logger = logging.getLogger("micrographia.microscopy")
 
@@ -29,8 +33,8 @@ logger = logging.getLogger("micrographia.microscopy")
 class MicroscopyServicer(JobsServicerMixin, microscopy_pb2_grpc.MicroscopyServiceServicer):
     """Files, frames, the explorer and recent files; job RPCs from the mixin.
 
-    StartWorkflow, GetWorkflowResults, MergeResults and GetProcessingConfigSchema
-    answer UNIMPLEMENTED until the workflow issue lands.
+    Workflow RPCs translate to `Workflows` (services/microscopy/workflows.py);
+    without one they answer UNAVAILABLE.
     `recent` is None when recent-file tracking is off.
     """
 
@@ -43,13 +47,18 @@ class MicroscopyServicer(JobsServicerMixin, microscopy_pb2_grpc.MicroscopyServic
         workers: Workers,
         recent: RecentFiles | None,
         shared_memory: SharedMemoryTargets | None = None,
+        workflows: Workflows | None = None,
     ) -> None:
         self.jobs = jobs
+        self._offered_workflows = workflows
         self._shared_memory = shared_memory or SharedMemoryTargets()
         self._files = files
         self._workers = workers
         self._recent = recent
         self._features = messages.features_message(feature_catalogue())
+        self._config_schema = pb.GetProcessingConfigSchemaResponse(
+            json_schema=json.dumps(config_schema())
+        )
 
     # ------------------------------------------------------------ metadata and frames
 
@@ -86,25 +95,30 @@ class MicroscopyServicer(JobsServicerMixin, microscopy_pb2_grpc.MicroscopyServic
 
     async def RenderFrame(self, request: pb.RenderFrameRequest, context: aio.ServicerContext):
         address = request.frame
-        rendered = await self._workers.run(
-            self._files.render_frame,
-            address.file_path,
-            address.fov,
-            address.t,
-            address.channel,
-            address.z,
-            low_percentile=(
-                request.low_percentile
-                if request.HasField("low_percentile")
-                else DEFAULT_LOW_PERCENTILE
-            ),
-            high_percentile=(
-                request.high_percentile
-                if request.HasField("high_percentile")
-                else DEFAULT_HIGH_PERCENTILE
-            ),
-            max_size=request.max_size,
+        low = (
+            request.low_percentile if request.HasField("low_percentile") else DEFAULT_LOW_PERCENTILE
         )
+        high = (
+            request.high_percentile
+            if request.HasField("high_percentile")
+            else DEFAULT_HIGH_PERCENTILE
+        )
+        if request.overlay_job_id:
+            rendered = await self._workflows().render_overlay(
+                request.overlay_job_id, address, low, high, request.max_size
+            )
+        else:
+            rendered = await self._workers.run(
+                self._files.render_frame,
+                address.file_path,
+                address.fov,
+                address.t,
+                address.channel,
+                address.z,
+                low_percentile=low,
+                high_percentile=high,
+                max_size=request.max_size,
+            )
         return pb.RenderFrameResponse(**rendered._asdict())
 
     # ------------------------------------------------------------ file explorer
@@ -146,3 +160,43 @@ class MicroscopyServicer(JobsServicerMixin, microscopy_pb2_grpc.MicroscopyServic
         return pb.ListRecentFilesResponse(
             recent_files=[messages.recent_message(item) for item in recent], tracked=True
         )
+
+    # ------------------------------------------------------------ workflow
+
+    def _workflows(self) -> Workflows:
+        if self._offered_workflows is None:
+            raise errors.Unavailable("processing workflows are not configured in this service")
+        return self._offered_workflows
+
+    async def GetProcessingConfigSchema(
+        self, request: pb.GetProcessingConfigSchemaRequest, context: aio.ServicerContext
+    ):
+        return self._config_schema
+
+    async def StartWorkflow(self, request: pb.StartWorkflowRequest, context: aio.ServicerContext):
+        if request.simulate:
+            job, estimate = await self._workflows().start_simulation()
+            message = "Simulated workflow started (60 s)"
+        else:
+            config = messages.workflow_config(request)
+            plan = await self._workers.run(self._workflows().plan, config)
+            job, estimate = await self._workflows().start(plan)
+            message = "Workflow started successfully"
+        return pb.StartWorkflowResponse(
+            job_id=job.id,
+            message=message,
+            estimated_duration_s=estimate,
+            job=job_to_proto(job, self.service_name),
+        )
+
+    async def GetWorkflowResults(
+        self, request: pb.GetWorkflowResultsRequest, context: aio.ServicerContext
+    ):
+        job = await self._workflows().finished_job(request.job_id)
+        return messages.workflow_results_message(job.id, job.result or {})
+
+    async def MergeResults(self, request: pb.MergeResultsRequest, context: aio.ServicerContext):
+        summary = await self._workers.run(
+            self._workflows().merge, request.sample_yaml, request.input_dir, request.output_dir
+        )
+        return messages.merge_message(summary)

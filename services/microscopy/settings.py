@@ -25,3 +25,7 @@ class MicroscopySettings(ServerSettings):
     track_recent_files: bool = True
     # How many recent files to keep; older ones are forgotten.
     recent_files_retention: int = Field(1000, ge=1)
+    # Seconds between a running job's heartbeats, and of silence after which a job is
+    # taken to be interrupted (its service died) and is resumed or failed.
+    job_heartbeat_s: float = Field(5.0, gt=0)
+    job_stale_after_s: float = Field(30.0, gt=0)

@@ -251,4 +251,9 @@ def test_grpc_errors_carry_the_documented_codes(platform, real_file) -> None:
                 assert (failure.grpc_code, failure.error_code) == (status, code)
         with pytest.raises(grpc.RpcError) as info:
             stub.StartWorkflow(pb.StartWorkflowRequest())
-        assert info.value.code() == grpc.StatusCode.UNIMPLEMENTED
+        failure = RpcFailure.from_error(info.value)
+        assert (failure.grpc_code, failure.error_code) == (
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "INVALID_PARAMETERS",
+        )
+        assert "microscopy_path" in failure.message and "channels.phase" in failure.message

@@ -158,16 +158,18 @@ class ReadFrameResponse(_message.Message):
     def __init__(self, data: _Optional[bytes] = ..., dtype: _Optional[str] = ..., shape: _Optional[_Iterable[int]] = ..., in_shared_memory: _Optional[bool] = ...) -> None: ...
 
 class RenderFrameRequest(_message.Message):
-    __slots__ = ("frame", "low_percentile", "high_percentile", "max_size")
+    __slots__ = ("frame", "low_percentile", "high_percentile", "max_size", "overlay_job_id")
     FRAME_FIELD_NUMBER: _ClassVar[int]
     LOW_PERCENTILE_FIELD_NUMBER: _ClassVar[int]
     HIGH_PERCENTILE_FIELD_NUMBER: _ClassVar[int]
     MAX_SIZE_FIELD_NUMBER: _ClassVar[int]
+    OVERLAY_JOB_ID_FIELD_NUMBER: _ClassVar[int]
     frame: FrameAddress
     low_percentile: float
     high_percentile: float
     max_size: int
-    def __init__(self, frame: _Optional[_Union[FrameAddress, _Mapping]] = ..., low_percentile: _Optional[float] = ..., high_percentile: _Optional[float] = ..., max_size: _Optional[int] = ...) -> None: ...
+    overlay_job_id: str
+    def __init__(self, frame: _Optional[_Union[FrameAddress, _Mapping]] = ..., low_percentile: _Optional[float] = ..., high_percentile: _Optional[float] = ..., max_size: _Optional[int] = ..., overlay_job_id: _Optional[str] = ...) -> None: ...
 
 class RenderFrameResponse(_message.Message):
     __slots__ = ("png", "width", "height", "display_min", "display_max")
@@ -322,7 +324,7 @@ class Channels(_message.Message):
     def __init__(self, phase: _Optional[_Union[ChannelSelection, _Mapping]] = ..., fluorescence: _Optional[_Iterable[_Union[ChannelSelection, _Mapping]]] = ...) -> None: ...
 
 class ProcessingParameters(_message.Message):
-    __slots__ = ("fov_start", "fov_end", "batch_size", "n_workers", "background_weight", "positions", "segmentation_method", "tracking_method", "min_frames", "border_margin")
+    __slots__ = ("fov_start", "fov_end", "batch_size", "n_workers", "background_weight", "positions", "segmentation_method", "tracking_method", "min_frames", "border_margin", "max_gap")
     FOV_START_FIELD_NUMBER: _ClassVar[int]
     FOV_END_FIELD_NUMBER: _ClassVar[int]
     BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
@@ -333,6 +335,7 @@ class ProcessingParameters(_message.Message):
     TRACKING_METHOD_FIELD_NUMBER: _ClassVar[int]
     MIN_FRAMES_FIELD_NUMBER: _ClassVar[int]
     BORDER_MARGIN_FIELD_NUMBER: _ClassVar[int]
+    MAX_GAP_FIELD_NUMBER: _ClassVar[int]
     fov_start: int
     fov_end: int
     batch_size: int
@@ -343,7 +346,8 @@ class ProcessingParameters(_message.Message):
     tracking_method: str
     min_frames: int
     border_margin: int
-    def __init__(self, fov_start: _Optional[int] = ..., fov_end: _Optional[int] = ..., batch_size: _Optional[int] = ..., n_workers: _Optional[int] = ..., background_weight: _Optional[float] = ..., positions: _Optional[str] = ..., segmentation_method: _Optional[str] = ..., tracking_method: _Optional[str] = ..., min_frames: _Optional[int] = ..., border_margin: _Optional[int] = ...) -> None: ...
+    max_gap: int
+    def __init__(self, fov_start: _Optional[int] = ..., fov_end: _Optional[int] = ..., batch_size: _Optional[int] = ..., n_workers: _Optional[int] = ..., background_weight: _Optional[float] = ..., positions: _Optional[str] = ..., segmentation_method: _Optional[str] = ..., tracking_method: _Optional[str] = ..., min_frames: _Optional[int] = ..., border_margin: _Optional[int] = ..., max_gap: _Optional[int] = ...) -> None: ...
 
 class StartWorkflowRequest(_message.Message):
     __slots__ = ("microscopy_path", "output_dir", "channels", "parameters", "simulate")
@@ -388,18 +392,20 @@ class WorkflowStats(_message.Message):
     def __init__(self, total_cells: _Optional[int] = ..., total_frames: _Optional[int] = ..., processing_time_s: _Optional[float] = ...) -> None: ...
 
 class GetWorkflowResultsResponse(_message.Message):
-    __slots__ = ("job_id", "output_dir", "config_file", "traces", "stats")
+    __slots__ = ("job_id", "output_dir", "config_file", "traces", "stats", "results_index")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_DIR_FIELD_NUMBER: _ClassVar[int]
     CONFIG_FILE_FIELD_NUMBER: _ClassVar[int]
     TRACES_FIELD_NUMBER: _ClassVar[int]
     STATS_FIELD_NUMBER: _ClassVar[int]
+    RESULTS_INDEX_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     output_dir: str
     config_file: str
     traces: _containers.RepeatedScalarFieldContainer[str]
     stats: WorkflowStats
-    def __init__(self, job_id: _Optional[str] = ..., output_dir: _Optional[str] = ..., config_file: _Optional[str] = ..., traces: _Optional[_Iterable[str]] = ..., stats: _Optional[_Union[WorkflowStats, _Mapping]] = ...) -> None: ...
+    results_index: str
+    def __init__(self, job_id: _Optional[str] = ..., output_dir: _Optional[str] = ..., config_file: _Optional[str] = ..., traces: _Optional[_Iterable[str]] = ..., stats: _Optional[_Union[WorkflowStats, _Mapping]] = ..., results_index: _Optional[str] = ...) -> None: ...
 
 class MergeResultsRequest(_message.Message):
     __slots__ = ("sample_yaml", "input_dir", "output_dir")

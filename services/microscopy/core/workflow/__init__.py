@@ -1,0 +1,1 @@
+"""The processing workflow: time-lapse movies to single-cell traces (see README.md)."""
