@@ -288,3 +288,12 @@ def test_settled_chains_change_nothing_laptrack_would_decide(movie):
         got.setdefault(track, set()).add(table.uid(*key))
     assert {frozenset(m) for m in got.values()} == expected
     assert (result.parent >= 0).sum() == len(split_df) == 2
+
+
+def test_a_movie_without_cells_gives_an_empty_trace_csv(tmp_path):
+    movie = SyntheticMovie([], 3, 200, 220, seed=2)
+    path = movie.write_ome_tiff(tmp_path / "empty.ome.tif")
+    result = run_fov(make_task(path, tmp_path / "out"))
+    traces = pd.read_csv(result.traces_csv)
+    assert traces.empty and "intensity_total_ch_1" in traces.columns
+    assert (result.n_cells, result.n_rows, result.divisions) == (0, 0, 0)

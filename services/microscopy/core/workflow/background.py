@@ -173,6 +173,14 @@ def background_from_medians(medians: np.ndarray, shape: tuple[int, int]) -> np.n
     h, w = shape
     ey, ex = tile_edges(h), tile_edges(w)
     cy, cx = (ey[:-2] + ey[2:]) / 2, (ex[:-2] + ex[2:]) / 2
+    if len(cy) == 1 or len(cx) == 1:
+        # Under ~256 px along an axis there is one tile across it: no spline fits
+        # through one point, so the map is constant across that axis and linear
+        # (clamped at the ends) along the other.
+        along_y = np.interp(np.arange(h), cy, medians[:, 0])
+        along_x = np.interp(np.arange(w), cx, medians[0, :])
+        grid = along_x[None, :] if len(cy) == 1 else along_y[:, None]
+        return np.broadcast_to(grid, shape).astype(np.float32)
     # Bicubic where there are 4+ tiles per axis; small frames get the degree their tiles allow.
     deg_y, deg_x = min(3, len(cy) - 1), min(3, len(cx) - 1)
     ty, tx, coefficients = RectBivariateSpline(cy, cx, medians, kx=deg_y, ky=deg_x).tck

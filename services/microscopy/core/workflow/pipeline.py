@@ -380,9 +380,7 @@ def _extract(task, paths, shape, times, time_unit, steps: _Steps) -> FovResult:
                 "intensity_mean": m.intensity_mean.get(c),
             }[feature]
         parts.append(pd.DataFrame(part))
-    traces = (
-        pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["cell", "frame"])
-    )
+    traces = pd.concat(parts, ignore_index=True)
     traces = _finish_traces(task, traces, tracks, shape, [name for name, _, _ in columns])
     with storage.new_file(paths.traces) as tmp:
         traces.to_csv(tmp, index=False)
