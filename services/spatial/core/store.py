@@ -293,6 +293,16 @@ class SpatialStore:
         nuclei = [StoredNucleus(**dict(row)) for row in rows[:limit]]
         return ViewportNuclei(nuclei, truncated=len(rows) > limit)
 
+    async def box_nuclei(self, box_id: str) -> list[StoredNucleus]:
+        """All nuclei a box's run found, in the order they were stored."""
+        rows = await self.pool.fetch(
+            """SELECT id, ST_X(centroid) AS x, ST_Y(centroid) AS y, cell_type,
+                      cell_type_name, probability
+               FROM nuclei WHERE box_id = $1 ORDER BY id""",
+            parse_id(box_id, "box_id"),
+        )
+        return [StoredNucleus(**dict(row)) for row in rows]
+
     async def box_features(self, box_id: str, page: int = 5000) -> AsyncIterator[list[str]]:
         """The visible nuclei of a box as GeoJSON Feature texts, a page at a time."""
         box = await self.get_box(box_id)
