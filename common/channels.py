@@ -11,6 +11,54 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from common.telemetry import client_interceptors
 
+# The RPCs that may be retried: reads without side effects, or whose repetition
+# changes nothing (LoadMetadata only refreshes the recent-files entry). Anything
+# that creates, deletes, starts or cancels (DeleteSlide, Start*, CancelJob,
+# UploadSlide, AnalyzeViewport, ...) runs at most once per call: a retry after
+# UNAVAILABLE could repeat work the peer did, and multiplies the wait. An RPC
+# not listed here is not retried.
+_JOB_READS = ("GetJob", "ListJobs")
+IDEMPOTENT_READS: dict[str, tuple[str, ...]] = {
+    "micrographia.microscopy.v1.MicroscopyService": (
+        "LoadMetadata",
+        "ListFeatures",
+        "GetProcessingConfigSchema",
+        "ReadFrame",
+        "RenderFrame",
+        "ListDirectory",
+        "SearchFiles",
+        "GetFileInfo",
+        "ListRecentFiles",
+        "GetWorkflowResults",
+        *_JOB_READS,
+    ),
+    "micrographia.analysis.v1.AnalysisService": (
+        "ListModels",
+        "LoadTraces",
+        "GetFittingResults",
+        *_JOB_READS,
+    ),
+    "micrographia.slides.v1.SlidesService": (
+        "CheckUpload",
+        "ListSlides",
+        "GetSlide",
+        "GetSlideProperties",
+        "GetAssociatedImage",
+        "GetDeepZoomDescriptor",
+        "GetDeepZoomTile",
+        "GetThumbnail",
+        "GetScaleBar",
+        "ReadRegion",
+    ),
+    "micrographia.inference.v1.InferenceService": ("GetModelInfo",),
+    "micrographia.spatial.v1.SpatialService": (
+        "GetRoiStats",
+        "ListNucleiInViewport",
+        "ListAnalysisBoxes",
+        "GetAnalysisBox",
+    ),
+}
+
 # Transient UNAVAILABLE (a replica restarting) is retried a couple of times;
 # a peer that is really down still fails fast, well inside any edge deadline.
 _SERVICE_CONFIG = json.dumps(
@@ -18,7 +66,11 @@ _SERVICE_CONFIG = json.dumps(
         "loadBalancingConfig": [{"round_robin": {}}],
         "methodConfig": [
             {
-                "name": [{}],
+                "name": [
+                    {"service": service, "method": method}
+                    for service, methods in IDEMPOTENT_READS.items()
+                    for method in methods
+                ],
                 "retryPolicy": {
                     "maxAttempts": 3,
                     "initialBackoff": "0.05s",
@@ -31,6 +83,11 @@ _SERVICE_CONFIG = json.dumps(
     }
 )
 
+# Keep-alive pings find a dead or hung peer under a call without a deadline (a
+# job's progress stream), also while that stream is quiet. Servers accept pings
+# this often (common.server), so they do not answer with "too many pings".
+KEEPALIVE_TIME_MS = 30_000
+
 
 def channel_options(max_message_bytes: int) -> list[tuple[str, object]]:
     return [
@@ -38,7 +95,9 @@ def channel_options(max_message_bytes: int) -> list[tuple[str, object]]:
         ("grpc.max_receive_message_length", max_message_bytes),
         ("grpc.service_config", _SERVICE_CONFIG),
         ("grpc.enable_retries", 1),
-        ("grpc.keepalive_time_ms", 30_000),
+        ("grpc.keepalive_time_ms", KEEPALIVE_TIME_MS),
+        ("grpc.keepalive_timeout_ms", 10_000),
+        ("grpc.http2.max_pings_without_data", 0),
         # Reconnect quickly once a stopped peer is back.
         ("grpc.initial_reconnect_backoff_ms", 200),
         ("grpc.max_reconnect_backoff_ms", 2_000),

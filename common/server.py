@@ -23,7 +23,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.sdk.trace import TracerProvider
 
-from common.channels import open_channel
+from common.channels import KEEPALIVE_TIME_MS, open_channel
 from common.interceptors import AccessLogInterceptor, ErrorInterceptor
 from common.logs import configure_logging
 from common.settings import PlatformSettings, ServerSettings
@@ -115,6 +115,8 @@ class ServiceRunner:
                 ("grpc.max_send_message_length", size),
                 ("grpc.max_receive_message_length", size),
                 ("grpc.so_reuseport", 0),
+                # Peers ping every KEEPALIVE_TIME_MS under quiet streams (common.channels).
+                ("grpc.http2.min_ping_interval_without_data_ms", KEEPALIVE_TIME_MS // 2),
             ],
         )
         await self.service.setup(server)

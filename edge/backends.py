@@ -35,10 +35,16 @@ _STUBS = {
 }
 
 
+# `timeout=NO_DEADLINE`: a stream that lives as long as its job (WatchJob) or
+# its client; it ends with them, and channel keep-alives find a dead peer.
+NO_DEADLINE = float("inf")
+
+
 class BackendClient:
     """Calls one service: `await client.GetSlide(request)` or
     `async for item in client.ReadRegion(request)`, with the default deadline
-    unless `timeout=` is given, and failures raised as `BackendError`."""
+    unless `timeout=` is given (`NO_DEADLINE` for none), and failures raised as
+    `BackendError`."""
 
     def __init__(self, name: str, channel: aio.Channel, timeout_s: float) -> None:
         self.name = name
@@ -60,7 +66,7 @@ class BackendClient:
         async def call(request: Any, *, timeout: float | None = None) -> Any:
             timeout = timeout or self._timeout_s
             try:
-                return await multicallable(request, timeout=timeout)
+                return await multicallable(request, timeout=_grpc_timeout(timeout))
             except grpc.RpcError as error:
                 raise BackendError(self.name, RpcFailure.from_error(error), timeout) from None
 
@@ -69,7 +75,7 @@ class BackendClient:
     def _streaming(self, multicallable: Any) -> Any:
         async def stream(request: Any, *, timeout: float | None = None) -> AsyncIterator[Any]:
             timeout = timeout or self._timeout_s
-            call = multicallable(request, timeout=timeout)
+            call = multicallable(request, timeout=_grpc_timeout(timeout))
             try:
                 async for response in call:
                     yield response
@@ -79,6 +85,10 @@ class BackendClient:
                 call.cancel()  # the client went away: stop the backend's work too
 
         return stream
+
+
+def _grpc_timeout(timeout: float) -> float | None:
+    return None if timeout == NO_DEADLINE else timeout
 
 
 @dataclass

@@ -27,7 +27,8 @@ class EdgeSettings(BaseSettings):
     request_timeout_s: float = 30.0
     # Deadline of one backend health check.
     health_timeout_s: float = 1.0
-    # Deadline of long streams (viewport analysis, job progress, uploads).
+    # Deadline of long calls that end on their own (viewport analysis, uploads);
+    # job progress streams have none: they live as long as the job.
     stream_timeout_s: float = 3600.0
     # Seconds of silence after which an SSE stream sends a keep-alive comment.
     sse_keepalive_s: float = 15.0

@@ -1,56 +1,139 @@
-"""Server-Sent Events from backend streams.
+"""Server-Sent Events from backend streams: the one helper every SSE route uses.
 
-The first event is pulled before the response starts, so a failure known up
-front (unknown job, unknown slide, bad region) still gets its HTTP status and
-error body; a failure after streaming began arrives as an `error` event. While
-the backend is quiet, a comment line goes out every `keepalive_s` seconds so
-proxies do not drop the connection.
+    @router.post("/viewport-stream")
+    async def viewport_stream(body: Body, request: Request, backends: BackendsDep):
+        async def events() -> AsyncIterator[Event]:
+            async for message in backends.spatial.AnalyzeViewport(pb_request, timeout=NO_DEADLINE):
+                yield "progress", to_json(message)
+
+        return await event_stream(events(), backends.settings.sse_keepalive_s, request=request)
+
+What the helper guarantees:
+- The first event is pulled before the response starts, so a failure known up
+  front (unknown job, unknown slide, bad region) still gets its HTTP status and
+  error body; a failure after streaming began arrives as an `error` event.
+- While the backend is quiet, a comment line goes out every `keepalive_s`
+  seconds so proxies do not drop the connection.
+- When the client disconnects (also while waiting for the first event), the
+  pending backend read is cancelled at once and `events` is closed, so the
+  backend call is cancelled with it: the backend stops its work without waiting
+  for its next message.
+
+Streams that live as long as their job pass `timeout=NO_DEADLINE` to the
+backend call: they end when the job ends or the client leaves, never on a clock.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+from fastapi import Request
 from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
 
-from edge.errors import BackendError, error_body
+from edge.errors import ApiError, BackendError, error_body
 
 Event = tuple[str, Any]
 
 KEEPALIVE = b": keep-alive\n\n"
+_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 def encode_event(name: str, data: Any) -> bytes:
     return f"event: {name}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
 
 
+async def _closed(iterator: AsyncIterator[Any]) -> None:
+    """Close an async generator (runs its `finally`: the backend call is cancelled)."""
+    aclose = getattr(iterator, "aclose", None)
+    if aclose is not None:
+        with contextlib.suppress(Exception):
+            await aclose()
+
+
+async def _cancelled(task: asyncio.Future[Any]) -> None:
+    task.cancel()
+    with contextlib.suppress(BaseException):
+        await task
+
+
 async def _with_keepalive(
     iterator: AsyncIterator[Event], keepalive_s: float
 ) -> AsyncIterator[Event | None]:
-    """The events of `iterator`, with None whenever it stayed quiet for `keepalive_s`."""
-    while True:
-        # One pending read, never cancelled by the wait: cancelling it would
-        # cancel the backend stream underneath.
-        next_event = asyncio.ensure_future(anext(iterator))
+    """The events of `iterator`, with None whenever it stayed quiet for `keepalive_s`.
+
+    However this generator ends (the stream is over, or the response task was
+    cancelled because the client left), the pending read is cancelled and
+    `iterator` closed, at once.
+    """
+    next_event: asyncio.Task[Event] | None = None
+    try:
         while True:
-            done, _ = await asyncio.wait({next_event}, timeout=keepalive_s)
-            if done:
-                break
-            yield None
-        try:
-            yield next_event.result()
-        except StopAsyncIteration:
+            # One pending read, kept across keep-alives: cancelling it would
+            # cancel the backend stream underneath.
+            next_event = asyncio.ensure_future(anext(iterator))
+            while True:
+                done, _ = await asyncio.wait({next_event}, timeout=keepalive_s)
+                if done:
+                    break
+                yield None
+            try:
+                event = next_event.result()
+            except StopAsyncIteration:
+                return
+            next_event = None
+            yield event
+    finally:
+        if next_event is not None and not next_event.done():
+            await _cancelled(next_event)
+        await _closed(iterator)
+
+
+async def _disconnected(request: Request) -> None:
+    """Returns when the client has gone away."""
+    while True:
+        message = await request.receive()
+        if message["type"] == "http.disconnect":
             return
 
 
+async def _first_event(request: Request | None, iterator: AsyncIterator[Event]) -> Event | None:
+    """The first event, or None for an empty stream; a client that leaves
+    meanwhile cancels the read (499)."""
+    read = asyncio.ensure_future(anext(iterator, None))
+    if request is None:
+        return await read
+    gone = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait({read, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        await _cancelled(gone)
+        if not read.done():
+            await _cancelled(read)
+            await _closed(iterator)
+    if read.cancelled():
+        raise ApiError(499, "CANCELLED", "The client went away")
+    return read.result()
+
+
 async def event_stream(
-    events: AsyncIterator[Event], keepalive_s: float = 15.0
+    events: AsyncIterator[Event], keepalive_s: float = 15.0, *, request: Request | None = None
 ) -> StreamingResponse:
+    """`events` ((name, JSON-able data) pairs) as a text/event-stream response.
+
+    `request` lets a client that leaves before the first event cancel the
+    backend call too (None: only once streaming has begun).
+    """
     iterator = aiter(events)
-    first: Event | None = await anext(iterator, None)
+    try:
+        first = await _first_event(request, iterator)
+    except BaseException:
+        await _closed(iterator)
+        raise
 
     async def body() -> AsyncIterator[bytes]:
         if first is None:
@@ -65,8 +148,13 @@ async def event_stream(
                 "error", error_body(failure.error_code, failure.message, failure.details)
             )
 
+    # Starlette runs `body` in a task that it cancels as soon as the client
+    # disconnects (it listens for http.disconnect beside it); the `finally` of
+    # `_with_keepalive` then cancels the backend read. The background close
+    # covers a client gone before `body` began.
     return StreamingResponse(
         body(),
         media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        headers=_HEADERS,
+        background=BackgroundTask(_closed, iterator),
     )

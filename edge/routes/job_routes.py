@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
+from edge.backends import NO_DEADLINE
 from edge.dependencies import BackendsDep
 from edge.envelope import ok
 from edge.jobs_json import job_status
@@ -40,14 +41,15 @@ def add_job_routes(
         return ok(status_json(response.job), response.job.message)
 
     @router.get(f"{prefix}/events/{{job_id}}", summary=f"Progress of a {noun} job as SSE")
-    async def events(job_id: str, backends: BackendsDep):
+    async def events(job_id: str, request: Request, backends: BackendsDep):
         async def progress() -> AsyncIterator[Event]:
-            request = common_pb2.WatchJobRequest(job_id=job_id)
-            stream = backends[service].WatchJob(request, timeout=backends.settings.stream_timeout_s)
-            async for job in stream:
+            # No deadline: the stream lives as long as the job (or the client).
+            watch = common_pb2.WatchJobRequest(job_id=job_id)
+            async for job in backends[service].WatchJob(watch, timeout=NO_DEADLINE):
                 yield "progress", status_json(job)
 
-        return await event_stream(progress(), backends.settings.sse_keepalive_s)
+        keepalive_s = backends.settings.sse_keepalive_s
+        return await event_stream(progress(), keepalive_s, request=request)
 
     @router.post(f"{prefix}/cancel/{{job_id}}", summary=f"Cancel a {noun} job")
     async def cancel(job_id: str, backends: BackendsDep) -> dict[str, Any]:

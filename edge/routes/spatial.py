@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -70,7 +70,7 @@ def _breakdown(items) -> list[dict[str, Any]]:
 
 
 @inference_router.post("/viewport-stream", summary="Segment a viewport with live SSE progress")
-async def viewport_stream(body: ViewportBody, backends: BackendsDep):
+async def viewport_stream(body: ViewportBody, http_request: Request, backends: BackendsDep):
     request = pb.AnalyzeViewportRequest(
         slide_id=str(body.slide_id),
         x=body.x,
@@ -99,7 +99,8 @@ async def viewport_stream(body: ViewportBody, backends: BackendsDep):
                     },
                 )
 
-    return await event_stream(events(), backends.settings.sse_keepalive_s)
+    keepalive_s = backends.settings.sse_keepalive_s
+    return await event_stream(events(), keepalive_s, request=http_request)
 
 
 @roi_router.post("/stats", summary="Spatial statistics of a rectangle")

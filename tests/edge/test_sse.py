@@ -4,8 +4,16 @@ or cancelling the pending event."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 
+import httpx
+import pytest
+
+from edge.errors import ApiError
+from edge.settings import EdgeSettings
 from edge.sse import KEEPALIVE, encode_event, event_stream
+from tests.harness import free_port
 
 
 async def slow_events():
@@ -24,3 +32,82 @@ async def test_quiet_backend_gets_keepalives_and_no_event_is_lost():
 
 def test_event_encoding_is_one_json_line():
     assert encode_event("complete", {"a": [1, 2]}) == b'event: complete\ndata: {"a":[1,2]}\n\n'
+
+
+# The real edge and microscopy service: a job whose progress stream is quiet ----------
+
+
+def _wait_for(condition, what: str, within_s: float = 10.0) -> None:
+    """Polls `condition` (a liveness bound, not a speed figure)."""
+    deadline = time.monotonic() + within_s
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def _watch_calls_ended(caplog) -> int:
+    return sum("WatchJob" in record.getMessage() for record in caplog.records)
+
+
+def test_client_leaving_cancels_the_quiet_backend_stream_at_once(edge, blocked_job, caplog):
+    """The job stays running and silent: before the fix, WatchJob kept running
+    on the service until the job's next change (here: never)."""
+    job_id, _ = blocked_job
+    caplog.set_level(logging.INFO, logger="micrographia.rpc")
+    with edge.stream("GET", f"/api/processing/workflow/events/{job_id}") as response:
+        assert response.status_code == 200
+        chunks = response.iter_bytes()
+        assert next(chunks).startswith(b"event: progress")
+        time.sleep(0.3)
+        assert _watch_calls_ended(caplog) == 0  # still watching while the client is there
+    _wait_for(lambda: _watch_calls_ended(caplog) == 1, "WatchJob still running on the service")
+
+
+def test_job_stream_has_no_deadline(platform, blocked_job):
+    """With every deadline at 0.3 s, a job stream still only sends keep-alives."""
+    job_id, release = blocked_job
+    settings = EdgeSettings(
+        port=free_port(), request_timeout_s=0.3, stream_timeout_s=0.3, sse_keepalive_s=0.2
+    )
+    url = f"/api/processing/workflow/events/{job_id}"
+    with (
+        platform.extra_edge(settings) as base_url,
+        httpx.Client(base_url=base_url) as client,
+        client.stream("GET", url) as response,
+    ):
+        chunks = response.iter_bytes()
+        assert next(chunks).startswith(b"event: progress")
+        quiet = [next(chunks) for _ in range(5)]  # a second of silence
+        assert set(quiet) == {KEEPALIVE}
+        release()
+        rest = b"".join(chunks)
+    assert b"event: error" not in rest
+    assert b'"status":"completed"' in rest
+
+
+async def _never_answers():
+    await asyncio.Event().wait()
+    yield "progress", {}
+
+
+class _Gone:
+    """A request whose client has already disconnected."""
+
+    async def receive(self):
+        return {"type": "http.disconnect"}
+
+
+async def test_client_leaving_before_the_first_event_cancels_the_read():
+    closed = asyncio.Event()
+
+    async def events():
+        try:
+            async for event in _never_answers():
+                yield event
+        finally:
+            closed.set()
+
+    with pytest.raises(ApiError) as raised:
+        await event_stream(events(), request=_Gone())
+    assert raised.value.status_code == 499
+    assert closed.is_set()
