@@ -174,4 +174,7 @@ def build_mcp(backends: Backends) -> MCPServer:
         response = await _call(backends.slides.ListSlides(slides_pb2.ListSlidesRequest()))
         return {"slides": [to_json(slide) for slide in response.slides]}
 
+    from edge import mcp_spatial  # here: it uses this module's helpers
+
+    mcp_spatial.register(mcp, backends)
     return mcp
