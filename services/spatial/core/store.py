@@ -40,10 +40,12 @@ NUCLEUS_COLUMNS = (
     "perimeter_um",
 )
 
-# Centroid in the half-open rectangle $2..$4 x $3..$5; `&&` (closed) finds the
-# candidates through the index, the comparisons drop the far edges.
+# Centroid in the half-open rectangle $2..$4 x $3..$5. `&&` finds candidates
+# through the index, but compares single-precision boxes rounded outwards; the
+# exact comparisons decide (and drop the far edges).
 _IN_RECT = """centroid && ST_MakeEnvelope($2, $3, $4, $5)
-    AND ST_X(centroid) < $4 AND ST_Y(centroid) < $5"""
+    AND ST_X(centroid) >= $2 AND ST_X(centroid) < $4
+    AND ST_Y(centroid) >= $3 AND ST_Y(centroid) < $5"""
 
 
 @dataclass(frozen=True)
