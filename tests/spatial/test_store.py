@@ -13,6 +13,7 @@ import pytest
 
 from common.errors import InvalidArgument, NotFound
 from services.spatial.core import Bounds, NucleiBatch, box_metrics
+from services.spatial.core import store as store_module
 from services.spatial.core.geojson import feature_collection
 from services.spatial.core.nuclei import contour_polygons
 
@@ -98,24 +99,28 @@ def test_overlapping_boxes_count_once_and_delete_restores(loop_thread, store):
     assert sum(loop_thread.run(store.region_counts(slide, everything))) == 0
 
 
-def test_a_failed_or_cancelled_insert_leaves_nothing(loop_thread, store):
+def test_a_failed_or_cancelled_insert_leaves_nothing(loop_thread, store, monkeypatch):
     rng = np.random.default_rng(3)
     slide = new_slide()
     bounds = Bounds(0, 0, 500, 500)
     good = synthetic_nuclei(rng, bounds, 300)
     loop_thread.run(store.insert_box(slide, bounds, MPP, good))
 
-    # A nucleus the database refuses (NaN area fails no check, a negative
-    # probability would be refused by the batch itself): break the COPY with an
-    # outline PostGIS rejects as a polygon column value: a point's WKB.
-    broken = synthetic_nuclei(rng, Bounds(100, 100, 400, 400), 300)
-    broken.contours = [None] * 300
-    original = broken.contour_wkb
-    broken.contour_wkb = lambda: [*original()[:-1], good.centroid_wkb()[0]]
+    # The database refuses the last row of the COPY (a point where a polygon
+    # belongs): the box and the rows sent before it must go too.
+    def with_a_bad_row(box_id, slide_id, nuclei):
+        rows = encode(box_id, slide_id, nuclei)
+        rows[-1] = (*rows[-1][:3], good.centroid_wkb().tolist()[0], *rows[-1][4:])
+        return rows
+
+    encode = store_module._nucleus_records
+    monkeypatch.setattr(store_module, "_nucleus_records", with_a_bad_row)
+    broken = synthetic_nuclei(rng, Bounds(100, 100, 400, 400), 25_000)
     with pytest.raises(Exception, match=r"geometry|Point|Polygon"):
         loop_thread.run(store.insert_box(slide, Bounds(100, 100, 400, 400), MPP, broken))
     assert len(loop_thread.run(store.list_boxes(slide))) == 1
     assert sum(loop_thread.run(store.region_counts(slide, bounds))) == 300
+    monkeypatch.undo()
 
     async def cancelled_insert():
         big = synthetic_nuclei(rng, Bounds(0, 0, 500, 500), 200_000)

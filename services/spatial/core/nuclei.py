@@ -15,6 +15,9 @@ import shapely
 from common.errors import InvalidArgument
 from services.spatial.core.cell_types import CELL_TYPES
 
+# WKB of a 2-D point: byte order (1 = little-endian), geometry type (1), x, y; packed.
+_WKB_POINT = np.dtype([("order", "u1"), ("type", "<u4"), ("x", "<f8"), ("y", "<f8")])
+
 
 @dataclass
 class NucleiBatch:
@@ -60,40 +63,53 @@ class NucleiBatch:
         """Mask of centroids in the half-open rectangle."""
         return (self.x >= x_min) & (self.x < x_max) & (self.y >= y_min) & (self.y < y_max)
 
-    def centroid_wkb(self) -> np.ndarray:
-        return shapely.to_wkb(shapely.points(self.x, self.y))
+    def __getitem__(self, part: slice) -> NucleiBatch:
+        return NucleiBatch(
+            self.x[part],
+            self.y[part],
+            self.cell_type[part],
+            self.probability[part],
+            self.area_um2[part],
+            self.perimeter_um[part],
+            None if self.contours is None else self.contours[part],
+        )
 
-    def contour_wkb(self) -> list[bytes | None]:
+    def centroid_wkb(self) -> np.ndarray:
+        """Each centroid as little-endian WKB Point, written straight by numpy."""
+        wkb = np.empty(len(self), _WKB_POINT)
+        wkb["order"], wkb["type"], wkb["x"], wkb["y"] = 1, 1, self.x, self.y
+        return wkb.view(f"V{_WKB_POINT.itemsize}")
+
+    def contour_wkb(self) -> np.ndarray:
         """Each outline as WKB polygon; invalid ones repaired, degenerate ones None."""
         if self.contours is None:
-            return [None] * len(self)
-        return [
-            None if polygon is None else shapely.to_wkb(polygon)
-            for polygon in contour_polygons(self.contours)
-        ]
+            return np.full(len(self), None, dtype=object)
+        return shapely.to_wkb(contour_polygons(self.contours))
 
 
-def contour_polygons(contours: Sequence[np.ndarray | None]) -> list[shapely.Polygon | None]:
-    """Outlines as valid polygons.
+def contour_polygons(contours: Sequence[np.ndarray | None]) -> np.ndarray:
+    """Outlines as valid polygons (an object array, None where there is none).
 
     An invalid outline (self-touching, a figure eight) is repaired with GEOS
     make_valid, PostGIS's ST_MakeValid, and the largest polygon of the result
     kept, so the nucleus keeps a contour instead of being dropped. An outline
     with no area left (fewer than three distinct vertices) is None.
     """
-    polygons: list[shapely.Polygon | None] = [None] * len(contours)
-    usable = [
-        index for index, contour in enumerate(contours) if contour is not None and len(contour) >= 3
-    ]
-    if not usable:
+    polygons = np.full(len(contours), None, dtype=object)
+    lengths = np.fromiter(
+        (0 if contour is None else len(contour) for contour in contours), np.int64, len(contours)
+    )
+    usable = np.flatnonzero(lengths >= 3)
+    if not len(usable):
         return polygons
-    rings = [np.asarray(contours[index], np.float64).reshape(-1, 2) for index in usable]
-    coords = np.concatenate(rings)
-    ring_index = np.repeat(np.arange(len(rings)), [len(ring) for ring in rings])
-    built = shapely.polygons(shapely.linearrings(coords, indices=ring_index))
-    valid = shapely.is_valid(built)
-    for index, polygon, ok in zip(usable, built, valid, strict=True):
-        polygons[index] = polygon if ok else largest_polygon(shapely.make_valid(polygon))
+    coords = np.concatenate([contours[index] for index in usable]).astype(np.float64, copy=False)
+    ring_index = np.repeat(np.arange(len(usable)), lengths[usable])
+    built = shapely.polygons(shapely.linearrings(coords.reshape(-1, 2), indices=ring_index))
+    invalid = ~shapely.is_valid(built)
+    if invalid.any():
+        repaired = shapely.make_valid(built[invalid])
+        built[invalid] = [largest_polygon(geometry) for geometry in repaired]
+    polygons[usable] = built
     return polygons
 
 

@@ -25,6 +25,9 @@ from services.spatial.core.cell_types import CELL_TYPE_NAMES, CELL_TYPES
 from services.spatial.core.nuclei import NucleiBatch
 from services.spatial.core.statistics import Summary, summarize
 
+# Nuclei encoded per step of a COPY (the next step is encoded while one is sent).
+COPY_CHUNK = 10_000
+
 # Safety cap of a viewport query (slidekick-api.md).
 MAX_VIEWPORT_NUCLEI = 50_000
 
@@ -126,8 +129,6 @@ class SpatialStore:
         box_id = uuid.uuid4()
         counts = nuclei.counts()
         summary = summarize(counts, bounds, mpp)
-        # Encoding outlines is CPU work: off the event loop.
-        records = await asyncio.to_thread(_nucleus_records, box_id, slide, nuclei)
         async with self.pool.acquire() as connection, connection.transaction():
             await _lock_slide(connection, slide)
             if not label:
@@ -168,7 +169,7 @@ class SpatialStore:
             )
             if len(nuclei):
                 await connection.copy_records_to_table(
-                    "nuclei", records=records, columns=NUCLEUS_COLUMNS
+                    "nuclei", records=_encoded(box_id, slide, nuclei), columns=NUCLEUS_COLUMNS
                 )
         return _box(row)
 
@@ -336,6 +337,26 @@ class SpatialStore:
                 yield batch
 
 
+async def _encoded(
+    box_id: uuid.UUID, slide: uuid.UUID, nuclei: NucleiBatch, chunk: int = COPY_CHUNK
+) -> AsyncIterator[tuple]:
+    """COPY rows, encoded a chunk at a time in a worker thread (CPU work, off the
+    event loop), the next chunk while the database takes in this one."""
+    parts = [nuclei[start : start + chunk] for start in range(0, len(nuclei), chunk)]
+    ahead = asyncio.ensure_future(asyncio.to_thread(_nucleus_records, box_id, slide, parts[0]))
+    try:
+        for index in range(len(parts)):
+            rows = await ahead
+            if index + 1 < len(parts):
+                ahead = asyncio.ensure_future(
+                    asyncio.to_thread(_nucleus_records, box_id, slide, parts[index + 1])
+                )
+            for row in rows:
+                yield row
+    finally:
+        ahead.cancel()
+
+
 def _nucleus_records(box_id: uuid.UUID, slide: uuid.UUID, nuclei: NucleiBatch) -> list[tuple]:
     """Rows for COPY in NUCLEUS_COLUMNS order, geometry as WKB."""
     names = [CELL_TYPE_NAMES[t] for t in nuclei.cell_type.tolist()]
@@ -344,8 +365,8 @@ def _nucleus_records(box_id: uuid.UUID, slide: uuid.UUID, nuclei: NucleiBatch) -
         zip(
             (box_id,) * n,
             (slide,) * n,
-            nuclei.centroid_wkb(),
-            nuclei.contour_wkb(),
+            nuclei.centroid_wkb().tolist(),
+            nuclei.contour_wkb().tolist(),
             nuclei.cell_type.tolist(),
             names,
             nuclei.probability.tolist(),
