@@ -63,7 +63,11 @@ class NucleiBatch:
         """Mask of centroids in the half-open rectangle."""
         return (self.x >= x_min) & (self.x < x_max) & (self.y >= y_min) & (self.y < y_max)
 
-    def __getitem__(self, part: slice) -> NucleiBatch:
+    def __getitem__(self, part: slice | np.ndarray) -> NucleiBatch:
+        """Some nuclei: a slice, or an array of indices."""
+        contours = self.contours
+        if contours is not None:
+            contours = contours[part] if isinstance(part, slice) else [contours[i] for i in part]
         return NucleiBatch(
             self.x[part],
             self.y[part],
@@ -71,8 +75,13 @@ class NucleiBatch:
             self.probability[part],
             self.area_um2[part],
             self.perimeter_um[part],
-            None if self.contours is None else self.contours[part],
+            contours,
         )
+
+    def in_grid_order(self, cell: float) -> NucleiBatch:
+        """The nuclei row by row of a `cell`-pixel grid: stored in this order,
+        the rows of a region lie on few pages of the table."""
+        return self[np.lexsort((self.x // cell, self.y // cell))]
 
     def centroid_wkb(self) -> np.ndarray:
         """Each centroid as little-endian WKB Point, written straight by numpy."""

@@ -12,6 +12,7 @@ run's figures (`total_nuclei`, counts) whatever covers it later.
 from __future__ import annotations
 
 import asyncio
+import math
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -49,6 +50,67 @@ NUCLEUS_COLUMNS = (
 _IN_RECT = """centroid && ST_MakeEnvelope($2, $3, $4, $5)
     AND ST_X(centroid) >= $2 AND ST_X(centroid) < $4
     AND ST_Y(centroid) >= $3 AND ST_Y(centroid) < $5"""
+
+
+# Edge of the cells of `nucleus_cells` (migration 0003), level-0 pixels.
+CELL = 64
+
+_RECOUNT_CELLS = f"""INSERT INTO nucleus_cells (slide_id, cy, cx, n0, n1, n2, n3, n4, n5)
+    SELECT $1, floor(ST_Y(centroid) / {CELL})::int, floor(ST_X(centroid) / {CELL})::int,
+        {", ".join(f"count(*) FILTER (WHERE cell_type = {t})" for t in range(6))}
+    FROM nuclei WHERE visible AND slide_id = $1 AND {_IN_RECT}
+    GROUP BY 2, 3"""
+
+_EDGE = """(centroid && ST_MakeEnvelope(${0}, ${1}, ${2}, ${3})
+    AND ST_X(centroid) >= ${0} AND ST_X(centroid) < ${2}
+    AND ST_Y(centroid) >= ${1} AND ST_Y(centroid) < ${3})"""
+
+# Counts per type: cells $2 <= cy < $3, $4 <= cx < $5 summed, plus the nuclei of
+# the four edge strips ($6.. $21) counted one by one.
+_REGION_COUNTS = f"""SELECT t, sum(n)::bigint AS n FROM (
+    SELECT unnest(ARRAY[0, 1, 2, 3, 4, 5]) AS t,
+           unnest(ARRAY[sum(n0), sum(n1), sum(n2), sum(n3), sum(n4), sum(n5)]) AS n
+    FROM nucleus_cells WHERE slide_id = $1 AND cy >= $2 AND cy < $3 AND cx >= $4 AND cx < $5
+    UNION ALL
+    SELECT cell_type, count(*) FROM nuclei
+    WHERE visible AND slide_id = $1 AND (
+        {" OR ".join(_EDGE.format(*range(6 + 4 * k, 10 + 4 * k)) for k in range(4))})
+    GROUP BY cell_type
+) parts WHERE n IS NOT NULL GROUP BY t"""
+
+
+async def _recount_cells(connection: asyncpg.Connection, slide: uuid.UUID, bounds: Bounds) -> None:
+    """Count again the cells `bounds` touches (after its visible flags changed)."""
+    x0, y0 = math.floor(bounds.x_min / CELL), math.floor(bounds.y_min / CELL)
+    x1, y1 = math.ceil(bounds.x_max / CELL), math.ceil(bounds.y_max / CELL)
+    await connection.execute(
+        "DELETE FROM nucleus_cells WHERE slide_id = $1 AND cy >= $2 AND cy < $3 "
+        "AND cx >= $4 AND cx < $5",
+        slide,
+        y0,
+        y1,
+        x0,
+        x1,
+    )
+    await connection.execute(_RECOUNT_CELLS, slide, x0 * CELL, y0 * CELL, x1 * CELL, y1 * CELL)
+
+
+def _region_arguments(bounds: Bounds) -> list[float] | None:
+    """Cell range held whole and the four edge strips, or None when the
+    rectangle holds no whole cell."""
+    cx0, cx1 = math.ceil(bounds.x_min / CELL), math.floor(bounds.x_max / CELL)
+    cy0, cy1 = math.ceil(bounds.y_min / CELL), math.floor(bounds.y_max / CELL)
+    if cx0 >= cx1 or cy0 >= cy1:
+        return None
+    ix0, ix1, iy0, iy1 = cx0 * CELL, cx1 * CELL, cy0 * CELL, cy1 * CELL
+    b = bounds
+    strips = [
+        (b.x_min, b.y_min, b.x_max, iy0),  # above
+        (b.x_min, iy1, b.x_max, b.y_max),  # below
+        (b.x_min, iy0, ix0, iy1),  # left
+        (ix1, iy0, b.x_max, iy1),  # right
+    ]
+    return [cy0, cy1, cx0, cx1, *(value for strip in strips for value in strip)]
 
 
 @dataclass(frozen=True)
@@ -171,6 +233,7 @@ class SpatialStore:
                 await connection.copy_records_to_table(
                     "nuclei", records=_encoded(box_id, slide, nuclei), columns=NUCLEUS_COLUMNS
                 )
+            await _recount_cells(connection, slide, bounds)
         return _box(row)
 
     async def delete_box(self, box_id: str) -> int:
@@ -216,6 +279,11 @@ class SpatialStore:
                 gone["y_max"],
                 gone["seq"],
             )
+            await _recount_cells(
+                connection,
+                slide,
+                Bounds(gone["x_min"], gone["y_min"], gone["x_max"], gone["y_max"]),
+            )
         return deleted
 
     async def delete_slide(self, slide_id: str) -> tuple[int, int]:
@@ -236,6 +304,7 @@ class SpatialStore:
                    SELECT count(*) FROM gone""",
                 slide,
             )
+            await connection.execute("DELETE FROM nucleus_cells WHERE slide_id = $1", slide)
         return boxes, nuclei
 
     # Reads --------------------------------------------------------------------------
@@ -258,19 +327,21 @@ class SpatialStore:
 
     async def region_counts(self, slide_id: str, bounds: Bounds) -> list[int]:
         """Visible nuclei per cell type whose centroid lies in `bounds`."""
-        rows = await self.pool.fetch(
-            f"""SELECT cell_type, count(*) AS n FROM nuclei
-                WHERE visible AND slide_id = $1 AND {_IN_RECT}
-                GROUP BY cell_type""",
-            parse_id(slide_id, "slide_id"),
-            bounds.x_min,
-            bounds.y_min,
-            bounds.x_max,
-            bounds.y_max,
-        )
+        slide = parse_id(slide_id, "slide_id")
+        arguments = _region_arguments(bounds)
+        if arguments is None:  # smaller than a cell: count one by one
+            rows = await self.pool.fetch(
+                f"""SELECT cell_type AS t, count(*) AS n FROM nuclei
+                    WHERE visible AND slide_id = $1 AND {_IN_RECT}
+                    GROUP BY cell_type""",
+                slide,
+                *_corners(bounds),
+            )
+        else:
+            rows = await self.pool.fetch(_REGION_COUNTS, slide, *arguments)
         counts = [0] * len(CELL_TYPES)
         for row in rows:
-            counts[row["cell_type"]] = row["n"]
+            counts[row["t"]] = row["n"]
         return counts
 
     async def region_stats(self, slide_id: str, bounds: Bounds, mpp: float | None) -> Summary:
@@ -342,6 +413,7 @@ async def _encoded(
 ) -> AsyncIterator[tuple]:
     """COPY rows, encoded a chunk at a time in a worker thread (CPU work, off the
     event loop), the next chunk while the database takes in this one."""
+    nuclei = await asyncio.to_thread(nuclei.in_grid_order, CELL)
     parts = [nuclei[start : start + chunk] for start in range(0, len(nuclei), chunk)]
     ahead = asyncio.ensure_future(asyncio.to_thread(_nucleus_records, box_id, slide, parts[0]))
     try:
