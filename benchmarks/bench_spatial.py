@@ -46,8 +46,8 @@ SLIDE_EXTENT = 8000.0
 
 
 def nuclei(rng: np.random.Generator, bounds: Bounds, n: int, vertices: int = 0) -> NucleiBatch:
-    x = rng.uniform(bounds.x_min, bounds.x_max, n)
-    y = rng.uniform(bounds.y_min, bounds.y_max, n)
+    x = np.minimum(rng.uniform(bounds.x_min, bounds.x_max, n), np.nextafter(bounds.x_max, 0))
+    y = np.minimum(rng.uniform(bounds.y_min, bounds.y_max, n), np.nextafter(bounds.y_max, 0))
     contours = None
     if vertices:
         angles = np.linspace(0, 2 * np.pi, vertices, endpoint=False)

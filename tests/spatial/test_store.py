@@ -146,6 +146,9 @@ def test_bad_ids_and_values_are_refused(loop_thread, store):
         NucleiBatch([1.0], [1.0], [1], [1.5], [1.0], [1.0])
     with pytest.raises(InvalidArgument, match="cell types"):
         NucleiBatch([1.0], [1.0], [6], [0.5], [1.0], [1.0])
+    outside = NucleiBatch([10.0, 150.0], [10.0, 10.0], [1, 1], [0.5, 0.5], [1, 1], [1, 1])
+    with pytest.raises(InvalidArgument, match="1 nuclei lie outside the box"):
+        loop_thread.run(store.insert_box(new_slide(), Bounds(0, 0, 100, 100), MPP, outside))
     with pytest.raises(InvalidArgument, match="outside the slide"):
         Bounds(2000, 0, 3000, 100).clamped(1000, 1000)
     assert Bounds(-10, -10, 50, 2000).clamped(1000, 1000) == Bounds(0, 0, 50, 1000)

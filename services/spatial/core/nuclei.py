@@ -78,6 +78,20 @@ class NucleiBatch:
             contours,
         )
 
+    def cell_counts(
+        self, cell: float, cx0: int, cy0: int, cx1: int, cy1: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Nuclei per type in the cells (x // cell, y // cell) of the index range
+        [cx0, cx1) x [cy0, cy1) that hold any: (cy, cx, counts of shape (n, 6))."""
+        cx = np.floor(self.x / cell).astype(np.int64)
+        cy = np.floor(self.y / cell).astype(np.int64)
+        keep = (cx >= cx0) & (cx < cx1) & (cy >= cy0) & (cy < cy1)
+        width = cx1 - cx0
+        keys, inverse = np.unique((cy[keep] - cy0) * width + (cx[keep] - cx0), return_inverse=True)
+        types = len(CELL_TYPES)
+        counts = np.bincount(inverse * types + self.cell_type[keep], minlength=len(keys) * types)
+        return keys // width + cy0, keys % width + cx0, counts.reshape(-1, types)
+
     def in_grid_order(self, cell: float) -> NucleiBatch:
         """The nuclei row by row of a `cell`-pixel grid: stored in this order,
         the rows of a region lie on few pages of the table."""

@@ -55,6 +55,8 @@ _IN_RECT = """centroid && ST_MakeEnvelope($2, $3, $4, $5)
 # Edge of the cells of `nucleus_cells` (migration 0003), level-0 pixels.
 CELL = 64
 
+CELL_COUNT_COLUMNS = ("n0", "n1", "n2", "n3", "n4", "n5")
+
 _RECOUNT_CELLS = f"""INSERT INTO nucleus_cells (slide_id, cy, cx, n0, n1, n2, n3, n4, n5)
     SELECT $1, floor(ST_Y(centroid) / {CELL})::int, floor(ST_X(centroid) / {CELL})::int,
         {", ".join(f"count(*) FILTER (WHERE cell_type = {t})" for t in range(6))}
@@ -79,29 +81,90 @@ _REGION_COUNTS = f"""SELECT t, sum(n)::bigint AS n FROM (
 ) parts WHERE n IS NOT NULL GROUP BY t"""
 
 
-async def _recount_cells(connection: asyncpg.Connection, slide: uuid.UUID, bounds: Bounds) -> None:
-    """Count again the cells `bounds` touches (after its visible flags changed)."""
-    x0, y0 = math.floor(bounds.x_min / CELL), math.floor(bounds.y_min / CELL)
-    x1, y1 = math.ceil(bounds.x_max / CELL), math.ceil(bounds.y_max / CELL)
+CellRange = tuple[int, int, int, int]  # cx0, cy0, cx1, cy1: half-open cell indices
+
+
+def _cells_touched(bounds: Bounds) -> CellRange:
+    return (
+        math.floor(bounds.x_min / CELL),
+        math.floor(bounds.y_min / CELL),
+        math.ceil(bounds.x_max / CELL),
+        math.ceil(bounds.y_max / CELL),
+    )
+
+
+def _cells_within(bounds: Bounds) -> CellRange | None:
+    """The cells `bounds` holds whole, or None when it holds none."""
+    cx0, cx1 = math.ceil(bounds.x_min / CELL), math.floor(bounds.x_max / CELL)
+    cy0, cy1 = math.ceil(bounds.y_min / CELL), math.floor(bounds.y_max / CELL)
+    return (cx0, cy0, cx1, cy1) if cx0 < cx1 and cy0 < cy1 else None
+
+
+def _ring(outer: CellRange, inner: CellRange) -> list[CellRange]:
+    """`outer` minus `inner` as up to four ranges."""
+    ox0, oy0, ox1, oy1 = outer
+    ix0, iy0, ix1, iy1 = inner
+    ranges = [
+        (ox0, oy0, ox1, iy0),
+        (ox0, iy1, ox1, oy1),
+        (ox0, iy0, ix0, iy1),
+        (ix1, iy0, ox1, iy1),
+    ]
+    return [r for r in ranges if r[0] < r[2] and r[1] < r[3]]
+
+
+async def _delete_cells(connection: asyncpg.Connection, slide: uuid.UUID, cells: CellRange) -> None:
+    cx0, cy0, cx1, cy1 = cells
     await connection.execute(
         "DELETE FROM nucleus_cells WHERE slide_id = $1 AND cy >= $2 AND cy < $3 "
         "AND cx >= $4 AND cx < $5",
         slide,
-        y0,
-        y1,
-        x0,
-        x1,
+        cy0,
+        cy1,
+        cx0,
+        cx1,
     )
-    await connection.execute(_RECOUNT_CELLS, slide, x0 * CELL, y0 * CELL, x1 * CELL, y1 * CELL)
+
+
+async def _count_cells(connection: asyncpg.Connection, slide: uuid.UUID, cells: CellRange) -> None:
+    """Count the (deleted) cells of a range again from the visible nuclei."""
+    await connection.execute(_RECOUNT_CELLS, slide, *(index * CELL for index in cells))
+
+
+async def _store_cells(
+    connection: asyncpg.Connection, slide: uuid.UUID, bounds: Bounds, nuclei: NucleiBatch
+) -> None:
+    """Cells after a new box: those it holds whole count just its nuclei (older
+    ones there are hidden now), counted here; the ring it cuts is counted again."""
+    touched = _cells_touched(bounds)
+    await _delete_cells(connection, slide, touched)
+    within = _cells_within(bounds)
+    if within is None:
+        await _count_cells(connection, slide, touched)
+        return
+    cy, cx, counts = await asyncio.to_thread(nuclei.cell_counts, CELL, *within)
+    rows = zip([slide] * len(cy), cy.tolist(), cx.tolist(), *counts.T.tolist(), strict=True)
+    await connection.copy_records_to_table(
+        "nucleus_cells", records=rows, columns=("slide_id", "cy", "cx", *CELL_COUNT_COLUMNS)
+    )
+    for cells in _ring(touched, within):
+        await _count_cells(connection, slide, cells)
+
+
+async def _recount_cells(connection: asyncpg.Connection, slide: uuid.UUID, bounds: Bounds) -> None:
+    """Count again every cell `bounds` touches (after its visible flags changed)."""
+    touched = _cells_touched(bounds)
+    await _delete_cells(connection, slide, touched)
+    await _count_cells(connection, slide, touched)
 
 
 def _region_arguments(bounds: Bounds) -> list[float] | None:
     """Cell range held whole and the four edge strips, or None when the
     rectangle holds no whole cell."""
-    cx0, cx1 = math.ceil(bounds.x_min / CELL), math.floor(bounds.x_max / CELL)
-    cy0, cy1 = math.ceil(bounds.y_min / CELL), math.floor(bounds.y_max / CELL)
-    if cx0 >= cx1 or cy0 >= cy1:
+    within = _cells_within(bounds)
+    if within is None:
         return None
+    cx0, cy0, cx1, cy1 = within
     ix0, ix1, iy0, iy1 = cx0 * CELL, cx1 * CELL, cy0 * CELL, cy1 * CELL
     b = bounds
     strips = [
@@ -188,6 +251,9 @@ class SpatialStore:
         """Store an analysis: the box, then its nuclei by binary COPY, in one
         transaction. Should anything fail or the caller be cancelled, nothing stays."""
         slide = parse_id(slide_id, "slide_id")
+        outside = len(nuclei) - int(nuclei.inside(*_corners(bounds)).sum())
+        if outside:
+            raise InvalidArgument(f"{outside} nuclei lie outside the box {bounds}")
         box_id = uuid.uuid4()
         counts = nuclei.counts()
         summary = summarize(counts, bounds, mpp)
@@ -233,7 +299,7 @@ class SpatialStore:
                 await connection.copy_records_to_table(
                     "nuclei", records=_encoded(box_id, slide, nuclei), columns=NUCLEUS_COLUMNS
                 )
-            await _recount_cells(connection, slide, bounds)
+            await _store_cells(connection, slide, bounds, nuclei)
         return _box(row)
 
     async def delete_box(self, box_id: str) -> int:
