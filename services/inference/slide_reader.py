@@ -25,9 +25,10 @@ class SlideClient:
         self.timeout_s = timeout_s
 
     async def facts(self, slide_id: str) -> SlideFacts:
-        slide = await self.stub().GetSlide(
+        response = await self.stub().GetSlide(
             pb.GetSlideRequest(slide_id=slide_id), timeout=self.timeout_s
         )
+        slide = response.slide
         return SlideFacts(
             width=slide.width_px,
             height=slide.height_px,
