@@ -12,7 +12,6 @@ run's figures (`total_nuclei`, counts) whatever covers it later.
 from __future__ import annotations
 
 import asyncio
-import math
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -21,8 +20,10 @@ from datetime import datetime
 import asyncpg
 
 from common.errors import InvalidArgument, NotFound
+from services.spatial.core import cells
 from services.spatial.core.bounds import Bounds
 from services.spatial.core.cell_types import CELL_TYPE_NAMES, CELL_TYPES
+from services.spatial.core.cells import IN_RECT
 from services.spatial.core.nuclei import NucleiBatch
 from services.spatial.core.statistics import Summary, summarize
 
@@ -43,137 +44,6 @@ NUCLEUS_COLUMNS = (
     "area_um2",
     "perimeter_um",
 )
-
-# Centroid in the half-open rectangle $2..$4 x $3..$5. `&&` finds candidates
-# through the index, but compares single-precision boxes rounded outwards; the
-# exact comparisons decide (and drop the far edges).
-_IN_RECT = """centroid && ST_MakeEnvelope($2, $3, $4, $5)
-    AND ST_X(centroid) >= $2 AND ST_X(centroid) < $4
-    AND ST_Y(centroid) >= $3 AND ST_Y(centroid) < $5"""
-
-
-# Edge of the cells of `nucleus_cells` (migration 0003), level-0 pixels.
-CELL = 64
-
-CELL_COUNT_COLUMNS = ("n0", "n1", "n2", "n3", "n4", "n5")
-
-_RECOUNT_CELLS = f"""INSERT INTO nucleus_cells (slide_id, cy, cx, n0, n1, n2, n3, n4, n5)
-    SELECT $1, floor(ST_Y(centroid) / {CELL})::int, floor(ST_X(centroid) / {CELL})::int,
-        {", ".join(f"count(*) FILTER (WHERE cell_type = {t})" for t in range(6))}
-    FROM nuclei WHERE visible AND slide_id = $1 AND {_IN_RECT}
-    GROUP BY 2, 3"""
-
-_EDGE = """(centroid && ST_MakeEnvelope(${0}, ${1}, ${2}, ${3})
-    AND ST_X(centroid) >= ${0} AND ST_X(centroid) < ${2}
-    AND ST_Y(centroid) >= ${1} AND ST_Y(centroid) < ${3})"""
-
-# Counts per type: cells $2 <= cy < $3, $4 <= cx < $5 summed, plus the nuclei of
-# the four edge strips ($6.. $21) counted one by one.
-_REGION_COUNTS = f"""SELECT t, sum(n)::bigint AS n FROM (
-    SELECT unnest(ARRAY[0, 1, 2, 3, 4, 5]) AS t,
-           unnest(ARRAY[sum(n0), sum(n1), sum(n2), sum(n3), sum(n4), sum(n5)]) AS n
-    FROM nucleus_cells WHERE slide_id = $1 AND cy >= $2 AND cy < $3 AND cx >= $4 AND cx < $5
-    UNION ALL
-    SELECT cell_type, count(*) FROM nuclei
-    WHERE visible AND slide_id = $1 AND (
-        {" OR ".join(_EDGE.format(*range(6 + 4 * k, 10 + 4 * k)) for k in range(4))})
-    GROUP BY cell_type
-) parts WHERE n IS NOT NULL GROUP BY t"""
-
-
-CellRange = tuple[int, int, int, int]  # cx0, cy0, cx1, cy1: half-open cell indices
-
-
-def _cells_touched(bounds: Bounds) -> CellRange:
-    return (
-        math.floor(bounds.x_min / CELL),
-        math.floor(bounds.y_min / CELL),
-        math.ceil(bounds.x_max / CELL),
-        math.ceil(bounds.y_max / CELL),
-    )
-
-
-def _cells_within(bounds: Bounds) -> CellRange | None:
-    """The cells `bounds` holds whole, or None when it holds none."""
-    cx0, cx1 = math.ceil(bounds.x_min / CELL), math.floor(bounds.x_max / CELL)
-    cy0, cy1 = math.ceil(bounds.y_min / CELL), math.floor(bounds.y_max / CELL)
-    return (cx0, cy0, cx1, cy1) if cx0 < cx1 and cy0 < cy1 else None
-
-
-def _ring(outer: CellRange, inner: CellRange) -> list[CellRange]:
-    """`outer` minus `inner` as up to four ranges."""
-    ox0, oy0, ox1, oy1 = outer
-    ix0, iy0, ix1, iy1 = inner
-    ranges = [
-        (ox0, oy0, ox1, iy0),
-        (ox0, iy1, ox1, oy1),
-        (ox0, iy0, ix0, iy1),
-        (ix1, iy0, ox1, iy1),
-    ]
-    return [r for r in ranges if r[0] < r[2] and r[1] < r[3]]
-
-
-async def _delete_cells(connection: asyncpg.Connection, slide: uuid.UUID, cells: CellRange) -> None:
-    cx0, cy0, cx1, cy1 = cells
-    await connection.execute(
-        "DELETE FROM nucleus_cells WHERE slide_id = $1 AND cy >= $2 AND cy < $3 "
-        "AND cx >= $4 AND cx < $5",
-        slide,
-        cy0,
-        cy1,
-        cx0,
-        cx1,
-    )
-
-
-async def _count_cells(connection: asyncpg.Connection, slide: uuid.UUID, cells: CellRange) -> None:
-    """Count the (deleted) cells of a range again from the visible nuclei."""
-    await connection.execute(_RECOUNT_CELLS, slide, *(index * CELL for index in cells))
-
-
-async def _store_cells(
-    connection: asyncpg.Connection, slide: uuid.UUID, bounds: Bounds, nuclei: NucleiBatch
-) -> None:
-    """Cells after a new box: those it holds whole count just its nuclei (older
-    ones there are hidden now), counted here; the ring it cuts is counted again."""
-    touched = _cells_touched(bounds)
-    await _delete_cells(connection, slide, touched)
-    within = _cells_within(bounds)
-    if within is None:
-        await _count_cells(connection, slide, touched)
-        return
-    cy, cx, counts = await asyncio.to_thread(nuclei.cell_counts, CELL, *within)
-    rows = zip([slide] * len(cy), cy.tolist(), cx.tolist(), *counts.T.tolist(), strict=True)
-    await connection.copy_records_to_table(
-        "nucleus_cells", records=rows, columns=("slide_id", "cy", "cx", *CELL_COUNT_COLUMNS)
-    )
-    for cells in _ring(touched, within):
-        await _count_cells(connection, slide, cells)
-
-
-async def _recount_cells(connection: asyncpg.Connection, slide: uuid.UUID, bounds: Bounds) -> None:
-    """Count again every cell `bounds` touches (after its visible flags changed)."""
-    touched = _cells_touched(bounds)
-    await _delete_cells(connection, slide, touched)
-    await _count_cells(connection, slide, touched)
-
-
-def _region_arguments(bounds: Bounds) -> list[float] | None:
-    """Cell range held whole and the four edge strips, or None when the
-    rectangle holds no whole cell."""
-    within = _cells_within(bounds)
-    if within is None:
-        return None
-    cx0, cy0, cx1, cy1 = within
-    ix0, ix1, iy0, iy1 = cx0 * CELL, cx1 * CELL, cy0 * CELL, cy1 * CELL
-    b = bounds
-    strips = [
-        (b.x_min, b.y_min, b.x_max, iy0),  # above
-        (b.x_min, iy1, b.x_max, b.y_max),  # below
-        (b.x_min, iy0, ix0, iy1),  # left
-        (ix1, iy0, b.x_max, iy1),  # right
-    ]
-    return [cy0, cy1, cx0, cx1, *(value for strip in strips for value in strip)]
 
 
 @dataclass(frozen=True)
@@ -288,7 +158,7 @@ class SpatialStore:
             # The new box stands for its rectangle from now on: hide what older
             # boxes found there (before the COPY, so its own nuclei stay visible).
             await connection.execute(
-                f"UPDATE nuclei SET visible = false WHERE visible AND slide_id = $1 AND {_IN_RECT}",
+                f"UPDATE nuclei SET visible = false WHERE visible AND slide_id = $1 AND {IN_RECT}",
                 slide,
                 bounds.x_min,
                 bounds.y_min,
@@ -299,7 +169,7 @@ class SpatialStore:
                 await connection.copy_records_to_table(
                     "nuclei", records=_encoded(box_id, slide, nuclei), columns=NUCLEUS_COLUMNS
                 )
-            await _store_cells(connection, slide, bounds, nuclei)
+            await cells.store_cells(connection, slide, bounds, nuclei)
         return _box(row)
 
     async def delete_box(self, box_id: str) -> int:
@@ -345,7 +215,7 @@ class SpatialStore:
                 gone["y_max"],
                 gone["seq"],
             )
-            await _recount_cells(
+            await cells.recount_cells(
                 connection,
                 slide,
                 Bounds(gone["x_min"], gone["y_min"], gone["x_max"], gone["y_max"]),
@@ -394,17 +264,17 @@ class SpatialStore:
     async def region_counts(self, slide_id: str, bounds: Bounds) -> list[int]:
         """Visible nuclei per cell type whose centroid lies in `bounds`."""
         slide = parse_id(slide_id, "slide_id")
-        arguments = _region_arguments(bounds)
+        arguments = cells.region_arguments(bounds)
         if arguments is None:  # smaller than a cell: count one by one
             rows = await self.pool.fetch(
                 f"""SELECT cell_type AS t, count(*) AS n FROM nuclei
-                    WHERE visible AND slide_id = $1 AND {_IN_RECT}
+                    WHERE visible AND slide_id = $1 AND {IN_RECT}
                     GROUP BY cell_type""",
                 slide,
                 *_corners(bounds),
             )
         else:
-            rows = await self.pool.fetch(_REGION_COUNTS, slide, *arguments)
+            rows = await self.pool.fetch(cells.REGION_COUNTS, slide, *arguments)
         counts = [0] * len(CELL_TYPES)
         for row in rows:
             counts[row["t"]] = row["n"]
@@ -421,7 +291,7 @@ class SpatialStore:
         rows = await self.pool.fetch(
             f"""SELECT id, ST_X(centroid) AS x, ST_Y(centroid) AS y, cell_type,
                        cell_type_name, probability
-                FROM nuclei WHERE visible AND slide_id = $1 AND {_IN_RECT}
+                FROM nuclei WHERE visible AND slide_id = $1 AND {IN_RECT}
                 LIMIT $6""",
             parse_id(slide_id, "slide_id"),
             bounds.x_min,
@@ -457,7 +327,7 @@ class SpatialStore:
         """The visible nuclei in `bounds` as GeoJSON Feature texts, a page at a time."""
         arguments = [parse_id(slide_id, "slide_id"), *_corners(bounds)]
         async for features in self._features(
-            f"visible AND slide_id = $1 AND {_IN_RECT}", arguments, page
+            f"visible AND slide_id = $1 AND {IN_RECT}", arguments, page
         ):
             yield features
 
@@ -479,7 +349,7 @@ async def _encoded(
 ) -> AsyncIterator[tuple]:
     """COPY rows, encoded a chunk at a time in a worker thread (CPU work, off the
     event loop), the next chunk while the database takes in this one."""
-    nuclei = await asyncio.to_thread(nuclei.in_grid_order, CELL)
+    nuclei = await asyncio.to_thread(nuclei.in_grid_order, cells.CELL)
     parts = [nuclei[start : start + chunk] for start in range(0, len(nuclei), chunk)]
     ahead = asyncio.ensure_future(asyncio.to_thread(_nucleus_records, box_id, slide, parts[0]))
     try:
