@@ -123,11 +123,13 @@ async def _abort_for(error: Exception, context: aio.ServicerContext, method: str
         status = status_for_error(error)
     elif isinstance(error, NotImplementedError):
         # The generated base servicer: this RPC's issue has not landed yet.
+        # Named as users know it ("RenderFrame"), not by its RPC path.
+        name = method.rsplit("/", 1)[-1]
         status = status_for(
             grpc.StatusCode.UNIMPLEMENTED,
-            f"{method} is not implemented yet",
+            f"{name} is not implemented yet",
             errors.NOT_IMPLEMENTED,
-            {"method": method},
+            {"method": name},
         )
     elif isinstance(error, grpc.RpcError):
         # A peer failed: keep its status (a NOT_FOUND stays NOT_FOUND, a peer

@@ -16,8 +16,6 @@ from grpc_status import rpc_status
 
 from common import errors
 
-_DETAILS_KEY = "grpc-status-details-bin"
-
 # The code a client shows when a status arrives without an ErrorInfo (a peer
 # that is down, a deadline, an unimplemented RPC).
 _DEFAULT_CODES = {
@@ -36,10 +34,40 @@ _DEFAULT_CODES = {
 }
 
 
+# A status travels in the trailers (the message percent-encoded, the details
+# base64), which gRPC caps at 8 KiB in all: past that the caller sees
+# RESOURCE_EXHAUSTED instead of the real error. Messages and details that repeat
+# what the caller sent (a 4,000-character path) are shortened to fit.
+MAX_MESSAGE_BYTES = 512
+MAX_DETAIL_BYTES = 200
+MAX_DETAILS = 8
+ELLIPSIS = "…"
+
+
+def shortened(text: str, max_bytes: int) -> str:
+    """`text` if its UTF-8 fits in `max_bytes`, else its start and end around an
+    ellipsis (a path keeps its root and its file name)."""
+    if len(text.encode()) <= max_bytes:
+        return text
+    keep = max(1, (max_bytes - len(ELLIPSIS.encode())) // 8)  # 4 bytes a character at most
+    while len((text[:keep] + ELLIPSIS + text[-keep:]).encode()) <= max_bytes:
+        keep += 1
+    keep -= 1
+    return text[:keep] + ELLIPSIS + text[-keep:] if keep > 0 else ELLIPSIS
+
+
+def _bounded_details(details: dict[str, str]) -> dict[str, str]:
+    items = list(details.items())[:MAX_DETAILS]
+    return {shortened(key, 64): shortened(value, MAX_DETAIL_BYTES) for key, value in items}
+
+
 def status_for(
     code: grpc.StatusCode, message: str, reason: str, details: dict[str, str]
 ) -> grpc.Status:
-    """A grpc.Status carrying an ErrorInfo(reason, metadata) detail."""
+    """A grpc.Status carrying an ErrorInfo(reason, metadata) detail; message and
+    details are bounded in size (see MAX_MESSAGE_BYTES)."""
+    message = shortened(message, MAX_MESSAGE_BYTES)
+    details = _bounded_details(details)
     info = error_details_pb2.ErrorInfo(reason=reason, domain=errors.ERROR_DOMAIN, metadata=details)
     packed = any_pb2.Any()
     packed.Pack(info)
@@ -50,6 +78,17 @@ def status_for(
 def status_for_error(error: errors.ServiceError) -> grpc.Status:
     """The gRPC status a ServiceError becomes."""
     return status_for(grpc.StatusCode[error.grpc_status], error.message, error.code, error.details)
+
+
+def _rich_status(error: grpc.RpcError) -> status_pb2.Status | None:
+    """The google.rpc.Status a peer sent with its failure, if any (a status
+    whose code or message disagrees with the call's is not trusted)."""
+    if not callable(getattr(error, "trailing_metadata", None)):
+        return None
+    try:
+        return rpc_status.from_call(error)
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True)
@@ -67,17 +106,12 @@ class RpcFailure:
     def from_error(cls, error: grpc.RpcError) -> RpcFailure:
         code = error.code() if callable(getattr(error, "code", None)) else grpc.StatusCode.UNKNOWN
         message = error.details() if callable(getattr(error, "details", None)) else str(error)
-        metadata = (
-            error.trailing_metadata() if callable(getattr(error, "trailing_metadata", None)) else ()
-        )
-        for key, value in metadata or ():
-            if key != _DETAILS_KEY:
-                continue
-            status = status_pb2.Status.FromString(value)
-            for detail in status.details:
-                info = error_details_pb2.ErrorInfo()
-                if detail.Is(info.DESCRIPTOR) and detail.Unpack(info):
-                    return cls(code, info.reason, status.message, dict(info.metadata), value)
+        status = _rich_status(error)
+        for detail in status.details if status is not None else ():
+            info = error_details_pb2.ErrorInfo()
+            if detail.Is(info.DESCRIPTOR) and detail.Unpack(info):
+                raw = status.SerializeToString()
+                return cls(code, info.reason, status.message, dict(info.metadata), raw)
         return cls(
             code,
             _DEFAULT_CODES.get(code, errors.INTERNAL_ERROR),

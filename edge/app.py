@@ -2,8 +2,9 @@
 documented REST, SSE and MCP interfaces.
 
 Lifespan: backend channels open, the MCP session manager runs, and both close
-on shutdown. Middleware, outermost first: localhost-only, trusted hosts, API
-keys. OpenAPI lives at /docs; MCP at /mcp (streamable HTTP) and /mcp/sse (SSE).
+on shutdown. Middleware, outermost first: localhost-only, trusted hosts, CORS,
+same-origin for state-changing requests, API keys. OpenAPI lives at /docs;
+MCP at /mcp (streamable HTTP, and SSE for a legacy SSE client) and /mcp/sse (SSE).
 """
 
 from __future__ import annotations
@@ -13,9 +14,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
+from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from common import __version__
 from common.settings import PlatformSettings
@@ -23,8 +30,9 @@ from common.telemetry import tracer_provider_for
 from edge.backends import Backends
 from edge.errors import install_error_handlers
 from edge.mcp_tools import build_mcp
+from edge.openapi import install_openapi
 from edge.routes import analysis, processing, slides, spatial, system
-from edge.security import ApiKeyMiddleware, LocalhostOnlyMiddleware
+from edge.security import ApiKeyMiddleware, LocalhostOnlyMiddleware, SameOriginMiddleware
 from edge.settings import EdgeSettings
 from edge.tile_cache import TileCache
 
@@ -44,10 +52,41 @@ def _mcp_transport_security(settings: EdgeSettings) -> TransportSecuritySettings
     if "*" in settings.trusted_hosts:
         return TransportSecuritySettings(enable_dns_rebinding_protection=False)
     hosts = [f"{host}:*" for host in settings.trusted_hosts] + list(settings.trusted_hosts)
-    origins = [f"http://{host}:*" for host in settings.trusted_hosts]
+    origins = [f"http://{host}:*" for host in settings.trusted_hosts] + settings.cors_origins
     return TransportSecuritySettings(
         enable_dns_rebinding_protection=True, allowed_hosts=hosts, allowed_origins=origins
     )
+
+
+class McpAtOneAddress:
+    """/mcp for both MCP transports: the legacy SSE transport for a GET that opens
+    an event stream without a session (an SSE client, as pyama-api.md tells
+    clients to use /mcp), streamable HTTP for everything else."""
+
+    def __init__(self, streamable: ASGIApp, sse: ASGIApp) -> None:
+        self.streamable = streamable
+        self.sse = sse
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = Headers(scope=scope)
+        legacy_sse = (
+            scope["method"] == "GET"
+            and "mcp-session-id" not in headers
+            and "text/event-stream" in headers.get("accept", "")
+        )
+        await (self.sse if legacy_sse else self.streamable)(scope, receive, send)
+
+
+def _mcp_routes(mcp: MCPServer, security: TransportSecuritySettings) -> list[BaseRoute]:
+    """/mcp (both transports), /mcp/sse and /mcp/messages/ (the SSE transport)."""
+    streamable = mcp.streamable_http_app(streamable_http_path="/mcp", transport_security=security)
+    sse = mcp.sse_app(
+        sse_path="/mcp/sse", message_path="/mcp/messages/", transport_security=security
+    )
+    streamable_route, *_ = streamable.routes
+    sse_route, *_ = sse.routes
+    both = McpAtOneAddress(streamable_route.app, sse_route.app)
+    return [Route("/mcp", endpoint=both), *sse.routes]
 
 
 def create_app(
@@ -58,11 +97,7 @@ def create_app(
     tracer_provider = tracer_provider_for("edge", platform)
     backends = Backends(platform, settings, tracer_provider)
     mcp = build_mcp(backends)
-    security = _mcp_transport_security(settings)
-    streamable = mcp.streamable_http_app(streamable_http_path="/mcp", transport_security=security)
-    sse = mcp.sse_app(
-        sse_path="/mcp/sse", message_path="/mcp/messages/", transport_security=security
-    )
+    mcp_routes = _mcp_routes(mcp, _mcp_transport_security(settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -74,7 +109,9 @@ def create_app(
             await backends.close()
             tracer_provider.shutdown()
 
-    app = FastAPI(
+    # /docs and /redoc with their assets served from the fastapi-offline package
+    # (at /static-offline-docs), not a CDN: they work on a machine without internet.
+    app = FastAPIOffline(
         title="Micrographia",
         version=__version__,
         description=DESCRIPTION,
@@ -87,6 +124,7 @@ def create_app(
     app.state.started_at = time.monotonic()
 
     install_error_handlers(app)
+    install_openapi(app)
     for router in (
         system.router,
         processing.router,
@@ -99,10 +137,23 @@ def create_app(
         app.include_router(router)
     # MCP transports are plain Starlette routes; adding them to the app's router
     # keeps the edge's 404 and security handling for every other path.
-    app.router.routes.extend([*streamable.routes, *sse.routes])
+    app.router.routes.extend(mcp_routes)
 
-    # Starlette runs the last-added middleware first: API keys run innermost.
-    app.add_middleware(ApiKeyMiddleware, keys=platform.api_keys, exempt_paths={"/health"})
+    # Starlette runs the last-added middleware first: API keys run innermost,
+    # after CORS (a preflight carries no key) and the same-origin check.
+    app.add_middleware(ApiKeyMiddleware, keys=platform.api_keys, exempt_paths={"/health", "/livez"})
+    # MCP checks origins itself (its DNS-rebinding guard, which also accepts
+    # local tools such as an MCP inspector on another loopback port).
+    app.add_middleware(
+        SameOriginMiddleware, allowed_origins=settings.cors_origins, exempt_prefixes=("/mcp",)
+    )
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=["X-Display-Min", "X-Display-Max"],
+    )
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.trusted_hosts)
     app.add_middleware(LocalhostOnlyMiddleware, enabled=settings.localhost_only)
     FastAPIInstrumentor.instrument_app(

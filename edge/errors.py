@@ -9,6 +9,7 @@ body carries both documented shapes, so PyAMA clients (`success`, `error`,
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from typing import Any
 
@@ -20,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from common import errors
 from common.rpc_errors import RpcFailure
+from edge.fields import UNICODE_SURROGATE, unsendable
 
 logger = logging.getLogger("micrographia.edge")
 
@@ -87,30 +89,65 @@ def error_response(
     return JSONResponse(error_body(error_code, message, details), status_code, headers=headers)
 
 
+# What gRPC says of a peer it cannot reach names internal addresses
+# ("ipv4:10.0.3.7:50051", "unix:/run/x.sock"): kept in the log, never in a body.
+_INTERNAL_ADDRESS = re.compile(
+    r"\b(?:ipv4|ipv6|unix|unix-abstract|dns):\S+|\b\d{1,3}(?:\.\d{1,3}){3}:\d+"
+)
+
+
+def without_internal_addresses(text: str) -> str:
+    """`text` with every service address gRPC writes replaced by "(internal address)"."""
+    return _INTERNAL_ADDRESS.sub("(internal address)", text)
+
+
+def user_message(error: BackendError) -> tuple[str, dict[str, Any]]:
+    """The message and details a user sees for a failed backend call (REST body
+    and MCP tool error alike): what went wrong in their terms, with no internal
+    address of a service (those go to the log)."""
+    failure = error.failure
+    details = dict(failure.details)
+    if failure.grpc_code is grpc.StatusCode.UNAVAILABLE and failure.raw_status is None:
+        # The backend itself is down (not a dependency it reported as down).
+        logger.warning("the %s service is unavailable: %s", error.service, failure.message)
+        return f"The {error.service} service is unavailable", details | {"service": error.service}
+    if failure.grpc_code is grpc.StatusCode.DEADLINE_EXCEEDED and failure.raw_status is None:
+        message = f"The {error.service} service did not answer within {error.timeout_s:g}s"
+        return message, details | {"service": error.service}
+    message = failure.message
+    if failure.grpc_code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+        scrubbed = without_internal_addresses(message)
+        if scrubbed != message:
+            logger.warning("%s answered %s: %s", error.service, failure.grpc_code.name, message)
+        message = scrubbed
+        details = {key: without_internal_addresses(v) for key, v in details.items()}
+    return message, details
+
+
 def backend_error_response(error: BackendError) -> JSONResponse:
     failure = error.failure
     status = HTTP_STATUS_FOR_CODE.get(
         failure.error_code, HTTP_STATUS_FOR_GRPC.get(failure.grpc_code, 500)
     )
-    details = dict(failure.details)
-    message = failure.message
-    if failure.grpc_code is grpc.StatusCode.UNAVAILABLE and failure.raw_status is None:
-        # The backend itself is down (not a dependency it reported as down).
-        message = f"The {error.service} service is unavailable"
-        details |= {"service": error.service, "reason": failure.message}
-    elif failure.grpc_code is grpc.StatusCode.DEADLINE_EXCEEDED and failure.raw_status is None:
-        message = f"The {error.service} service did not answer within {error.timeout_s:g}s"
-        details |= {"service": error.service}
+    message, details = user_message(error)
     return error_response(status, failure.error_code, message, details)
 
 
 def _validation_response(request: Request, error: RequestValidationError) -> JSONResponse:
+    items = error.errors()
     problems = [
         {"loc": list(item.get("loc", ())), "msg": item.get("msg", ""), "type": item.get("type", "")}
-        for item in error.errors()
+        for item in items
     ]
     summary = "; ".join(f"{'.'.join(map(str, p['loc']))}: {p['msg']}" for p in problems)
     message = f"Invalid request: {summary}"
+    if all(unsendable(item) for item in items):
+        # Values no proto can carry. In a path they name nothing that exists
+        # (a tile column past any pyramid): 404, as any missing thing. Elsewhere
+        # 400, as the service answers a value out of range, on either API.
+        if all(p["loc"][:1] == ["path"] and p["type"] != UNICODE_SURROGATE for p in problems):
+            return error_response(404, errors.NOT_FOUND, message, {"errors": problems})
+        return error_response(400, errors.INVALID_PARAMETERS, message, {"errors": problems})
     if request.url.path.startswith(SLIDEKICK_PREFIXES):
         body = error_body(errors.INVALID_PARAMETERS, message, {"errors": problems})
         body["detail"] = problems  # FastAPI's documented 422 shape

@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from edge.backends import NO_DEADLINE, Backends
-from edge.errors import BackendError
+from edge.fields import Int32
+from edge.mcp_server import EdgeMCPServer
 from edge.mcp_tools import _call
 from edge.protojson import to_json
 from edge.routes.spatial import AnalysisBoxList, AnalysisBoxOut, RoiStats, box_json
@@ -32,7 +33,7 @@ def _bounds(x_min: float, y_min: float, x_max: float, y_max: float) -> pb.Bounds
     return pb.Bounds(x_min=x_min, y_min=y_min, x_max=x_max, y_max=y_max)
 
 
-def register(mcp: MCPServer, backends: Backends) -> None:
+def register(mcp: EdgeMCPServer, backends: Backends) -> None:
     """Add the spatial tools to `mcp`."""
 
     @mcp.tool()
@@ -43,7 +44,7 @@ def register(mcp: MCPServer, backends: Backends) -> None:
         width: float,
         height: float,
         ctx: Context,
-        level: int = 0,
+        level: Int32 = 0,
     ) -> RegionAnalysis:
         """Segment and classify every nucleus (HoVerNet) in a rectangle of a slide,
         given in level-0 pixels (top-left x, y, width, height), and store the result
@@ -51,8 +52,10 @@ def register(mcp: MCPServer, backends: Backends) -> None:
         request = pb.AnalyzeViewportRequest(
             slide_id=slide_id, x=x, y=y, width=width, height=height, level=level
         )
-        try:
-            async for message in backends.spatial.AnalyzeViewport(request, timeout=NO_DEADLINE):
+
+        async def analysis() -> RegionAnalysis:
+            stream = backends.spatial.AnalyzeViewport(request, timeout=NO_DEADLINE)
+            async for message in stream:
                 if message.HasField("progress"):
                     progress = message.progress
                     await ctx.report_progress(
@@ -61,9 +64,9 @@ def register(mcp: MCPServer, backends: Backends) -> None:
                 elif message.HasField("complete"):
                     complete = message.complete
                     return RegionAnalysis(box=box_json(complete.box), count=complete.count)
-        except BackendError as error:
-            raise ToolError(f"{error.failure.error_code}: {error.failure.message}") from None
-        raise ToolError("PROCESSING_ERROR: the analysis ended without a result")
+            raise ToolError("PROCESSING_ERROR: the analysis ended without a result")
+
+        return await _call(analysis())
 
     @mcp.tool()
     async def roi_stats(
@@ -106,13 +109,11 @@ def register(mcp: MCPServer, backends: Backends) -> None:
             request = pb.ExportGeoJsonRequest(region=region)
         else:
             raise ToolError("INVALID_PARAMETERS: give box_id, or slide_id and a rectangle")
-        try:
-            chunks = [
-                message.chunk
-                async for message in backends.spatial.ExportGeoJson(
-                    request, timeout=backends.settings.stream_timeout_s
-                )
-            ]
-        except BackendError as error:
-            raise ToolError(f"{error.failure.error_code}: {error.failure.message}") from None
-        return json.loads(b"".join(chunks))
+
+        async def document() -> bytes:
+            stream = backends.spatial.ExportGeoJson(
+                request, timeout=backends.settings.stream_timeout_s
+            )
+            return b"".join([message.chunk async for message in stream])
+
+        return json.loads(await _call(document()))

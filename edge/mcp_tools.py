@@ -1,7 +1,10 @@
 """MCP tools for AI assistants (pyama-api.md, "Available MCP Tools").
 
 Each tool is a thin call to a service RPC; a failure comes back to the model
-as a tool error naming the documented error code.
+as a tool error in the user's terms, starting with the documented error code
+("FILE_NOT_FOUND: ...", "INVALID_PARAMETERS: fov: must be at most 2147483647"
+for an argument out of range, see `edge.mcp_server`), never an RPC path, an
+address or an exception repr.
 """
 
 from __future__ import annotations
@@ -10,13 +13,15 @@ import json
 from collections.abc import Awaitable
 from typing import Any, TypeVar
 
-from mcp.server.mcpserver import Image, MCPServer
+from mcp.server.mcpserver import Image
 from mcp.server.mcpserver.exceptions import ToolError
 
-from common import __version__
+from common import __version__, errors
 from edge.backends import Backends
-from edge.errors import BackendError
+from edge.errors import BackendError, user_message
+from edge.fields import Int32
 from edge.jobs_json import job_json
+from edge.mcp_server import EdgeMCPServer
 from edge.protojson import to_json
 from micrographia.common.v1 import common_pb2
 from micrographia.microscopy.v1 import microscopy_pb2
@@ -36,7 +41,13 @@ async def _call(awaitable: Awaitable[T]) -> T:
     try:
         return await awaitable
     except BackendError as error:
-        raise ToolError(f"{error.failure.error_code}: {error.failure.message}") from None
+        message, _ = user_message(error)
+        raise ToolError(f"{error.failure.error_code}: {message}") from None
+
+
+def _invalid_config(error: Exception) -> ToolError:
+    reason = f"missing {error.args[0]!s}" if isinstance(error, KeyError) else str(error)
+    return ToolError(f"{errors.INVALID_PARAMETERS}: the processing config is not valid: {reason}")
 
 
 def _workflow_request(file_path: str, config: dict[str, Any], fake: bool):
@@ -67,9 +78,9 @@ def _workflow_request(file_path: str, config: dict[str, Any], fake: bool):
     return request
 
 
-def build_mcp(backends: Backends) -> MCPServer:
+def build_mcp(backends: Backends) -> EdgeMCPServer:
     """The MCP server; the edge mounts its streamable HTTP and SSE transports."""
-    mcp = MCPServer("micrographia", version=__version__, instructions=INSTRUCTIONS)
+    mcp = EdgeMCPServer("micrographia", version=__version__, instructions=INSTRUCTIONS)
 
     @mcp.tool()
     async def load_microscopy(file_path: str) -> dict[str, Any]:
@@ -81,7 +92,12 @@ def build_mcp(backends: Backends) -> MCPServer:
 
     @mcp.tool()
     async def preview_frame(
-        file_path: str, fov: int = 0, t: int = 0, channel: int = 0, z: int = 0, max_size: int = 1024
+        file_path: str,
+        fov: Int32 = 0,
+        t: Int32 = 0,
+        channel: Int32 = 0,
+        z: Int32 = 0,
+        max_size: Int32 = 1024,
     ) -> Image:
         """Look at one frame of a microscopy file: a PNG with automatic contrast
         (0.5-99.5 percentiles), its longest edge at most `max_size` pixels.
@@ -112,7 +128,7 @@ def build_mcp(backends: Backends) -> MCPServer:
         search_path: str,
         pattern: str = "**/*",
         extensions: list[str] | None = None,
-        max_depth: int | None = None,
+        max_depth: Int32 | None = None,
     ) -> dict[str, Any]:
         """Find files under a folder inside the data roots whose relative path matches
         the glob `pattern` ("**/*.nd2"; case-insensitive), optionally only these
@@ -139,7 +155,10 @@ def build_mcp(backends: Backends) -> MCPServer:
         """Create and start an image processing task for a microscopy file.
         `config` holds `channels` ({"pc": {...}, "fl": [...]}) and `params`;
         `fake` runs a 60-second simulated task for testing."""
-        request = _workflow_request(file_path, config, fake)
+        try:
+            request = _workflow_request(file_path, config, fake)
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise _invalid_config(error) from None
         response = await _call(backends.microscopy.StartWorkflow(request))
         return job_json(response.job) if response.HasField("job") else {"id": response.job_id}
 

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from python_multipart.exceptions import MultipartParseError
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import MAX_BOUNDARY_LENGTH, MultipartParser, parse_options_header
 from starlette.requests import Request
 
 from common import errors
@@ -36,6 +36,12 @@ class MultipartFile:
         boundary = params.get(b"boundary")
         if content_type != b"multipart/form-data" or not boundary:
             raise ApiError(400, errors.INVALID_PARAMETERS, "Expected a multipart/form-data body")
+        if len(boundary) > MAX_BOUNDARY_LENGTH:
+            raise ApiError(
+                400,
+                errors.INVALID_PARAMETERS,
+                f"The multipart boundary is longer than {MAX_BOUNDARY_LENGTH} characters",
+            )
         self._request = request
         self._field_name = field_name.encode()
         self._part = _PartState()

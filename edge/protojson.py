@@ -69,3 +69,51 @@ def to_json(message: Message) -> Any:
         else:
             result[field.name] = _scalar(field, value)
     return result
+
+
+# ---------------------------------------------------------------- JSON Schema
+
+_JSON_TYPES = {
+    FieldDescriptor.TYPE_DOUBLE: "number",
+    FieldDescriptor.TYPE_FLOAT: "number",
+    FieldDescriptor.TYPE_BOOL: "boolean",
+    FieldDescriptor.TYPE_STRING: "string",
+    FieldDescriptor.TYPE_BYTES: "string",
+}
+
+
+def _scalar_schema(field: FieldDescriptor) -> dict[str, Any]:
+    if field.type == FieldDescriptor.TYPE_ENUM:
+        names = [enum_to_json(field.enum_type, value.number) for value in field.enum_type.values]
+        return {"type": "string", "enum": names}
+    if field.type == FieldDescriptor.TYPE_MESSAGE:
+        return json_schema(field.message_type)
+    return {"type": _JSON_TYPES.get(field.type, "integer")}
+
+
+def json_schema(descriptor: Any) -> dict[str, Any]:
+    """The JSON Schema of `to_json(message)` for messages of `descriptor`, read
+    from the same rules, so the documented body is the body sent."""
+    if descriptor.full_name == Timestamp.DESCRIPTOR.full_name:
+        return {"type": "string", "format": "date-time"}
+    properties: dict[str, Any] = {}
+    required: list[str] = []
+    for field in descriptor.fields:
+        if _is_map(field):
+            value_field = field.message_type.fields_by_name["value"]
+            schema = {"type": "object", "additionalProperties": _scalar_schema(value_field)}
+        elif field.is_repeated:
+            schema = {"type": "array", "items": _scalar_schema(field)}
+        elif field.has_presence:
+            schema = {"anyOf": [_scalar_schema(field), {"type": "null"}]}
+        else:
+            schema = _scalar_schema(field)
+        properties[field.name] = schema
+        if not _in_real_oneof(field):
+            required.append(field.name)
+    return {
+        "title": descriptor.name,
+        "type": "object",
+        "properties": properties,
+        "required": required,
+    }

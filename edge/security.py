@@ -4,9 +4,17 @@
   reference's stance for a workstation install).
 - Starlette's `TrustedHostMiddleware` (installed by the app): Host headers
   outside the allowed list are refused, against DNS rebinding.
+- Starlette's `CORSMiddleware` (installed by the app): browsers on the allowed
+  origins (setting `cors_origins`, none by default) may read answers, and their
+  preflight `OPTIONS` is answered.
+- `SameOriginMiddleware`: a state-changing request (POST, PUT, PATCH, DELETE)
+  sent by a browser from another origin (any web page the user visits) is
+  refused 403 FORBIDDEN, unless that origin is allowed. Requests without an
+  `Origin` header come from non-browser clients and pass.
 - `ApiKeyMiddleware`: with `MICROGRAPHIA_API_KEYS` set, every request but the
-  health probe needs `Authorization: Bearer <key>`: 401 UNAUTHORIZED without
-  one, 403 FORBIDDEN with a wrong one.
+  health probes needs `Authorization: Bearer <key>`: 401 UNAUTHORIZED without
+  one, 403 FORBIDDEN with a wrong one. The probes answer anyone, and
+  `has_valid_key(request)` tells them whether to show what only operators may see.
 All are plain ASGI middleware, so streaming responses pass through untouched.
 """
 
@@ -14,7 +22,10 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Iterable
+from urllib.parse import urlsplit
 
+from starlette.requests import HTTPConnection
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from common import errors
@@ -40,6 +51,62 @@ class LocalhostOnlyMiddleware:
         await self.app(scope, receive, send)
 
 
+STATE_CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class SameOriginMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        allowed_origins: Iterable[str] = (),
+        exempt_prefixes: tuple[str, ...] = (),
+    ) -> None:
+        self.app = app
+        self.allowed_origins = {origin.rstrip("/") for origin in allowed_origins}
+        self.exempt_prefixes = exempt_prefixes
+
+    def _accepted(self, origin: str, host: str) -> bool:
+        if origin in self.allowed_origins or "*" in self.allowed_origins:
+            return True
+        # The edge's own pages (/docs): the origin names the host the browser asked for.
+        parts = urlsplit(origin)
+        return parts.scheme in ("http", "https") and bool(host) and parts.netloc == host
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in STATE_CHANGING_METHODS
+            or scope["path"].startswith(self.exempt_prefixes)
+        ):
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        origin = headers.get(b"origin")
+        if origin is None:
+            await self.app(scope, receive, send)
+            return
+        origin_text = origin.decode("latin-1").rstrip("/")
+        if self._accepted(origin_text, headers.get(b"host", b"").decode("latin-1")):
+            await self.app(scope, receive, send)
+            return
+        response = error_response(
+            403,
+            errors.FORBIDDEN,
+            f"Cross-origin {scope['method']} from {origin_text[:200]} refused: "
+            "the origin is not allowed (setting MICROGRAPHIA_EDGE_CORS_ORIGINS)",
+        )
+        await response(scope, receive, send)
+
+
+# Set by ApiKeyMiddleware in the request's state: whether it may see operators' facts.
+_KEY_ACCEPTED = "api_key_accepted"
+
+
+def has_valid_key(connection: HTTPConnection) -> bool:
+    """True when no API keys are configured or the request carries a valid one."""
+    return getattr(connection.state, _KEY_ACCEPTED, True)
+
+
 class ApiKeyMiddleware:
     def __init__(self, app: ASGIApp, keys: Iterable[str], exempt_paths: Iterable[str] = ()) -> None:
         self.app = app
@@ -50,25 +117,28 @@ class ApiKeyMiddleware:
         # Compare against every key in constant time, so timing reveals nothing.
         return any([hmac.compare_digest(presented, key) for key in self.keys])
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if not self.keys or scope["type"] not in ("http", "websocket"):
-            await self.app(scope, receive, send)
-            return
-        if scope["path"] in self.exempt_paths:
-            await self.app(scope, receive, send)
-            return
+    def _refusal(self, scope: Scope) -> Response | None:
+        """Why the request may not pass (401 or 403), or None when its key is valid."""
         headers = dict(scope.get("headers") or [])
         authorization = headers.get(b"authorization", b"")
         scheme, _, token = authorization.partition(b" ")
         if scheme.lower() != b"bearer" or not token.strip():
-            response = error_response(
+            return error_response(
                 401,
                 errors.UNAUTHORIZED,
                 "Authentication required: send Authorization: Bearer <key>",
             )
-        elif not self._accepted(token.strip()):
-            response = error_response(403, errors.FORBIDDEN, "The API key is not valid")
-        else:
+        if not self._accepted(token.strip()):
+            return error_response(403, errors.FORBIDDEN, "The API key is not valid")
+        return None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self.keys or scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        await response(scope, receive, send)
+        refusal = self._refusal(scope)
+        scope.setdefault("state", {})[_KEY_ACCEPTED] = refusal is None
+        if refusal is None or scope["path"] in self.exempt_paths:
+            await self.app(scope, receive, send)
+            return
+        await refusal(scope, receive, send)

@@ -15,7 +15,8 @@ LOOPBACK_HOSTS = ["localhost", "127.0.0.1", "::1"]
 class EdgeSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MICROGRAPHIA_EDGE_", extra="ignore")
 
-    host: str = "127.0.0.1"
+    # Addresses to listen on (comma-separated in the environment): both loopbacks.
+    host: Annotated[list[str], NoDecode] = Field(default_factory=lambda: ["127.0.0.1", "::1"])
     port: int = DEFAULT_PORTS["edge"]
     # Refuse clients that are not on this machine (the reference's default).
     localhost_only: bool = True
@@ -23,10 +24,17 @@ class EdgeSettings(BaseSettings):
     trusted_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: [*LOOPBACK_HOSTS, "[::1]"]
     )
+    # Browser origins (e.g. "http://localhost:5173", a web app's dev server) that
+    # may call the API: CORS answers for them, and they may change state. None
+    # by default: only the edge's own pages and non-browser clients (no Origin).
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Deadline of every backend call that does not set its own.
     request_timeout_s: float = 30.0
-    # Deadline of one backend health check.
+    # Deadline of one backend health check (also of /health's job count).
     health_timeout_s: float = 1.0
+    # Deadline of each backend's part of a listing over every backend (/jobs,
+    # /metrics): a backend slower than this is named as unavailable.
+    fanout_timeout_s: float = 3.0
     # Deadline of long calls that end on their own (viewport analysis, uploads);
     # job progress streams have none: they live as long as the job.
     stream_timeout_s: float = 3600.0
@@ -39,7 +47,7 @@ class EdgeSettings(BaseSettings):
     # Largest gRPC message to or from a backend.
     max_message_bytes: int = 64 * 1024 * 1024
 
-    @field_validator("trusted_hosts", mode="before")
+    @field_validator("host", "trusted_hosts", "cors_origins", mode="before")
     @classmethod
     def _split_hosts(cls, value: object) -> object:
         if isinstance(value, str):

@@ -1,12 +1,16 @@
 """Server-Sent Events from backend streams: the one helper every SSE route uses.
 
     @router.post("/viewport-stream")
-    async def viewport_stream(body: Body, request: Request, backends: BackendsDep):
+    async def viewport_stream(body: ViewportBody, request: Request, backends: BackendsDep):
         async def events() -> AsyncIterator[Event]:
-            async for message in backends.spatial.AnalyzeViewport(pb_request, timeout=NO_DEADLINE):
-                yield "progress", to_json(message)
+            call = backends.spatial.AnalyzeViewport(
+                viewport_request(body), timeout=backends.settings.stream_timeout_s
+            )
+            async for message in call:
+                yield "progress", to_json(message.progress)
 
-        return await event_stream(events(), backends.settings.sse_keepalive_s, request=request)
+        keepalive_s = backends.settings.sse_keepalive_s
+        return await event_stream(events(), keepalive_s, request=request)
 
 What the helper guarantees:
 - The first event is pulled before the response starts, so a failure known up
@@ -19,8 +23,9 @@ What the helper guarantees:
   backend call is cancelled with it: the backend stops its work without waiting
   for its next message.
 
-Streams that live as long as their job pass `timeout=NO_DEADLINE` to the
-backend call: they end when the job ends or the client leaves, never on a clock.
+Streams that live as long as their job (WatchJob) pass `timeout=NO_DEADLINE`
+(edge.backends) to the backend call: they end when the job ends or the client
+leaves, never on a clock.
 """
 
 from __future__ import annotations

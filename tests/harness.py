@@ -25,6 +25,7 @@ import uvicorn
 from common.server import ServiceRunner
 from common.settings import PlatformSettings
 from edge.app import create_app
+from edge.listen import bind_sockets
 from edge.settings import EdgeSettings
 from services.registry import SERVICES
 
@@ -161,7 +162,7 @@ class RunningPlatform:
         app = create_app(platform, edge)
         server, task = self.loop.run(serve_edge(app, edge))
         try:
-            yield f"http://{edge.host}:{edge.port}"
+            yield f"http://{edge.host[0]}:{edge.port}"
         finally:
             server.should_exit = True
             self.loop.run(asyncio.wait_for(task, 10))
@@ -178,7 +179,6 @@ async def serve_edge(app, settings: EdgeSettings) -> tuple[uvicorn.Server, async
     """Run `app` under uvicorn in the current loop until it has started."""
     config = uvicorn.Config(
         app,
-        host=settings.host,
         port=settings.port,
         log_config=None,
         lifespan="on",
@@ -186,7 +186,7 @@ async def serve_edge(app, settings: EdgeSettings) -> tuple[uvicorn.Server, async
     )
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    task = asyncio.create_task(server.serve())
+    task = asyncio.create_task(server.serve(sockets=bind_sockets(settings.host, settings.port)))
     while not server.started:
         if task.done():
             task.result()  # raises the startup error

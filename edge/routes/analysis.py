@@ -6,39 +6,40 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from edge.dependencies import BackendsDep
 from edge.envelope import ok
+from edge.fields import Int32, RequestModel
 from edge.jobs_json import job_json, job_status
 from edge.protojson import to_json
-from edge.routes.job_routes import add_job_routes, job_started
+from edge.routes.job_routes import JOB_STARTED, add_job_routes, job_started
 from micrographia.analysis.v1 import analysis_pb2 as pb
 from micrographia.common.v1 import common_pb2
 
 router = APIRouter(prefix="/api/analysis", tags=["analysis"])
 
 
-class ColumnsBody(BaseModel):
+class ColumnsBody(RequestModel):
     time_column: str = "time"
     value_column: str = "value"
     cell_column: str = "cell"
     fov_column: str = "fov"
 
 
-class LoadTracesBody(BaseModel):
+class LoadTracesBody(RequestModel):
     csv_path: str = Field(min_length=1)
     options: ColumnsBody = Field(default_factory=ColumnsBody)
 
 
-class FittingOptionsBody(BaseModel):
+class FittingOptionsBody(RequestModel):
     good_fits_only: bool = False
     parallel: bool = True
-    n_workers: int | None = Field(None, ge=1)
+    n_workers: Int32 | None = Field(None, ge=1)
     columns: ColumnsBody = Field(default_factory=ColumnsBody)
 
 
-class StartFittingBody(BaseModel):
+class StartFittingBody(RequestModel):
     csv_path: str = Field(min_length=1)
     model_type: str = Field(min_length=1)
     model_params: dict[str, float] = Field(default_factory=dict)
@@ -114,7 +115,7 @@ async def load_traces(body: LoadTracesBody, backends: BackendsDep) -> dict[str, 
     return ok(to_json(response))
 
 
-@router.post("/fitting/start", summary="Start fitting a model to every cell")
+@router.post("/fitting/start", summary="Start fitting a model to every cell", **JOB_STARTED)
 async def start_fitting(body: StartFittingBody, backends: BackendsDep) -> dict[str, Any]:
     options = body.options
     request = pb.StartFittingRequest(

@@ -7,15 +7,33 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
 
 from edge.backends import NO_DEADLINE
 from edge.dependencies import BackendsDep
-from edge.envelope import ok
+from edge.envelope import Envelope, ok
 from edge.jobs_json import job_status
 from edge.sse import Event, event_stream
 from micrographia.common.v1 import common_pb2
 
 StatusJson = Callable[[common_pb2.Job], dict[str, Any]]
+
+
+class JobStarted(BaseModel):
+    job_id: str
+    message: str
+    estimated_duration: float
+
+
+class JobCancelling(BaseModel):
+    job_id: str
+    status: str  # "cancelling", or the status the job had already reached
+
+
+# Bodies in the envelope; a body without a message keeps having no `message` key.
+ENVELOPE = {"response_model_exclude_unset": True}
+JOB_STARTED = {"response_model": Envelope[JobStarted], **ENVELOPE}
 
 
 def job_started(response: Any, fallback_message: str) -> dict[str, Any]:
@@ -35,12 +53,22 @@ def add_job_routes(
     """GET {prefix}/status/{job_id}, GET {prefix}/events/{job_id} (SSE) and
     POST {prefix}/cancel/{job_id}, answered by `service`'s job RPCs."""
 
-    @router.get(f"{prefix}/status/{{job_id}}", summary=f"Status of a {noun} job")
+    @router.get(
+        f"{prefix}/status/{{job_id}}",
+        summary=f"Status of a {noun} job",
+        response_model=Envelope[dict[str, Any]],
+        **ENVELOPE,
+    )
     async def status(job_id: str, backends: BackendsDep) -> dict[str, Any]:
         response = await backends[service].GetJob(common_pb2.GetJobRequest(job_id=job_id))
         return ok(status_json(response.job), response.job.message)
 
-    @router.get(f"{prefix}/events/{{job_id}}", summary=f"Progress of a {noun} job as SSE")
+    @router.get(
+        f"{prefix}/events/{{job_id}}",
+        summary=f"Progress of a {noun} job as SSE",
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/event-stream": {}}}},
+    )
     async def events(job_id: str, request: Request, backends: BackendsDep):
         async def progress() -> AsyncIterator[Event]:
             # No deadline: the stream lives as long as the job (or the client).
@@ -51,7 +79,12 @@ def add_job_routes(
         keepalive_s = backends.settings.sse_keepalive_s
         return await event_stream(progress(), keepalive_s, request=request)
 
-    @router.post(f"{prefix}/cancel/{{job_id}}", summary=f"Cancel a {noun} job")
+    @router.post(
+        f"{prefix}/cancel/{{job_id}}",
+        summary=f"Cancel a {noun} job",
+        response_model=Envelope[JobCancelling],
+        **ENVELOPE,
+    )
     async def cancel(job_id: str, backends: BackendsDep) -> dict[str, Any]:
         response = await backends[service].CancelJob(common_pb2.CancelJobRequest(job_id=job_id))
         state = job_status(response.job)

@@ -7,13 +7,15 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from edge.dependencies import BackendsDep
 from edge.envelope import ok
+from edge.fields import Int32, RequestModel
 from edge.jobs_json import job_json, job_status
-from edge.protojson import to_json
-from edge.routes.job_routes import add_job_routes, job_started
+from edge.openapi import binary_body, json_body, proto_body
+from edge.protojson import json_schema, to_json
+from edge.routes.job_routes import JOB_STARTED, add_job_routes, job_started
 from micrographia.common.v1 import common_pb2
 from micrographia.microscopy.v1 import microscopy_pb2 as pb
 
@@ -23,47 +25,47 @@ router = APIRouter(prefix="/api/processing", tags=["processing"])
 # ---------------------------------------------------------------- requests
 
 
-class FilePathBody(BaseModel):
+class FilePathBody(RequestModel):
     file_path: str = Field(min_length=1, description="Path to a file inside the data roots")
 
 
-class ChannelSelectionBody(BaseModel):
-    channel: int = Field(ge=0, description="Channel index (0-based)")
+class ChannelSelectionBody(RequestModel):
+    channel: Int32 = Field(ge=0, description="Channel index (0-based)")
     features: list[str] = Field(default_factory=list, description="Feature ids")
 
 
-class ChannelsBody(BaseModel):
+class ChannelsBody(RequestModel):
     phase: ChannelSelectionBody | None = None
     fluorescence: list[ChannelSelectionBody] = Field(default_factory=list)
 
 
-class ParametersBody(BaseModel):
-    fov_start: int | None = Field(None, ge=0)
-    fov_end: int | None = Field(None, ge=0)
-    batch_size: int | None = Field(None, ge=1)
-    n_workers: int | None = Field(None, ge=1)
+class ParametersBody(RequestModel):
+    fov_start: Int32 | None = Field(None, ge=0)
+    fov_end: Int32 | None = Field(None, ge=0)
+    batch_size: Int32 | None = Field(None, ge=1)
+    n_workers: Int32 | None = Field(None, ge=1)
     background_weight: float | None = Field(None, ge=0.0, le=1.0)
     positions: str | None = None
     segmentation_method: str | None = None
     tracking_method: str | None = None
-    min_frames: int | None = Field(None, ge=1)
-    border_margin: int | None = Field(None, ge=0)
+    min_frames: Int32 | None = Field(None, ge=1)
+    border_margin: Int32 | None = Field(None, ge=0)
 
 
-class WorkflowStartBody(BaseModel):
+class WorkflowStartBody(RequestModel):
     microscopy_path: str = Field(min_length=1)
     output_dir: str = Field(min_length=1)
     channels: ChannelsBody
     parameters: ParametersBody = Field(default_factory=ParametersBody)
 
 
-class MergeBody(BaseModel):
+class MergeBody(RequestModel):
     sample_yaml: str = Field(min_length=1)
     input_dir: str = Field(min_length=1)
     output_dir: str = Field(min_length=1)
 
 
-class ListDirectoryBody(BaseModel):
+class ListDirectoryBody(RequestModel):
     directory_path: str = Field(min_length=1)
     include_hidden: bool = False
     filter_extensions: list[str] | None = None
@@ -71,14 +73,14 @@ class ListDirectoryBody(BaseModel):
     sort_order: Literal["asc", "desc"] = "asc"
 
 
-class SearchFilesBody(BaseModel):
+class SearchFilesBody(RequestModel):
     search_path: str = Field(min_length=1)
     pattern: str = "**/*"
     extensions: list[str] | None = None
-    max_depth: int | None = Field(None, ge=0)
+    max_depth: Int32 | None = Field(None, ge=0)
     include_hidden: bool = False
     case_sensitive: bool = False
-    limit: int = Field(0, ge=0, description="Stop after this many matches; 0: 10000")
+    limit: Int32 = Field(0, ge=0, description="Stop after this many matches; 0: 10000")
 
 
 _SORT_KEYS = {
@@ -139,10 +141,51 @@ def metadata_preview_json(metadata: dict[str, Any]) -> dict[str, Any]:
     return {**metadata, "shape": shape, "frame_shape": [height, width]}
 
 
+def _sizes(count: int, description: str) -> dict[str, Any]:
+    return {
+        "type": "array",
+        "items": {"type": "integer"},
+        "minItems": count,
+        "maxItems": count,
+        "description": description,
+    }
+
+
+def file_info_schema() -> dict[str, Any]:
+    """The schema of file-info's body: GetFileInfoResponse's, with the preview
+    `metadata_preview_json` makes and `metadata_error` null when empty."""
+    preview = json_schema(pb.MicroscopyMetadata.DESCRIPTOR)
+    preview["title"] = "MetadataPreview"
+    preview["properties"]["shape"] = _sizes(5, "[n_frames, n_fovs, n_channels, height, width]")
+    preview["properties"]["frame_shape"] = _sizes(2, "[height, width] of one frame")
+    preview["required"].append("frame_shape")
+    schema = json_schema(pb.GetFileInfoResponse.DESCRIPTOR)
+    schema["title"] = "FileInfo"
+    schema["properties"]["metadata_preview"] = {"anyOf": [preview, {"type": "null"}]}
+    schema["properties"]["metadata_error"] = {"anyOf": [{"type": "string"}, {"type": "null"}]}
+    return schema
+
+
+def search_files_schema() -> dict[str, Any]:
+    """SearchFilesResponse's schema with pyama's name for the time taken."""
+    schema = json_schema(pb.SearchFilesResponse.DESCRIPTOR)
+    schema["title"] = "SearchResult"
+    schema["properties"]["search_time"] = schema["properties"].pop("search_time_s")
+    schema["required"] = [
+        "search_time" if name == "search_time_s" else name for name in schema["required"]
+    ]
+    return schema
+
+
 # ---------------------------------------------------------------- metadata
 
 
-@router.post("/load-metadata", summary="Load a microscopy file's metadata")
+@router.post(
+    "/load-metadata",
+    summary="Load a microscopy file's metadata",
+    response_model=None,
+    responses=proto_body(pb.MicroscopyMetadata, enveloped=True),
+)
 async def load_metadata(body: FilePathBody, backends: BackendsDep) -> dict[str, Any]:
     """pyama's fields (n_fovs, n_frames, n_channels, channel_names, pixel_size_um,
     time_points, dtype, shape = [height, width]) and the rest of what the file says:
@@ -155,7 +198,12 @@ async def load_metadata(body: FilePathBody, backends: BackendsDep) -> dict[str, 
     return ok(to_json(response.metadata), "Metadata loaded")
 
 
-@router.get("/features", summary="Built-in per-cell features")
+@router.get(
+    "/features",
+    summary="Built-in per-cell features",
+    response_model=None,
+    responses=proto_body(pb.ListFeaturesResponse, enveloped=True),
+)
 async def features(backends: BackendsDep) -> dict[str, Any]:
     response = await backends.microscopy.ListFeatures(pb.ListFeaturesRequest())
     return ok(to_json(response))
@@ -165,17 +213,17 @@ async def features(backends: BackendsDep) -> dict[str, Any]:
     "/frame",
     summary="One frame as a PNG with automatic contrast",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}}},
+    responses=binary_body("image/png"),
 )
 async def frame(
     backends: BackendsDep,
     file_path: Annotated[str, Query(min_length=1, description="Microscopy file")],
-    fov: Annotated[int, Query(ge=0, description="Field of view (0-based)")] = 0,
-    t: Annotated[int, Query(ge=0, description="Time point (0-based)")] = 0,
-    channel: Annotated[int, Query(ge=0, description="Channel (0-based)")] = 0,
-    z: Annotated[int, Query(ge=0, description="Z-plane (0-based)")] = 0,
+    fov: Annotated[Int32, Query(ge=0, description="Field of view (0-based)")] = 0,
+    t: Annotated[Int32, Query(ge=0, description="Time point (0-based)")] = 0,
+    channel: Annotated[Int32, Query(ge=0, description="Channel (0-based)")] = 0,
+    z: Annotated[Int32, Query(ge=0, description="Z-plane (0-based)")] = 0,
     max_size: Annotated[
-        int, Query(ge=0, le=8192, description="Longest edge in pixels; 0 keeps the frame size")
+        Int32, Query(ge=0, le=8192, description="Longest edge in pixels; 0 keeps the frame size")
     ] = 0,
     low_percentile: Annotated[
         float | None, Query(ge=0, le=100, description="Shown as black; default 0.5")
@@ -209,7 +257,7 @@ async def frame(
 # ---------------------------------------------------------------- workflow
 
 
-@router.post("/workflow/start", summary="Start the processing workflow")
+@router.post("/workflow/start", summary="Start the processing workflow", **JOB_STARTED)
 async def start_workflow(body: WorkflowStartBody, backends: BackendsDep) -> dict[str, Any]:
     response = await backends.microscopy.StartWorkflow(workflow_request(body))
     return job_started(response, "Workflow started successfully")
@@ -239,7 +287,11 @@ async def workflow_results(job_id: str, backends: BackendsDep) -> dict[str, Any]
     return ok(data)
 
 
-@router.post("/merge", summary="Merge FOV results into per-sample files")
+@router.post(
+    "/merge",
+    summary="Merge FOV results into per-sample files",
+    responses=proto_body(pb.MergeResultsResponse, enveloped=True),
+)
 async def merge(body: MergeBody, backends: BackendsDep) -> dict[str, Any]:
     response = await backends.microscopy.MergeResults(pb.MergeResultsRequest(**body.model_dump()))
     return ok(to_json(response), response.message or "Merge completed successfully")
@@ -248,7 +300,12 @@ async def merge(body: MergeBody, backends: BackendsDep) -> dict[str, Any]:
 # ---------------------------------------------------------------- file explorer
 
 
-@router.post("/list-directory", summary="List a folder")
+@router.post(
+    "/list-directory",
+    summary="List a folder",
+    response_model=None,
+    responses=proto_body(pb.ListDirectoryResponse, enveloped=True),
+)
 async def list_directory(body: ListDirectoryBody, backends: BackendsDep) -> dict[str, Any]:
     request = pb.ListDirectoryRequest(
         directory_path=body.directory_path,
@@ -261,7 +318,12 @@ async def list_directory(body: ListDirectoryBody, backends: BackendsDep) -> dict
     return ok(to_json(response))
 
 
-@router.post("/search-files", summary="Search a folder tree")
+@router.post(
+    "/search-files",
+    summary="Search a folder tree",
+    response_model=None,
+    responses=json_body(search_files_schema(), enveloped=True),
+)
 async def search_files(body: SearchFilesBody, backends: BackendsDep) -> dict[str, Any]:
     request = pb.SearchFilesRequest(
         search_path=body.search_path,
@@ -278,7 +340,12 @@ async def search_files(body: SearchFilesBody, backends: BackendsDep) -> dict[str
     return ok(data)
 
 
-@router.post("/file-info", summary="One file's facts and metadata preview")
+@router.post(
+    "/file-info",
+    summary="One file's facts and metadata preview",
+    response_model=None,
+    responses=json_body(file_info_schema(), enveloped=True),
+)
 async def file_info(body: FilePathBody, backends: BackendsDep) -> dict[str, Any]:
     """`file_info`, `is_microscopy_file` and, for a microscopy file, `metadata_preview`.
 
@@ -300,10 +367,15 @@ async def file_info(body: FilePathBody, backends: BackendsDep) -> dict[str, Any]
     return ok(data)
 
 
-@router.get("/recent-files", summary="Files whose metadata was loaded, newest first")
+@router.get(
+    "/recent-files",
+    summary="Files whose metadata was loaded, newest first",
+    response_model=None,
+    responses=proto_body(pb.ListRecentFilesResponse, enveloped=True),
+)
 async def recent_files(
     backends: BackendsDep,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 10,
+    limit: Annotated[Int32, Query(ge=1, le=1000)] = 10,
     extensions: Annotated[str | None, Query(description="Comma-separated, e.g. .nd2,.czi")] = None,
 ) -> dict[str, Any]:
     wanted = [item.strip() for item in (extensions or "").split(",") if item.strip()]

@@ -15,7 +15,9 @@ from starlette.requests import ClientDisconnect
 from common import errors
 from edge.dependencies import BackendsDep, TileCacheDep
 from edge.errors import ApiError, BackendError
+from edge.fields import Int32
 from edge.multipart import MultipartFile
+from edge.openapi import binary_body, proto_body
 from edge.protojson import to_json
 from micrographia.slides.v1 import slides_pb2 as pb
 
@@ -34,6 +36,7 @@ def slide_json(slide: pb.Slide) -> dict[str, Any]:
     "/upload",
     status_code=201,
     summary="Upload a whole-slide image (multipart field `file`), streamed to the slides service",
+    responses=proto_body(pb.Slide, status=201),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -126,13 +129,18 @@ class UploadBody:
         raise self.failure
 
 
-@router.get("/", summary="All slides, newest first")
+@router.get(
+    "/",
+    summary="All slides, newest first",
+    response_model=None,
+    responses=proto_body(pb.Slide, many=True),
+)
 async def list_slides(backends: BackendsDep) -> list[dict[str, Any]]:
     response = await backends.slides.ListSlides(pb.ListSlidesRequest())
     return [slide_json(slide) for slide in response.slides]
 
 
-@router.get("/{slide_id}", summary="One slide")
+@router.get("/{slide_id}", summary="One slide", response_model=None, responses=proto_body(pb.Slide))
 async def get_slide(slide_id: uuid.UUID, backends: BackendsDep) -> dict[str, Any]:
     response = await backends.slides.GetSlide(pb.GetSlideRequest(slide_id=str(slide_id)))
     return slide_json(response.slide)
@@ -145,7 +153,12 @@ async def delete_slide(slide_id: uuid.UUID, backends: BackendsDep, tiles: TileCa
     return Response(status_code=204)
 
 
-@router.get("/{slide_id}/properties", summary="Vendor properties and associated images")
+@router.get(
+    "/{slide_id}/properties",
+    summary="Vendor properties and associated images",
+    response_model=None,
+    responses=proto_body(pb.GetSlidePropertiesResponse),
+)
 async def slide_properties(slide_id: uuid.UUID, backends: BackendsDep) -> dict[str, Any]:
     response = await backends.slides.GetSlideProperties(
         pb.GetSlidePropertiesRequest(slide_id=str(slide_id))
@@ -157,13 +170,13 @@ async def slide_properties(slide_id: uuid.UUID, backends: BackendsDep) -> dict[s
     "/{slide_id}/associated/{name}",
     summary="An associated image (label, macro, ...)",
     response_class=Response,
-    responses={200: {"content": {"image/jpeg": {}}}},
+    responses=binary_body("image/jpeg"),
 )
 async def associated_image(
     slide_id: uuid.UUID,
     name: str,
     backends: BackendsDep,
-    max_size: Annotated[int, Query(ge=0, le=8192)] = 0,
+    max_size: Annotated[Int32, Query(ge=0, le=8192)] = 0,
 ) -> Response:
     response = await backends.slides.GetAssociatedImage(
         pb.GetAssociatedImageRequest(slide_id=str(slide_id), name=name, max_size=max_size)
@@ -175,7 +188,7 @@ async def associated_image(
     "/{slide_id}/dzi",
     summary="Deep Zoom descriptor for OpenSeadragon",
     response_class=Response,
-    responses={200: {"content": {"application/xml": {}}}},
+    responses={200: {"content": {"application/xml": {"schema": {"type": "string"}}}}},
 )
 async def dzi(slide_id: uuid.UUID, backends: BackendsDep) -> Response:
     response = await backends.slides.GetDeepZoomDescriptor(
@@ -188,13 +201,13 @@ async def dzi(slide_id: uuid.UUID, backends: BackendsDep) -> Response:
     "/{slide_id}/dzi_files/{level}/{col}_{row}.jpeg",
     summary="One Deep Zoom tile",
     response_class=Response,
-    responses={200: {"content": {"image/jpeg": {}}}},
+    responses=binary_body("image/jpeg"),
 )
 async def dzi_tile(
     slide_id: uuid.UUID,
-    level: int,
-    col: int,
-    row: int,
+    level: Int32,
+    col: Int32,
+    row: Int32,
     backends: BackendsDep,
     tiles: TileCacheDep,
 ) -> Response:
@@ -213,12 +226,12 @@ async def dzi_tile(
     "/{slide_id}/thumbnail",
     summary="JPEG thumbnail, cached on disk",
     response_class=Response,
-    responses={200: {"content": {"image/jpeg": {}}}},
+    responses=binary_body("image/jpeg"),
 )
 async def thumbnail(
     slide_id: uuid.UUID,
     backends: BackendsDep,
-    max_size: Annotated[int, Query(ge=1, le=4096)] = 200,
+    max_size: Annotated[Int32, Query(ge=1, le=4096)] = 200,
 ) -> Response:
     response = await backends.slides.GetThumbnail(
         pb.GetThumbnailRequest(slide_id=str(slide_id), max_size=max_size)
@@ -226,12 +239,17 @@ async def thumbnail(
     return Response(response.image, media_type="image/jpeg", headers=IMAGE_CACHE)
 
 
-@router.get("/{slide_id}/scale-bar", summary="Pixels spanning a distance")
+@router.get(
+    "/{slide_id}/scale-bar",
+    summary="Pixels spanning a distance",
+    response_model=None,
+    responses=proto_body(pb.GetScaleBarResponse),
+)
 async def scale_bar(
     slide_id: uuid.UUID,
     backends: BackendsDep,
     target_um: Annotated[float, Query(gt=0)] = 100.0,
-    level: Annotated[int, Query(ge=0)] = 0,
+    level: Annotated[Int32, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     response = await backends.slides.GetScaleBar(
         pb.GetScaleBarRequest(slide_id=str(slide_id), target_um=target_um, level=level)

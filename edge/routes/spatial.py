@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from edge.backends import NO_DEADLINE
 from edge.dependencies import BackendsDep
+from edge.fields import Int32, RequestModel
 from edge.protojson import timestamp_to_json, to_json
 from edge.sse import Event, event_stream
 from micrographia.spatial.v1 import spatial_pb2 as pb
@@ -24,16 +25,16 @@ boxes_router = APIRouter(prefix="/api/boxes", tags=["boxes"])
 GEOJSON = "application/geo+json"
 
 
-class ViewportBody(BaseModel):
+class ViewportBody(RequestModel):
     slide_id: uuid.UUID
     x: float = Field(description="Top-left X in level-0 pixels")
     y: float = Field(description="Top-left Y in level-0 pixels")
     width: float = Field(gt=0)
     height: float = Field(gt=0)
-    level: int = Field(0, ge=0)
+    level: Int32 = Field(0, ge=0)
 
 
-class RoiStatsBody(BaseModel):
+class RoiStatsBody(RequestModel):
     slide_id: uuid.UUID
     x_min: float
     y_min: float

@@ -1,4 +1,7 @@
-"""GET /health, GET /metrics, GET /jobs."""
+"""GET /livez, GET /health, GET /metrics, GET /jobs.
+
+None of them waits on a hung backend beyond a short deadline of its own.
+"""
 
 from __future__ import annotations
 
@@ -11,13 +14,15 @@ from typing import Any
 
 import psutil
 from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
 
 from common import __version__
-from edge.backends import Backends
+from edge.backends import BackendHealth, Backends
 from edge.dependencies import BackendsDep
-from edge.envelope import ok
-from edge.errors import BackendError
+from edge.envelope import Envelope, ok
+from edge.errors import BackendError, without_internal_addresses
 from edge.protojson import timestamp_to_json
+from edge.security import has_valid_key
 from micrographia.common.v1 import common_pb2
 
 router = APIRouter(tags=["system"])
@@ -34,12 +39,97 @@ _STATUS_NAMES = {
 }
 
 
-async def active_jobs(backends: Backends) -> tuple[list[common_pb2.ListJobsResponse], list[str]]:
-    """Each job service's active jobs and counts; and the services that did not answer."""
+# ---------------------------------------------------------------- bodies
+
+
+class Liveness(BaseModel):
+    status: str = "alive"
+
+
+class SystemInfo(BaseModel):
+    python_version: str
+    platform: str
+    cpu_count: int | None
+    memory_gb: float
+
+
+class BackendState(BaseModel):
+    status: str  # "serving", "not_serving", "down"
+    address: str | None = Field(
+        None,
+        description="Internal address; left out when API keys are configured and "
+        "the request carries no valid one",
+    )
+    latency_ms: float | None
+    error: str | None
+
+
+class Health(BaseModel):
+    status: str  # "healthy" or "degraded"
+    service: str
+    version: str
+    uptime: int
+    active_jobs: int | None
+    system_info: SystemInfo
+    backends: dict[str, BackendState]
+
+
+class CpuMetrics(BaseModel):
+    usage_percent: float
+    load_average: list[float]
+
+
+class MemoryMetrics(BaseModel):
+    total_gb: float
+    used_gb: float
+    available_gb: float
+    usage_percent: float
+
+
+class JobMetrics(BaseModel):
+    active: int
+    completed_today: int
+    failed_today: int
+    queue_length: int
+    unavailable_services: list[str]
+
+
+class Metrics(BaseModel):
+    timestamp: str
+    cpu: CpuMetrics
+    memory: MemoryMetrics
+    jobs: JobMetrics
+
+
+class ActiveJob(BaseModel):
+    job_id: str
+    type: str
+    service: str
+    status: str
+    progress: float
+    message: str
+    started_at: str | None
+
+
+class ActiveJobs(BaseModel):
+    active_jobs: list[ActiveJob]
+    total_active: int
+    unavailable_services: list[str]
+
+
+# ---------------------------------------------------------------- routes
+
+
+async def active_jobs(
+    backends: Backends, timeout_s: float
+) -> tuple[list[common_pb2.ListJobsResponse], list[str]]:
+    """Each job service's active jobs and counts, each asked with `timeout_s`;
+    and the services that did not answer in time."""
 
     async def one(name: str) -> common_pb2.ListJobsResponse | None:
+        request = common_pb2.ListJobsRequest(statuses=ACTIVE)
         try:
-            return await backends[name].ListJobs(common_pb2.ListJobsRequest(statuses=ACTIVE))
+            return await backends[name].ListJobs(request, timeout=timeout_s)
         except BackendError:
             return None
 
@@ -48,9 +138,37 @@ async def active_jobs(backends: Backends) -> tuple[list[common_pb2.ListJobsRespo
     return [answer for answer in answers if answer is not None], missing
 
 
-@router.get("/health", summary="Health of the edge and of every backend service")
+@router.get(
+    "/livez", summary="Liveness of the edge itself (calls no backend)", response_model=Liveness
+)
+async def livez() -> dict[str, str]:
+    return {"status": "alive"}
+
+
+def backend_state(check: BackendHealth, operator: bool) -> dict[str, Any]:
+    """A backend's health; its address and gRPC's own words only for an operator
+    (anyone may probe /health; with API keys set, an operator shows a valid key)."""
+    if operator:
+        return {
+            "status": check.status,
+            "address": check.address,
+            "latency_ms": check.latency_ms,
+            "error": check.error,
+        }
+    error = None if check.error is None else without_internal_addresses(check.error)
+    return {"status": check.status, "latency_ms": check.latency_ms, "error": error}
+
+
+@router.get(
+    "/health",
+    summary="Health of the edge and of every backend service",
+    response_model=Health,
+    response_model_exclude_unset=True,
+)
 async def health(request: Request, backends: BackendsDep) -> dict[str, Any]:
-    checks, (job_lists, _) = await asyncio.gather(backends.check_all(), active_jobs(backends))
+    checks, (job_lists, _) = await asyncio.gather(
+        backends.check_all(), active_jobs(backends, backends.settings.health_timeout_s)
+    )
     all_serving = all(check.status == "serving" for check in checks)
     memory = psutil.virtual_memory()
     return {
@@ -65,21 +183,13 @@ async def health(request: Request, backends: BackendsDep) -> dict[str, Any]:
             "cpu_count": os.cpu_count(),
             "memory_gb": round(memory.total / 2**30, 1),
         },
-        "backends": {
-            check.name: {
-                "status": check.status,
-                "address": check.address,
-                "latency_ms": check.latency_ms,
-                "error": check.error,
-            }
-            for check in checks
-        },
+        "backends": {check.name: backend_state(check, has_valid_key(request)) for check in checks},
     }
 
 
-@router.get("/metrics", summary="System and job metrics")
+@router.get("/metrics", summary="System and job metrics", response_model=Metrics)
 async def metrics(backends: BackendsDep) -> dict[str, Any]:
-    job_lists, missing = await active_jobs(backends)
+    job_lists, missing = await active_jobs(backends, backends.settings.fanout_timeout_s)
     memory = psutil.virtual_memory()
     counts = [answer.counts for answer in job_lists]
     return {
@@ -105,9 +215,14 @@ async def metrics(backends: BackendsDep) -> dict[str, Any]:
     }
 
 
-@router.get("/jobs", summary="Jobs pending or running in any service")
+@router.get(
+    "/jobs",
+    summary="Jobs pending or running in any service",
+    response_model=Envelope[ActiveJobs],
+    response_model_exclude_unset=True,
+)
 async def jobs(backends: BackendsDep) -> dict[str, Any]:
-    job_lists, missing = await active_jobs(backends)
+    job_lists, missing = await active_jobs(backends, backends.settings.fanout_timeout_s)
     active = [
         {
             "job_id": job.id,

@@ -119,9 +119,16 @@ class SlidesServicer(slides_pb2_grpc.SlidesServiceServicer):
                 logger.info("spatial cannot delete analyses yet; slide %s has none", slide_id)
                 return 0
             if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+                # gRPC's details name the peer's internal address: the log keeps them.
+                logger.warning(
+                    "slide %s not deleted: spatial answered %s: %s",
+                    slide_id,
+                    code.name,
+                    error.details(),
+                )
                 raise Unavailable(
-                    f"slide {slide_id} was not deleted: the spatial service, which must "
-                    f"delete its analyses first, is unavailable ({error.details()})",
+                    f"Slide {slide_id} was not deleted: the spatial service, which must "
+                    "delete its analyses first, is unavailable; try again later",
                     service="spatial",
                     slide_id=slide_id,
                 ) from None

@@ -10,6 +10,7 @@ from mcp.client.session import ClientSession
 from mcp.client.sse import sse_client
 
 from common.jobs import JobContext
+from tests.edge.conftest import wait_until_the_edge_reaches
 
 DOCUMENTED_TOOLS = {
     "load_microscopy",
@@ -58,3 +59,76 @@ def test_sse_transport_serves_the_same_tools(platform):
             return {tool.name for tool in (await client.list_tools()).tools}
 
     assert asyncio.run(session()) >= DOCUMENTED_TOOLS
+
+
+def test_both_transports_answer_at_mcp(platform):
+    """pyama-api.md tells MCP clients to use /mcp: a legacy SSE client and a
+    streamable HTTP client both work there (and /mcp/sse stays)."""
+
+    async def over_sse():
+        url = f"{platform.base_url}/mcp"
+        async with sse_client(url) as (read, write), ClientSession(read, write) as client:
+            await client.initialize()
+            tools = {tool.name for tool in (await client.list_tools()).tools}
+            listed = await client.call_tool("list_tasks", {})
+            return tools, listed
+
+    async def over_streamable_http():
+        async with Client(f"{platform.base_url}/mcp") as client:
+            return {tool.name for tool in (await client.list_tools()).tools}
+
+    tools, listed = asyncio.run(over_sse())
+    assert tools >= DOCUMENTED_TOOLS
+    assert not listed.is_error and "tasks" in json.loads(listed.content[0].text)
+    assert asyncio.run(over_streamable_http()) == tools
+
+
+def _tool_error(platform, tool: str, arguments: dict) -> str:
+    async def call():
+        async with Client(f"{platform.base_url}/mcp") as client:
+            return await client.call_tool(tool, arguments)
+
+    result = asyncio.run(call())
+    assert result.is_error
+    (content,) = result.content
+    text = content.text
+    # Ours alone: not framed by the SDK's "Error executing tool <name>: ".
+    assert not text.startswith("Error executing tool"), text
+    for internal in ("/micrographia.", "ipv4:", "ipv6:", "Traceback", "Error(", "pydantic"):
+        assert internal not in text, text
+    return text
+
+
+def test_tool_errors_are_in_the_users_terms(platform):
+    missing = _tool_error(platform, "load_microscopy", {"file_path": "nothing/here.nd2"})
+    assert missing.startswith("FILE_NOT_FOUND: ") and "nothing/here.nd2" in missing
+
+    config = {"channels": {"pc": {"features": []}}}
+    bad = _tool_error(platform, "create_processing_task", {"file_path": "x.nd2", "config": config})
+    assert bad.startswith("INVALID_PARAMETERS: ") and "channel" in bad
+
+    platform.stop_service("microscopy")
+    try:
+        down = _tool_error(platform, "list_tasks", {})
+    finally:
+        platform.start_service("microscopy")
+        wait_until_the_edge_reaches(platform, "microscopy")
+    assert down == "SERVICE_UNAVAILABLE: The microscopy service is unavailable"
+
+
+def test_invalid_tool_arguments_name_the_field_and_the_rule(platform):
+    """Arguments that fail a tool's input schema read like the REST API's errors,
+    not like pydantic's report (type names, an errors.pydantic.dev link)."""
+    nd2 = "nd2/cluster.nd2"
+    too_large = _tool_error(platform, "preview_frame", {"file_path": nd2, "fov": 2**31})
+    assert too_large == "INVALID_PARAMETERS: fov: must be at most 2147483647"
+
+    several = _tool_error(platform, "preview_frame", {"fov": -(2**31) - 1, "t": "soon"})
+    assert several.split("; ") == [
+        "INVALID_PARAMETERS: file_path: is required",
+        "fov: must be at least -2147483648",
+        "t: must be a valid integer, unable to parse string as an integer",
+    ]
+
+    depth = _tool_error(platform, "search_files", {"search_path": ".", "max_depth": 2**40})
+    assert depth == "INVALID_PARAMETERS: max_depth: must be at most 2147483647"

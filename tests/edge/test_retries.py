@@ -3,7 +3,6 @@ UNAVAILABLE, anything that changes state runs once per call."""
 
 from __future__ import annotations
 
-import socket
 import time
 import uuid
 from collections import Counter
@@ -16,6 +15,7 @@ from grpc import aio
 from common.channels import IDEMPOTENT_READS, open_channel
 from micrographia.slides.v1 import slides_pb2 as pb
 from micrographia.slides.v1 import slides_pb2_grpc
+from tests.edge.conftest import hung_service
 from tests.slides.conftest import write_aperio_svs
 
 SLIDES = "micrographia.slides.v1.SlidesService"
@@ -89,17 +89,11 @@ def test_delete_slide_with_spatial_hung_is_one_503(platform, edge, tmp_path):
         uploaded = edge.post("/api/slides/upload", files={"file": ("hung.svs", file)})
     assert uploaded.status_code == 201, uploaded.text
     slide_id = uploaded.json()["id"]
-    port = int(platform.address("spatial").rsplit(":", 1)[1])
-    platform.stop_service("spatial")
-    hung = socket.create_server(("127.0.0.1", port))
-    try:
+    with hung_service(platform, "spatial"):
         response = edge.delete(f"/api/slides/{slide_id}", timeout=60)
-        assert response.status_code == 503, response.text
-        assert response.json()["error_code"] == "SERVICE_UNAVAILABLE"
-        assert "spatial" in response.json()["error"]
-    finally:
-        hung.close()
-        platform.start_service("spatial")
+    assert response.status_code == 503, response.text
+    assert response.json()["error_code"] == "SERVICE_UNAVAILABLE"
+    assert "spatial" in response.json()["error"]
     assert edge.get(f"/api/slides/{slide_id}").status_code == 200  # nothing was deleted
     deadline = time.monotonic() + 15  # slides reconnects to the restarted spatial
     while (status := edge.delete(f"/api/slides/{slide_id}").status_code) == 503:

@@ -474,7 +474,12 @@ def test_delete_waits_for_the_spatial_service(platform, slides: SlidesPlatform, 
     platform.stop_service("spatial")
     try:
         body = assert_error(slides.api.delete(f"/api/slides/{slide_id}"), 503)
-        assert "spatial" in body["error"]
+        # In the user's terms at the source: no gRPC text, no internal address.
+        assert body["error"] == (
+            f"Slide {slide_id} was not deleted: the spatial service, which must delete "
+            "its analyses first, is unavailable; try again later"
+        )
+        assert body["details"] == {"service": "spatial", "slide_id": slide_id}
         assert slides.api.get(f"/api/slides/{slide_id}").status_code == 200
         assert (slides.slides_dir / f"{slide_id}.svs").exists()
     finally:
