@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
@@ -30,17 +31,24 @@ async def create_pool(
     max_size: int = 10,
     attempts: int = 10,
     delay_s: float = 0.5,
+    init: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
 ) -> asyncpg.Pool:
     """Connect, retrying while the database comes up; Unavailable if it never does.
 
-    With `schema`, unqualified names in queries resolve in that schema first.
+    With `schema`, unqualified names in queries resolve in that schema first;
+    `init` runs on every new connection (e.g. to register type codecs).
     """
     settings = {"search_path": f"{schema}, public"} if schema else None
     last_error: Exception | None = None
     for attempt in range(1, attempts + 1):
         try:
             return await asyncpg.create_pool(
-                url, min_size=min_size, max_size=max_size, timeout=10, server_settings=settings
+                url,
+                min_size=min_size,
+                max_size=max_size,
+                timeout=10,
+                server_settings=settings,
+                init=init,
             )
         except (TimeoutError, OSError, asyncpg.PostgresError) as error:
             last_error = error
@@ -105,12 +113,26 @@ async def apply_migrations(pool: asyncpg.Pool, schema: str, folders: list[Path])
     return applied
 
 
-async def open_service_database(url: str, schema: str, folders: list[Path]) -> asyncpg.Pool:
-    """A pool whose queries resolve in `schema`, with `folders`' migrations applied."""
+async def open_service_database(
+    url: str,
+    schema: str,
+    folders: list[Path],
+    *,
+    init: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
+) -> asyncpg.Pool:
+    """A pool whose queries resolve in `schema`, with `folders`' migrations applied.
+
+    `init` runs on every connection of the returned pool; it may rely on what the
+    migrations create (e.g. a type codec for an extension's type), so the pool
+    that migrates is a plain one, replaced afterwards.
+    """
     pool = await create_pool(url, schema=schema)
     try:
         await apply_migrations(pool, schema, folders)
     except BaseException:
         await pool.close()
         raise
-    return pool
+    if init is None:
+        return pool
+    await pool.close()
+    return await create_pool(url, schema=schema, init=init)

@@ -229,7 +229,10 @@ def build_mcp(backends: Backends) -> EdgeMCPServer:
         response = await _call(backends.slides.ListSlides(slides_pb2.ListSlidesRequest()))
         return {"slides": [to_json(slide) for slide in response.slides]}
 
-    from edge.mcp_fitting import register as register_fitting  # imports this module
+    # Imported here: both modules use this one's helpers.
+    from edge import mcp_spatial
+    from edge.mcp_fitting import register as register_fitting
 
     register_fitting(mcp, backends)
+    mcp_spatial.register(mcp, backends)
     return mcp

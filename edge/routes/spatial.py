@@ -1,5 +1,5 @@
 """/api/inference, /api/roi, /api/boxes: viewport analysis with live progress,
-spatial statistics and analysis boxes (slidekick-api.md)."""
+spatial statistics, analysis boxes and QuPath exports (slidekick-api.md)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
-from pydantic import Field
+from fastapi.responses import Response, StreamingResponse
+from pydantic import BaseModel, Field
 
+from edge.backends import NO_DEADLINE
 from edge.dependencies import BackendsDep
 from edge.fields import Int32, RequestModel
 from edge.protojson import timestamp_to_json, to_json
@@ -20,6 +21,8 @@ from micrographia.spatial.v1 import spatial_pb2 as pb
 inference_router = APIRouter(prefix="/api/inference", tags=["inference"])
 roi_router = APIRouter(prefix="/api/roi", tags=["roi"])
 boxes_router = APIRouter(prefix="/api/boxes", tags=["boxes"])
+
+GEOJSON = "application/geo+json"
 
 
 class ViewportBody(RequestModel):
@@ -39,6 +42,90 @@ class RoiStatsBody(RequestModel):
     y_max: float
 
 
+# Response bodies, as documented ----------------------------------------------------
+
+
+class BoundsL0(BaseModel):
+    x_min: float
+    y_min: float
+    x_max: float
+    y_max: float
+
+
+class CellTypeCount(BaseModel):
+    cell_type: int
+    cell_type_name: str
+    count: int
+    fraction: float
+
+
+class CellTypeEntry(BaseModel):
+    count: int
+    name: str
+
+
+class NucleusOut(BaseModel):
+    id: int
+    x: float
+    y: float
+    cell_type: int
+    cell_type_name: str
+    probability: float
+
+
+class AnalysisBoxOut(BaseModel):
+    id: str
+    slide_id: str
+    label: str
+    x_min: float
+    y_min: float
+    x_max: float
+    y_max: float
+    total_nuclei: int
+    area_mm2: float
+    density_per_mm2: float
+    neoplastic_ratio: float
+    cell_type_counts: dict[str, CellTypeEntry] = Field(
+        description="Every cell type by its index: count and name"
+    )
+    created_at: str | None
+
+
+class AnalysisBoxDetail(AnalysisBoxOut):
+    cell_type_breakdown: list[CellTypeCount]
+    shannon_h: float
+    inflammatory_index: float | None
+    immune_tumour_ratio: float | None
+    ne_epithelial_ratio: float | None
+    viability: float | None
+
+
+class AnalysisBoxList(BaseModel):
+    slide_id: str
+    boxes: list[AnalysisBoxOut]
+
+
+class RoiStats(BaseModel):
+    slide_id: str
+    total_nuclei: int
+    area_mm2: float
+    density_per_mm2: float
+    neoplastic_ratio: float
+    cell_type_breakdown: list[CellTypeCount]
+    mpp: float
+    bounds_l0: BoundsL0
+
+
+class ViewportNuclei(BaseModel):
+    slide_id: str
+    bounds_l0: BoundsL0
+    nuclei: list[NucleusOut]
+    truncated: bool = Field(description="True when the 50,000 cap cut the list")
+
+
+# Protos -> documented JSON ------------------------------------------------------------
+
+
 def _bounds_json(bounds: pb.Bounds) -> dict[str, float]:
     return {
         "x_min": bounds.x_min,
@@ -46,6 +133,11 @@ def _bounds_json(bounds: pb.Bounds) -> dict[str, float]:
         "x_max": bounds.x_max,
         "y_max": bounds.y_max,
     }
+
+
+def _region(body: RoiStatsBody) -> tuple[str, pb.Bounds]:
+    bounds = pb.Bounds(x_min=body.x_min, y_min=body.y_min, x_max=body.x_max, y_max=body.y_max)
+    return str(body.slide_id), bounds
 
 
 def box_json(box: pb.AnalysisBox) -> dict[str, Any]:
@@ -66,12 +158,53 @@ def box_json(box: pb.AnalysisBox) -> dict[str, Any]:
     }
 
 
-def _breakdown(items) -> list[dict[str, Any]]:
-    return [to_json(item) for item in items]
+def viewport_event(message: pb.AnalyzeViewportResponse) -> Event | None:
+    """One AnalyzeViewport message as its documented SSE event."""
+    if message.HasField("progress"):
+        return "progress", {"type": "progress", **to_json(message.progress)}
+    if message.HasField("complete"):
+        complete = message.complete
+        return "complete", {
+            "type": "complete",
+            "box": box_json(complete.box),
+            "nuclei": [to_json(nucleus) for nucleus in complete.nuclei],
+            "count": complete.count,
+        }
+    return None
 
 
-@inference_router.post("/viewport-stream", summary="Segment a viewport with live SSE progress")
+async def _download(chunks: AsyncIterator[pb.ExportGeoJsonResponse], filename: str) -> Response:
+    """A GeoJSON document streamed from the backend; its first chunk is awaited
+    before the response starts, so an unknown box or slide is still a 404."""
+    first = await anext(chunks, None)
+
+    async def body() -> AsyncIterator[bytes]:
+        if first is not None:
+            yield first.chunk
+        async for message in chunks:
+            yield message.chunk
+
+    return StreamingResponse(
+        body(),
+        media_type=GEOJSON,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+# Routes -------------------------------------------------------------------------------
+
+
+@inference_router.post(
+    "/viewport-stream",
+    summary="Segment a viewport with live SSE progress",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
 async def viewport_stream(body: ViewportBody, http_request: Request, backends: BackendsDep):
+    """`progress` events (at least every 300 ms while work runs), then one `complete`
+    event with the stored `box`, its `nuclei` and their `count`; a failure after the
+    stream began is an `error` event. A client that disconnects cancels the
+    analysis: nothing is stored."""
     request = pb.AnalyzeViewportRequest(
         slide_id=str(body.slide_id),
         x=body.x,
@@ -82,41 +215,33 @@ async def viewport_stream(body: ViewportBody, http_request: Request, backends: B
     )
 
     async def events() -> AsyncIterator[Event]:
-        stream = backends.spatial.AnalyzeViewport(
-            request, timeout=backends.settings.stream_timeout_s
-        )
-        async for message in stream:
-            if message.HasField("progress"):
-                yield "progress", {"type": "progress", **to_json(message.progress)}
-            elif message.HasField("complete"):
-                complete = message.complete
-                yield (
-                    "complete",
-                    {
-                        "type": "complete",
-                        "box": box_json(complete.box),
-                        "nuclei": [to_json(nucleus) for nucleus in complete.nuclei],
-                        "count": complete.count,
-                    },
-                )
+        async for message in backends.spatial.AnalyzeViewport(request, timeout=NO_DEADLINE):
+            event = viewport_event(message)
+            if event is not None:
+                yield event
 
     keepalive_s = backends.settings.sse_keepalive_s
     return await event_stream(events(), keepalive_s, request=http_request)
 
 
-@roi_router.post("/stats", summary="Spatial statistics of a rectangle")
+@roi_router.post("/stats", summary="Spatial statistics of a rectangle", response_model=RoiStats)
 async def roi_stats(body: RoiStatsBody, backends: BackendsDep) -> dict[str, Any]:
-    bounds = pb.Bounds(x_min=body.x_min, y_min=body.y_min, x_max=body.x_max, y_max=body.y_max)
+    """Nuclei whose centroid lies in the rectangle (clamped to the slide), each
+    place counted once where analyses overlap: the newest analysis stands."""
+    slide_id, bounds = _region(body)
     response = await backends.spatial.GetRoiStats(
-        pb.GetRoiStatsRequest(slide_id=str(body.slide_id), bounds=bounds)
+        pb.GetRoiStatsRequest(slide_id=slide_id, bounds=bounds)
     )
     data = to_json(response)
     data["bounds_l0"] = _bounds_json(response.bounds_l0)
     return data
 
 
-@roi_router.post("/nuclei", summary="Stored nuclei in a viewport (no inference)")
+@roi_router.post(
+    "/nuclei", summary="Stored nuclei in a viewport (no inference)", response_model=ViewportNuclei
+)
 async def roi_nuclei(body: ViewportBody, backends: BackendsDep) -> dict[str, Any]:
+    """At most 50,000 nuclei; `truncated` says when there were more."""
     response = await backends.spatial.ListNucleiInViewport(
         pb.ListNucleiInViewportRequest(
             slide_id=str(body.slide_id),
@@ -130,7 +255,24 @@ async def roi_nuclei(body: ViewportBody, backends: BackendsDep) -> dict[str, Any
     return to_json(response)
 
 
-@boxes_router.get("/{slide_id}", summary="A slide's analysis boxes, newest first")
+@roi_router.post(
+    "/geojson",
+    summary="A rectangle's nuclei as QuPath detections (GeoJSON)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {GEOJSON: {}}}},
+)
+async def roi_geojson(body: RoiStatsBody, backends: BackendsDep) -> Response:
+    slide_id, bounds = _region(body)
+    region = pb.SlideRegion(slide_id=slide_id, bounds=bounds)
+    chunks = backends.spatial.ExportGeoJson(
+        pb.ExportGeoJsonRequest(region=region), timeout=backends.settings.stream_timeout_s
+    )
+    return await _download(chunks, f"roi-{slide_id}.geojson")
+
+
+@boxes_router.get(
+    "/{slide_id}", summary="A slide's analysis boxes, newest first", response_model=AnalysisBoxList
+)
 async def list_boxes(slide_id: uuid.UUID, backends: BackendsDep) -> dict[str, Any]:
     response = await backends.spatial.ListAnalysisBoxes(
         pb.ListAnalysisBoxesRequest(slide_id=str(slide_id))
@@ -138,14 +280,34 @@ async def list_boxes(slide_id: uuid.UUID, backends: BackendsDep) -> dict[str, An
     return {"slide_id": response.slide_id, "boxes": [box_json(box) for box in response.boxes]}
 
 
-@boxes_router.get("/detail/{box_id}", summary="One box with its derived clinical metrics")
+@boxes_router.get(
+    "/detail/{box_id}",
+    summary="One box with its derived clinical metrics",
+    response_model=AnalysisBoxDetail,
+)
 async def box_detail(box_id: uuid.UUID, backends: BackendsDep) -> dict[str, Any]:
+    """The figures of the box's own run; ratios that would divide by zero are null."""
     response = await backends.spatial.GetAnalysisBox(pb.GetAnalysisBoxRequest(box_id=str(box_id)))
     return {
         **box_json(response.box),
-        "cell_type_breakdown": _breakdown(response.box.cell_type_counts),
+        "cell_type_breakdown": [to_json(item) for item in response.box.cell_type_counts],
         **to_json(response.metrics),
     }
+
+
+@boxes_router.get(
+    "/{box_id}/geojson",
+    summary="A box's nuclei as QuPath detections (GeoJSON)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {GEOJSON: {}}}},
+)
+async def box_geojson(box_id: uuid.UUID, backends: BackendsDep) -> Response:
+    """The box's nuclei that no newer analysis covers, so exports of overlapping
+    boxes never hold a nucleus twice."""
+    chunks = backends.spatial.ExportGeoJson(
+        pb.ExportGeoJsonRequest(box_id=str(box_id)), timeout=backends.settings.stream_timeout_s
+    )
+    return await _download(chunks, f"box-{box_id}.geojson")
 
 
 @boxes_router.delete("/{box_id}", status_code=204, summary="Delete a box and its nuclei")

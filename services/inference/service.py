@@ -1,12 +1,24 @@
-"""The inference service."""
+"""The inference service: HoVerNet on slide regions, pixels from the slides service."""
 
 from __future__ import annotations
+
+import logging
 
 from grpc import aio
 
 from common.server import GrpcService
+from common.workers import Workers
 from micrographia.inference.v1 import inference_pb2, inference_pb2_grpc
+from micrographia.slides.v1 import slides_pb2_grpc
+from services.inference.core.host import ModelHost
 from services.inference.servicer import InferenceServicer
+from services.inference.settings import WEIGHTS_SETTING, InferenceSettings
+from services.inference.slide_reader import SlideClient
+
+logger = logging.getLogger("micrographia.inference")
+
+# Requests segmenting at once (each holds one pipeline thread; the device is shared).
+CONCURRENT_REGIONS = 4
 
 
 class InferenceService(GrpcService):
@@ -14,4 +26,37 @@ class InferenceService(GrpcService):
     service_names = (inference_pb2.DESCRIPTOR.services_by_name["InferenceService"].full_name,)
 
     async def setup(self, server: aio.Server) -> None:
-        inference_pb2_grpc.add_InferenceServiceServicer_to_server(InferenceServicer(), server)
+        settings: InferenceSettings = self.context.server  # type: ignore[assignment]
+        self.settings = settings
+        self.host = ModelHost(
+            settings.spec(),
+            self.context.platform.inference_weights,
+            WEIGHTS_SETTING,
+            device=settings.device,
+            precision=settings.precision,
+        )
+        self.workers = Workers(CONCURRENT_REGIONS + 1, "inference")
+        self.servicer = InferenceServicer(
+            self.host,
+            SlideClient(
+                lambda: slides_pb2_grpc.SlidesServiceStub(self.context.channel("slides")),
+                settings.peer_timeout_s,
+            ),
+            self.workers,
+            settings.segmentation_config(settings.device or "cpu"),
+            settings.progress_interval_s,
+        )
+        inference_pb2_grpc.add_InferenceServiceServicer_to_server(self.servicer, server)
+
+    async def ready(self) -> None:
+        """Load the model once, in a worker thread; health says SERVING only after it.
+
+        Weights that cannot be had leave health NOT_SERVING; GetModelInfo and
+        every request say why.
+        """
+        await self.workers.run(self.host.load)
+        # The batch size follows the device the model landed on.
+        self.servicer.config = self.settings.segmentation_config(self.host.device)
+
+    async def close(self) -> None:
+        self.workers.close(wait=False)

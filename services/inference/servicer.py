@@ -1,9 +1,149 @@
-"""gRPC servicer of the inference service: translates protos to the domain core and back."""
+"""gRPC servicer of the inference service: translates protos to the domain core and back.
+
+SegmentRegion follows grpc's examples/python/cancellation: the work runs in a
+worker thread and watches a `threading.Event`; when the caller cancels or goes
+away, the handler's task is cancelled, sets the event, and the pipeline stops
+before its next batch and frees the device.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import threading
+from collections.abc import AsyncIterator
+
+from grpc import aio
+
+from common.workers import Workers
+from micrographia.inference.v1 import inference_pb2 as pb
 from micrographia.inference.v1 import inference_pb2_grpc
+from services.inference.core import (
+    Event,
+    NucleiFound,
+    Progress,
+    SegmentationConfig,
+    Summary,
+    plan_region,
+    segment_region,
+)
+from services.inference.core.host import ModelHost
+from services.inference.messages import (
+    nucleus_message,
+    progress_message,
+    summary_message,
+)
+from services.inference.slide_reader import SlideClient, blocking_reader
+
+# Nuclei per NucleusBatch message (a tile may hold thousands).
+NUCLEI_PER_MESSAGE = 500
+_DONE = object()
 
 
 class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
-    """Every RPC answers UNIMPLEMENTED until the inference issue lands."""
+    def __init__(
+        self,
+        host: ModelHost,
+        slides: SlideClient,
+        workers: Workers,
+        config: SegmentationConfig,
+        progress_interval_s: float = 0.3,
+    ) -> None:
+        self.host = host
+        self.slides = slides
+        self.workers = workers
+        self.config = config
+        self.progress_interval_s = progress_interval_s
+
+    async def GetModelInfo(
+        self, request: pb.GetModelInfoRequest, context: aio.ServicerContext
+    ) -> pb.GetModelInfoResponse:
+        spec = self.host.spec
+        return pb.GetModelInfoResponse(
+            model_name=spec.name,
+            weights=self.host.weights,
+            loaded=self.host.loaded,
+            device=self.host.device,
+            patch_input_size=spec.patch_input,
+            patch_output_size=spec.patch_output,
+            cell_types=[pb.CellType(id=i, name=name) for i, name in enumerate(spec.type_names)],
+            batch_size=self.config.batch_size,
+            error=self.host.error,
+            mpp=spec.mpp,
+            mode=spec.mode,
+        )
+
+    async def SegmentRegion(
+        self, request: pb.SegmentRegionRequest, context: aio.ServicerContext
+    ) -> AsyncIterator[pb.SegmentRegionResponse]:
+        predictor = self.host.require()
+        slide = await self.slides.facts(request.slide_id)
+        # Every check before any work: empty, outside, too large.
+        plan = plan_region(
+            slide,
+            request.x,
+            request.y,
+            request.width,
+            request.height,
+            self.host.spec,
+            self.config,
+        )
+        loop = asyncio.get_running_loop()
+        events: asyncio.Queue[object] = asyncio.Queue()
+        cancelled = threading.Event()
+
+        def emit(event: Event) -> None:
+            loop.call_soon_threadsafe(events.put_nowait, event)
+
+        def run() -> None:
+            try:
+                segment_region(
+                    plan,
+                    slide,
+                    self.host.spec,
+                    predictor,
+                    blocking_reader(self.slides, request.slide_id, loop),
+                    self.config,
+                    emit,
+                    cancelled,
+                )
+            finally:
+                loop.call_soon_threadsafe(events.put_nowait, _DONE)
+                if cancelled.is_set() and hasattr(predictor, "release"):
+                    predictor.release()
+
+        work = asyncio.ensure_future(self.workers.run(run))
+        latest = progress_message(Progress(0, plan.patches, "Starting"))
+        try:
+            while True:
+                try:
+                    event = await asyncio.wait_for(events.get(), self.progress_interval_s)
+                except TimeoutError:
+                    yield latest  # a heartbeat: progress at least every interval
+                    continue
+                if event is _DONE:
+                    break
+                if isinstance(event, Progress):
+                    latest = progress_message(event)
+                    yield latest
+                elif isinstance(event, NucleiFound):
+                    for start in range(0, len(event.nuclei), NUCLEI_PER_MESSAGE):
+                        chunk = event.nuclei[start : start + NUCLEI_PER_MESSAGE]
+                        yield pb.SegmentRegionResponse(
+                            nuclei=pb.NucleusBatch(
+                                nuclei=[nucleus_message(n, request.include_contours) for n in chunk]
+                            )
+                        )
+                elif isinstance(event, Summary):
+                    yield summary_message(event)
+            await work  # raises what the pipeline raised
+        finally:
+            # The caller cancelled, left, or the stream ended: stop the work within a batch.
+            cancelled.set()
+            if not work.done():
+                work.add_done_callback(_consume)
+
+
+def _consume(future: asyncio.Future) -> None:
+    with contextlib.suppress(BaseException):
+        future.result()

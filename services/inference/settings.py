@@ -1,13 +1,59 @@
-"""Settings of the inference service (prefix MICROGRAPHIA_INFERENCE_)."""
+"""Settings of the inference service (prefix MICROGRAPHIA_INFERENCE_).
+
+Which weights to load is the platform's `MICROGRAPHIA_INFERENCE_WEIGHTS`
+(common.settings.PlatformSettings.inference_weights); everything here tunes
+the model and the pipeline.
+"""
 
 from __future__ import annotations
 
+from typing import Literal
+
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from common.settings import DEFAULT_PORTS, ServerSettings
+from services.inference.core import ModelSpec, SegmentationConfig
+
+WEIGHTS_SETTING = "MICROGRAPHIA_INFERENCE_WEIGHTS"
 
 
 class InferenceSettings(ServerSettings):
     model_config = SettingsConfigDict(env_prefix="MICROGRAPHIA_INFERENCE_", extra="ignore")
 
     port: int = DEFAULT_PORTS["inference"]
+    # HoVerNet mode and number of types (6: PanNuke's, with background).
+    mode: Literal["fast", "original"] = "fast"
+    num_types: int = Field(default=6, ge=0)
+    # Microns per pixel the weights were trained at (PanNuke: 0.25).
+    model_mpp: float = Field(default=0.25, gt=0)
+    # Torch device; empty picks CUDA, then MPS, then CPU.
+    device: str = ""
+    # Patches per forward pass; 0 picks 64 on a GPU, 4 on a CPU.
+    batch_size: int = Field(default=0, ge=0)
+    # Autocast precision on CUDA (CPU always runs fp32).
+    precision: Literal["fp32", "bf16", "fp16"] = "bf16"
+    # Core edge of one stitched canvas and the margin of patches around it, model pixels.
+    tile_size: int = Field(default=2048, ge=164)
+    margin: int = Field(default=64, ge=0)
+    # Largest region accepted, in model pixels (width x height at the model's resolution).
+    max_region_pixels: int = Field(default=16384 * 16384, gt=0)
+    # CPU threads post-processing stitched tiles while the device runs the next.
+    postprocess_workers: int = Field(default=2, ge=1)
+    # Progress is sent at least this often, seconds.
+    progress_interval_s: float = Field(default=0.3, gt=0)
+    # Deadline of one call to the slides service.
+    peer_timeout_s: float = Field(default=60.0, gt=0)
+
+    def spec(self) -> ModelSpec:
+        return ModelSpec(mode=self.mode, num_types=self.num_types, mpp=self.model_mpp)
+
+    def segmentation_config(self, device: str) -> SegmentationConfig:
+        batch = self.batch_size or (64 if device.startswith("cuda") else 4)
+        return SegmentationConfig(
+            batch_size=batch,
+            tile_size=self.tile_size,
+            margin=self.margin,
+            max_region_pixels=self.max_region_pixels,
+            postprocess_workers=self.postprocess_workers,
+        )

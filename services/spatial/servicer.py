@@ -1,9 +1,149 @@
-"""gRPC servicer of the spatial service: translates protos to the domain core and back."""
+"""gRPC servicer of the spatial service: translates protos to the domain core and back.
+
+Slides are looked up in the slides service (an unknown slide is its NOT_FOUND,
+passed through); the rest is the core's (core/README.md maps each RPC).
+"""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+
+from grpc import aio
+
+from common.errors import InvalidArgument
+from micrographia.inference.v1 import inference_pb2_grpc
+from micrographia.slides.v1 import slides_pb2, slides_pb2_grpc
+from micrographia.spatial.v1 import spatial_pb2 as pb
 from micrographia.spatial.v1 import spatial_pb2_grpc
+from services.spatial.core import Bounds, SpatialStore, box_metrics, viewport_bounds
+from services.spatial.core.geojson import feature_collection
+from services.spatial.messages import (
+    bounds_message,
+    box_message,
+    metrics_message,
+    nucleus_message,
+    roi_stats_message,
+)
+from services.spatial.settings import SpatialSettings
+from services.spatial.viewport import ViewportAnalysis, analysis_bounds
+
+
+def _bounds(message: pb.Bounds) -> Bounds:
+    return Bounds(message.x_min, message.y_min, message.x_max, message.y_max)
+
+
+def _mpp(slide: slides_pb2.Slide) -> float | None:
+    return slide.mpp if slide.HasField("mpp") else None
 
 
 class SpatialServicer(spatial_pb2_grpc.SpatialServiceServicer):
-    """Every RPC answers UNIMPLEMENTED until the spatial issue lands."""
+    def __init__(
+        self,
+        store: SpatialStore,
+        slides: Callable[[], slides_pb2_grpc.SlidesServiceStub],
+        inference: Callable[[], inference_pb2_grpc.InferenceServiceStub],
+        settings: SpatialSettings,
+    ) -> None:
+        self.store = store
+        # Factories: a peer's channel opens on first use, once its address is known.
+        self.slides = slides
+        self.inference = inference
+        self.settings = settings
+
+    async def _slide(self, slide_id: str) -> slides_pb2.Slide:
+        """The slide's registry entry; the slides service's NOT_FOUND passes through."""
+        request = slides_pb2.GetSlideRequest(slide_id=slide_id)
+        response = await self.slides().GetSlide(request, timeout=self.settings.peer_timeout_s)
+        return response.slide
+
+    async def AnalyzeViewport(
+        self, request: pb.AnalyzeViewportRequest, context: aio.ServicerContext
+    ) -> AsyncIterator[pb.AnalyzeViewportResponse]:
+        slide = await self._slide(request.slide_id)
+        analysis = ViewportAnalysis(
+            self.store,
+            self.inference(),
+            slide,
+            analysis_bounds(request, slide),
+            request,
+            inference_timeout_s=self.settings.inference_timeout_s,
+            progress_interval_s=self.settings.progress_interval_s,
+        )
+        async for message in analysis.run():
+            yield message
+
+    async def GetRoiStats(
+        self, request: pb.GetRoiStatsRequest, context: aio.ServicerContext
+    ) -> pb.GetRoiStatsResponse:
+        slide = await self._slide(request.slide_id)
+        bounds = _bounds(request.bounds).clamped(slide.width_px, slide.height_px)
+        summary = await self.store.region_stats(slide.id, bounds, _mpp(slide))
+        return roi_stats_message(slide.id, bounds, summary, _mpp(slide))
+
+    async def ListNucleiInViewport(
+        self, request: pb.ListNucleiInViewportRequest, context: aio.ServicerContext
+    ) -> pb.ListNucleiInViewportResponse:
+        slide = await self._slide(request.slide_id)
+        if not 0 <= request.level < len(slide.levels):
+            raise InvalidArgument(
+                f"level {request.level} is outside the slide's pyramid "
+                f"(0..{len(slide.levels) - 1})",
+                level=request.level,
+            )
+        downsample = slide.levels[request.level].downsample
+        bounds = viewport_bounds(
+            request.x, request.y, request.width, request.height, downsample
+        ).clamped(slide.width_px, slide.height_px)
+        found = await self.store.viewport_nuclei(slide.id, bounds, request.limit)
+        return pb.ListNucleiInViewportResponse(
+            slide_id=slide.id,
+            bounds_l0=bounds_message(bounds),
+            nuclei=[nucleus_message(nucleus) for nucleus in found.nuclei],
+            truncated=found.truncated,
+        )
+
+    async def ListAnalysisBoxes(
+        self, request: pb.ListAnalysisBoxesRequest, context: aio.ServicerContext
+    ) -> pb.ListAnalysisBoxesResponse:
+        slide = await self._slide(request.slide_id)
+        boxes = await self.store.list_boxes(slide.id)
+        return pb.ListAnalysisBoxesResponse(
+            slide_id=slide.id, boxes=[box_message(box) for box in boxes]
+        )
+
+    async def GetAnalysisBox(
+        self, request: pb.GetAnalysisBoxRequest, context: aio.ServicerContext
+    ) -> pb.GetAnalysisBoxResponse:
+        box = await self.store.get_box(request.box_id)
+        return pb.GetAnalysisBoxResponse(
+            box=box_message(box), metrics=metrics_message(box_metrics(box.counts))
+        )
+
+    async def DeleteAnalysisBox(
+        self, request: pb.DeleteAnalysisBoxRequest, context: aio.ServicerContext
+    ) -> pb.DeleteAnalysisBoxResponse:
+        deleted = await self.store.delete_box(request.box_id)
+        return pb.DeleteAnalysisBoxResponse(deleted_nuclei=deleted)
+
+    async def DeleteSlideAnalyses(
+        self, request: pb.DeleteSlideAnalysesRequest, context: aio.ServicerContext
+    ) -> pb.DeleteSlideAnalysesResponse:
+        boxes, nuclei = await self.store.delete_slide(request.slide_id)
+        return pb.DeleteSlideAnalysesResponse(deleted_boxes=boxes, deleted_nuclei=nuclei)
+
+    async def ExportGeoJson(
+        self, request: pb.ExportGeoJsonRequest, context: aio.ServicerContext
+    ) -> AsyncIterator[pb.ExportGeoJsonResponse]:
+        # Everything that can fail with a status is checked before the first chunk.
+        source = request.WhichOneof("source")
+        if source == "box_id":
+            box = await self.store.get_box(request.box_id)
+            pages = self.store.box_features(box.id)
+        elif source == "region":
+            slide = await self._slide(request.region.slide_id)
+            bounds = _bounds(request.region.bounds).clamped(slide.width_px, slide.height_px)
+            pages = self.store.region_features(slide.id, bounds)
+        else:
+            raise InvalidArgument("an export names a box_id or a region")
+        async for chunk in feature_collection(pages):
+            yield pb.ExportGeoJsonResponse(chunk=chunk)

@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)micrographia/inference/v1/inference.proto\x12\x19micrographia.inference.v1\"\x15\n\x13GetModelInfoRequest\"$\n\x08\x43\x65llType\x12\n\n\x02id\x18\x01 \x01(\x05\x12\x0c\n\x04name\x18\x02 \x01(\t\"\xdd\x01\n\x14GetModelInfoResponse\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x0f\n\x07weights\x18\x02 \x01(\t\x12\x0e\n\x06loaded\x18\x03 \x01(\x08\x12\x0e\n\x06\x64\x65vice\x18\x04 \x01(\t\x12\x18\n\x10patch_input_size\x18\x05 \x01(\x05\x12\x19\n\x11patch_output_size\x18\x06 \x01(\x05\x12\x37\n\ncell_types\x18\x07 \x03(\x0b\x32#.micrographia.inference.v1.CellType\x12\x12\n\nbatch_size\x18\x08 \x01(\x05\"\x86\x01\n\x14SegmentRegionRequest\x12\x10\n\x08slide_id\x18\x01 \x01(\t\x12\t\n\x01x\x18\x02 \x01(\x03\x12\t\n\x01y\x18\x03 \x01(\x03\x12\r\n\x05width\x18\x04 \x01(\x03\x12\x0e\n\x06height\x18\x05 \x01(\x03\x12\r\n\x05level\x18\x06 \x01(\x05\x12\x18\n\x10include_contours\x18\x07 \x01(\x08\"\x1d\n\x05Point\x12\t\n\x01x\x18\x01 \x01(\x01\x12\t\n\x01y\x18\x02 \x01(\x01\"\xba\x01\n\x07Nucleus\x12\t\n\x01x\x18\x01 \x01(\x01\x12\t\n\x01y\x18\x02 \x01(\x01\x12\x11\n\tcell_type\x18\x03 \x01(\x05\x12\x16\n\x0e\x63\x65ll_type_name\x18\x04 \x01(\t\x12\x13\n\x0bprobability\x18\x05 \x01(\x01\x12\x31\n\x07\x63ontour\x18\x06 \x03(\x0b\x32 .micrographia.inference.v1.Point\x12\x10\n\x08\x61rea_um2\x18\x07 \x01(\x01\x12\x14\n\x0cperimeter_um\x18\x08 \x01(\x01\"[\n\x14SegmentationProgress\x12\x0f\n\x07\x63urrent\x18\x01 \x01(\x03\x12\r\n\x05total\x18\x02 \x01(\x03\x12\x12\n\npercentage\x18\x03 \x01(\x01\x12\x0f\n\x07message\x18\x04 \x01(\t\"B\n\x0cNucleusBatch\x12\x32\n\x06nuclei\x18\x01 \x03(\x0b\x32\".micrographia.inference.v1.Nucleus\"\x85\x01\n\x13SegmentationSummary\x12\x14\n\x0ctotal_nuclei\x18\x01 \x01(\x03\x12\x0f\n\x07patches\x18\x02 \x01(\x03\x12\x12\n\nduration_s\x18\x03 \x01(\x01\x12\t\n\x01x\x18\x04 \x01(\x03\x12\t\n\x01y\x18\x05 \x01(\x03\x12\r\n\x05width\x18\x06 \x01(\x03\x12\x0e\n\x06height\x18\x07 \x01(\x03\"\xe5\x01\n\x15SegmentRegionResponse\x12\x43\n\x08progress\x18\x01 \x01(\x0b\x32/.micrographia.inference.v1.SegmentationProgressH\x00\x12\x39\n\x06nuclei\x18\x02 \x01(\x0b\x32\'.micrographia.inference.v1.NucleusBatchH\x00\x12\x41\n\x07summary\x18\x03 \x01(\x0b\x32..micrographia.inference.v1.SegmentationSummaryH\x00\x42\t\n\x07payload2\xf9\x01\n\x10InferenceService\x12o\n\x0cGetModelInfo\x12..micrographia.inference.v1.GetModelInfoRequest\x1a/.micrographia.inference.v1.GetModelInfoResponse\x12t\n\rSegmentRegion\x12/.micrographia.inference.v1.SegmentRegionRequest\x1a\x30.micrographia.inference.v1.SegmentRegionResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n)micrographia/inference/v1/inference.proto\x12\x19micrographia.inference.v1\"\x15\n\x13GetModelInfoRequest\"$\n\x08\x43\x65llType\x12\n\n\x02id\x18\x01 \x01(\x05\x12\x0c\n\x04name\x18\x02 \x01(\t\"\x87\x02\n\x14GetModelInfoResponse\x12\x12\n\nmodel_name\x18\x01 \x01(\t\x12\x0f\n\x07weights\x18\x02 \x01(\t\x12\x0e\n\x06loaded\x18\x03 \x01(\x08\x12\x0e\n\x06\x64\x65vice\x18\x04 \x01(\t\x12\x18\n\x10patch_input_size\x18\x05 \x01(\x05\x12\x19\n\x11patch_output_size\x18\x06 \x01(\x05\x12\x37\n\ncell_types\x18\x07 \x03(\x0b\x32#.micrographia.inference.v1.CellType\x12\x12\n\nbatch_size\x18\x08 \x01(\x05\x12\r\n\x05\x65rror\x18\t \x01(\t\x12\x0b\n\x03mpp\x18\n \x01(\x01\x12\x0c\n\x04mode\x18\x0b \x01(\t\"\x86\x01\n\x14SegmentRegionRequest\x12\x10\n\x08slide_id\x18\x01 \x01(\t\x12\t\n\x01x\x18\x02 \x01(\x03\x12\t\n\x01y\x18\x03 \x01(\x03\x12\r\n\x05width\x18\x04 \x01(\x03\x12\x0e\n\x06height\x18\x05 \x01(\x03\x12\r\n\x05level\x18\x06 \x01(\x05\x12\x18\n\x10include_contours\x18\x07 \x01(\x08\"\x1d\n\x05Point\x12\t\n\x01x\x18\x01 \x01(\x01\x12\t\n\x01y\x18\x02 \x01(\x01\"\x87\x02\n\x07Nucleus\x12\t\n\x01x\x18\x01 \x01(\x01\x12\t\n\x01y\x18\x02 \x01(\x01\x12\x11\n\tcell_type\x18\x03 \x01(\x05\x12\x16\n\x0e\x63\x65ll_type_name\x18\x04 \x01(\t\x12\x13\n\x0bprobability\x18\x05 \x01(\x01\x12\x31\n\x07\x63ontour\x18\x06 \x03(\x0b\x32 .micrographia.inference.v1.Point\x12\x10\n\x08\x61rea_um2\x18\x07 \x01(\x01\x12\x14\n\x0cperimeter_um\x18\x08 \x01(\x01\x12\x0f\n\x07\x61rea_px\x18\t \x01(\x01\x12\r\n\x05x_min\x18\n \x01(\x01\x12\r\n\x05y_min\x18\x0b \x01(\x01\x12\r\n\x05x_max\x18\x0c \x01(\x01\x12\r\n\x05y_max\x18\r \x01(\x01\"[\n\x14SegmentationProgress\x12\x0f\n\x07\x63urrent\x18\x01 \x01(\x03\x12\r\n\x05total\x18\x02 \x01(\x03\x12\x12\n\npercentage\x18\x03 \x01(\x01\x12\x0f\n\x07message\x18\x04 \x01(\t\"B\n\x0cNucleusBatch\x12\x32\n\x06nuclei\x18\x01 \x03(\x0b\x32\".micrographia.inference.v1.Nucleus\"\xd3\x01\n\x13SegmentationSummary\x12\x14\n\x0ctotal_nuclei\x18\x01 \x01(\x03\x12\x0f\n\x07patches\x18\x02 \x01(\x03\x12\x12\n\nduration_s\x18\x03 \x01(\x01\x12\t\n\x01x\x18\x04 \x01(\x03\x12\t\n\x01y\x18\x05 \x01(\x03\x12\r\n\x05width\x18\x06 \x01(\x03\x12\x0e\n\x06height\x18\x07 \x01(\x03\x12\x0b\n\x03mpp\x18\x08 \x01(\x01\x12\x12\n\nread_level\x18\t \x01(\x05\x12\r\n\x05scale\x18\n \x01(\x01\x12\r\n\x05notes\x18\x0b \x03(\t\x12\r\n\x05tiles\x18\x0c \x01(\x05\"\xe5\x01\n\x15SegmentRegionResponse\x12\x43\n\x08progress\x18\x01 \x01(\x0b\x32/.micrographia.inference.v1.SegmentationProgressH\x00\x12\x39\n\x06nuclei\x18\x02 \x01(\x0b\x32\'.micrographia.inference.v1.NucleusBatchH\x00\x12\x41\n\x07summary\x18\x03 \x01(\x0b\x32..micrographia.inference.v1.SegmentationSummaryH\x00\x42\t\n\x07payload2\xf9\x01\n\x10InferenceService\x12o\n\x0cGetModelInfo\x12..micrographia.inference.v1.GetModelInfoRequest\x1a/.micrographia.inference.v1.GetModelInfoResponse\x12t\n\rSegmentRegion\x12/.micrographia.inference.v1.SegmentRegionRequest\x1a\x30.micrographia.inference.v1.SegmentRegionResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,21 +36,21 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CELLTYPE']._serialized_start=95
   _globals['_CELLTYPE']._serialized_end=131
   _globals['_GETMODELINFORESPONSE']._serialized_start=134
-  _globals['_GETMODELINFORESPONSE']._serialized_end=355
-  _globals['_SEGMENTREGIONREQUEST']._serialized_start=358
-  _globals['_SEGMENTREGIONREQUEST']._serialized_end=492
-  _globals['_POINT']._serialized_start=494
-  _globals['_POINT']._serialized_end=523
-  _globals['_NUCLEUS']._serialized_start=526
-  _globals['_NUCLEUS']._serialized_end=712
-  _globals['_SEGMENTATIONPROGRESS']._serialized_start=714
-  _globals['_SEGMENTATIONPROGRESS']._serialized_end=805
-  _globals['_NUCLEUSBATCH']._serialized_start=807
-  _globals['_NUCLEUSBATCH']._serialized_end=873
-  _globals['_SEGMENTATIONSUMMARY']._serialized_start=876
-  _globals['_SEGMENTATIONSUMMARY']._serialized_end=1009
-  _globals['_SEGMENTREGIONRESPONSE']._serialized_start=1012
-  _globals['_SEGMENTREGIONRESPONSE']._serialized_end=1241
-  _globals['_INFERENCESERVICE']._serialized_start=1244
-  _globals['_INFERENCESERVICE']._serialized_end=1493
+  _globals['_GETMODELINFORESPONSE']._serialized_end=397
+  _globals['_SEGMENTREGIONREQUEST']._serialized_start=400
+  _globals['_SEGMENTREGIONREQUEST']._serialized_end=534
+  _globals['_POINT']._serialized_start=536
+  _globals['_POINT']._serialized_end=565
+  _globals['_NUCLEUS']._serialized_start=568
+  _globals['_NUCLEUS']._serialized_end=831
+  _globals['_SEGMENTATIONPROGRESS']._serialized_start=833
+  _globals['_SEGMENTATIONPROGRESS']._serialized_end=924
+  _globals['_NUCLEUSBATCH']._serialized_start=926
+  _globals['_NUCLEUSBATCH']._serialized_end=992
+  _globals['_SEGMENTATIONSUMMARY']._serialized_start=995
+  _globals['_SEGMENTATIONSUMMARY']._serialized_end=1206
+  _globals['_SEGMENTREGIONRESPONSE']._serialized_start=1209
+  _globals['_SEGMENTREGIONRESPONSE']._serialized_end=1438
+  _globals['_INFERENCESERVICE']._serialized_start=1441
+  _globals['_INFERENCESERVICE']._serialized_end=1690
 # @@protoc_insertion_point(module_scope)

@@ -19,7 +19,7 @@ class CellType(_message.Message):
     def __init__(self, id: _Optional[int] = ..., name: _Optional[str] = ...) -> None: ...
 
 class GetModelInfoResponse(_message.Message):
-    __slots__ = ("model_name", "weights", "loaded", "device", "patch_input_size", "patch_output_size", "cell_types", "batch_size")
+    __slots__ = ("model_name", "weights", "loaded", "device", "patch_input_size", "patch_output_size", "cell_types", "batch_size", "error", "mpp", "mode")
     MODEL_NAME_FIELD_NUMBER: _ClassVar[int]
     WEIGHTS_FIELD_NUMBER: _ClassVar[int]
     LOADED_FIELD_NUMBER: _ClassVar[int]
@@ -28,6 +28,9 @@ class GetModelInfoResponse(_message.Message):
     PATCH_OUTPUT_SIZE_FIELD_NUMBER: _ClassVar[int]
     CELL_TYPES_FIELD_NUMBER: _ClassVar[int]
     BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    MPP_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
     model_name: str
     weights: str
     loaded: bool
@@ -36,7 +39,10 @@ class GetModelInfoResponse(_message.Message):
     patch_output_size: int
     cell_types: _containers.RepeatedCompositeFieldContainer[CellType]
     batch_size: int
-    def __init__(self, model_name: _Optional[str] = ..., weights: _Optional[str] = ..., loaded: _Optional[bool] = ..., device: _Optional[str] = ..., patch_input_size: _Optional[int] = ..., patch_output_size: _Optional[int] = ..., cell_types: _Optional[_Iterable[_Union[CellType, _Mapping]]] = ..., batch_size: _Optional[int] = ...) -> None: ...
+    error: str
+    mpp: float
+    mode: str
+    def __init__(self, model_name: _Optional[str] = ..., weights: _Optional[str] = ..., loaded: _Optional[bool] = ..., device: _Optional[str] = ..., patch_input_size: _Optional[int] = ..., patch_output_size: _Optional[int] = ..., cell_types: _Optional[_Iterable[_Union[CellType, _Mapping]]] = ..., batch_size: _Optional[int] = ..., error: _Optional[str] = ..., mpp: _Optional[float] = ..., mode: _Optional[str] = ...) -> None: ...
 
 class SegmentRegionRequest(_message.Message):
     __slots__ = ("slide_id", "x", "y", "width", "height", "level", "include_contours")
@@ -65,7 +71,7 @@ class Point(_message.Message):
     def __init__(self, x: _Optional[float] = ..., y: _Optional[float] = ...) -> None: ...
 
 class Nucleus(_message.Message):
-    __slots__ = ("x", "y", "cell_type", "cell_type_name", "probability", "contour", "area_um2", "perimeter_um")
+    __slots__ = ("x", "y", "cell_type", "cell_type_name", "probability", "contour", "area_um2", "perimeter_um", "area_px", "x_min", "y_min", "x_max", "y_max")
     X_FIELD_NUMBER: _ClassVar[int]
     Y_FIELD_NUMBER: _ClassVar[int]
     CELL_TYPE_FIELD_NUMBER: _ClassVar[int]
@@ -74,6 +80,11 @@ class Nucleus(_message.Message):
     CONTOUR_FIELD_NUMBER: _ClassVar[int]
     AREA_UM2_FIELD_NUMBER: _ClassVar[int]
     PERIMETER_UM_FIELD_NUMBER: _ClassVar[int]
+    AREA_PX_FIELD_NUMBER: _ClassVar[int]
+    X_MIN_FIELD_NUMBER: _ClassVar[int]
+    Y_MIN_FIELD_NUMBER: _ClassVar[int]
+    X_MAX_FIELD_NUMBER: _ClassVar[int]
+    Y_MAX_FIELD_NUMBER: _ClassVar[int]
     x: float
     y: float
     cell_type: int
@@ -82,7 +93,12 @@ class Nucleus(_message.Message):
     contour: _containers.RepeatedCompositeFieldContainer[Point]
     area_um2: float
     perimeter_um: float
-    def __init__(self, x: _Optional[float] = ..., y: _Optional[float] = ..., cell_type: _Optional[int] = ..., cell_type_name: _Optional[str] = ..., probability: _Optional[float] = ..., contour: _Optional[_Iterable[_Union[Point, _Mapping]]] = ..., area_um2: _Optional[float] = ..., perimeter_um: _Optional[float] = ...) -> None: ...
+    area_px: float
+    x_min: float
+    y_min: float
+    x_max: float
+    y_max: float
+    def __init__(self, x: _Optional[float] = ..., y: _Optional[float] = ..., cell_type: _Optional[int] = ..., cell_type_name: _Optional[str] = ..., probability: _Optional[float] = ..., contour: _Optional[_Iterable[_Union[Point, _Mapping]]] = ..., area_um2: _Optional[float] = ..., perimeter_um: _Optional[float] = ..., area_px: _Optional[float] = ..., x_min: _Optional[float] = ..., y_min: _Optional[float] = ..., x_max: _Optional[float] = ..., y_max: _Optional[float] = ...) -> None: ...
 
 class SegmentationProgress(_message.Message):
     __slots__ = ("current", "total", "percentage", "message")
@@ -103,7 +119,7 @@ class NucleusBatch(_message.Message):
     def __init__(self, nuclei: _Optional[_Iterable[_Union[Nucleus, _Mapping]]] = ...) -> None: ...
 
 class SegmentationSummary(_message.Message):
-    __slots__ = ("total_nuclei", "patches", "duration_s", "x", "y", "width", "height")
+    __slots__ = ("total_nuclei", "patches", "duration_s", "x", "y", "width", "height", "mpp", "read_level", "scale", "notes", "tiles")
     TOTAL_NUCLEI_FIELD_NUMBER: _ClassVar[int]
     PATCHES_FIELD_NUMBER: _ClassVar[int]
     DURATION_S_FIELD_NUMBER: _ClassVar[int]
@@ -111,6 +127,11 @@ class SegmentationSummary(_message.Message):
     Y_FIELD_NUMBER: _ClassVar[int]
     WIDTH_FIELD_NUMBER: _ClassVar[int]
     HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    MPP_FIELD_NUMBER: _ClassVar[int]
+    READ_LEVEL_FIELD_NUMBER: _ClassVar[int]
+    SCALE_FIELD_NUMBER: _ClassVar[int]
+    NOTES_FIELD_NUMBER: _ClassVar[int]
+    TILES_FIELD_NUMBER: _ClassVar[int]
     total_nuclei: int
     patches: int
     duration_s: float
@@ -118,7 +139,12 @@ class SegmentationSummary(_message.Message):
     y: int
     width: int
     height: int
-    def __init__(self, total_nuclei: _Optional[int] = ..., patches: _Optional[int] = ..., duration_s: _Optional[float] = ..., x: _Optional[int] = ..., y: _Optional[int] = ..., width: _Optional[int] = ..., height: _Optional[int] = ...) -> None: ...
+    mpp: float
+    read_level: int
+    scale: float
+    notes: _containers.RepeatedScalarFieldContainer[str]
+    tiles: int
+    def __init__(self, total_nuclei: _Optional[int] = ..., patches: _Optional[int] = ..., duration_s: _Optional[float] = ..., x: _Optional[int] = ..., y: _Optional[int] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., mpp: _Optional[float] = ..., read_level: _Optional[int] = ..., scale: _Optional[float] = ..., notes: _Optional[_Iterable[str]] = ..., tiles: _Optional[int] = ...) -> None: ...
 
 class SegmentRegionResponse(_message.Message):
     __slots__ = ("progress", "nuclei", "summary")

@@ -246,3 +246,25 @@ class DeleteSlideAnalysesResponse(_message.Message):
     deleted_boxes: int
     deleted_nuclei: int
     def __init__(self, deleted_boxes: _Optional[int] = ..., deleted_nuclei: _Optional[int] = ...) -> None: ...
+
+class SlideRegion(_message.Message):
+    __slots__ = ("slide_id", "bounds")
+    SLIDE_ID_FIELD_NUMBER: _ClassVar[int]
+    BOUNDS_FIELD_NUMBER: _ClassVar[int]
+    slide_id: str
+    bounds: Bounds
+    def __init__(self, slide_id: _Optional[str] = ..., bounds: _Optional[_Union[Bounds, _Mapping]] = ...) -> None: ...
+
+class ExportGeoJsonRequest(_message.Message):
+    __slots__ = ("box_id", "region")
+    BOX_ID_FIELD_NUMBER: _ClassVar[int]
+    REGION_FIELD_NUMBER: _ClassVar[int]
+    box_id: str
+    region: SlideRegion
+    def __init__(self, box_id: _Optional[str] = ..., region: _Optional[_Union[SlideRegion, _Mapping]] = ...) -> None: ...
+
+class ExportGeoJsonResponse(_message.Message):
+    __slots__ = ("chunk",)
+    CHUNK_FIELD_NUMBER: _ClassVar[int]
+    chunk: bytes
+    def __init__(self, chunk: _Optional[bytes] = ...) -> None: ...

@@ -70,6 +70,11 @@ class SpatialServiceStub:
                 request_serializer=micrographia_dot_spatial_dot_v1_dot_spatial__pb2.DeleteSlideAnalysesRequest.SerializeToString,
                 response_deserializer=micrographia_dot_spatial_dot_v1_dot_spatial__pb2.DeleteSlideAnalysesResponse.FromString,
                 _registered_method=True)
+        self.ExportGeoJson = channel.unary_stream(
+                '/micrographia.spatial.v1.SpatialService/ExportGeoJson',
+                request_serializer=micrographia_dot_spatial_dot_v1_dot_spatial__pb2.ExportGeoJsonRequest.SerializeToString,
+                response_deserializer=micrographia_dot_spatial_dot_v1_dot_spatial__pb2.ExportGeoJsonResponse.FromString,
+                _registered_method=True)
 
 
 class SpatialServiceServicer:
@@ -126,6 +131,14 @@ class SpatialServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExportGeoJson(self, request, context):
+        """A box's or a region's nuclei as GeoJSON that QuPath imports as detections.
+        REST: GET /api/boxes/{box_id}/geojson, POST /api/roi/geojson.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SpatialServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -163,6 +176,11 @@ def add_SpatialServiceServicer_to_server(servicer, server):
                     servicer.DeleteSlideAnalyses,
                     request_deserializer=micrographia_dot_spatial_dot_v1_dot_spatial__pb2.DeleteSlideAnalysesRequest.FromString,
                     response_serializer=micrographia_dot_spatial_dot_v1_dot_spatial__pb2.DeleteSlideAnalysesResponse.SerializeToString,
+            ),
+            'ExportGeoJson': grpc.unary_stream_rpc_method_handler(
+                    servicer.ExportGeoJson,
+                    request_deserializer=micrographia_dot_spatial_dot_v1_dot_spatial__pb2.ExportGeoJsonRequest.FromString,
+                    response_serializer=micrographia_dot_spatial_dot_v1_dot_spatial__pb2.ExportGeoJsonResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -355,6 +373,33 @@ class SpatialService:
             '/micrographia.spatial.v1.SpatialService/DeleteSlideAnalyses',
             micrographia_dot_spatial_dot_v1_dot_spatial__pb2.DeleteSlideAnalysesRequest.SerializeToString,
             micrographia_dot_spatial_dot_v1_dot_spatial__pb2.DeleteSlideAnalysesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportGeoJson(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/micrographia.spatial.v1.SpatialService/ExportGeoJson',
+            micrographia_dot_spatial_dot_v1_dot_spatial__pb2.ExportGeoJsonRequest.SerializeToString,
+            micrographia_dot_spatial_dot_v1_dot_spatial__pb2.ExportGeoJsonResponse.FromString,
             options,
             channel_credentials,
             insecure,

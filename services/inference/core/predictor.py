@@ -1,0 +1,150 @@
+"""Batches of patches through the network, the device kept busy.
+
+A `Predictor` turns patches (N x in x in x 3 uint8) into HoVerNet's three maps
+for their centres (N x out x out): nuclear probability, horizontal/vertical
+distances, type. On CUDA the next batch is launched before the previous one's
+maps are copied back (on a side stream, into pinned memory), so transfer,
+compute and the caller's CPU work overlap; autocast runs the convolutions in
+bf16/fp16.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import torch
+
+
+@dataclass(frozen=True)
+class Maps:
+    """HoVerNet's outputs for N patches."""
+
+    np: np.ndarray  # N x H x W float32, nuclear probability
+    hv: np.ndarray  # N x H x W x 2 float32, horizontal and vertical maps
+    tp: np.ndarray  # N x H x W uint8, most likely type
+
+    def __len__(self) -> int:
+        return len(self.np)
+
+
+class Predictor(Protocol):
+    patch_input: int
+    patch_output: int
+    device: str
+
+    def predict(self, batches: Iterable[np.ndarray]) -> Iterator[Maps]:
+        """Maps of each batch, in order; may run one batch ahead of the consumer."""
+        ...
+
+
+class NetworkPredictor:
+    """A HoVerNet module on a torch device.
+
+    `precision`: "fp32", "bf16" or "fp16" (autocast on CUDA; CPU stays fp32 so
+    its maps equal tiatoolbox's `infer_batch`). One lock per predictor: several
+    requests share the device batch by batch.
+    """
+
+    def __init__(
+        self,
+        network: torch.nn.Module,
+        device: str,
+        patch_input: int,
+        patch_output: int,
+        precision: str = "bf16",
+    ) -> None:
+        import torch
+
+        self.torch = torch
+        self.device = device
+        self.patch_input = patch_input
+        self.patch_output = patch_output
+        self.cuda = device.startswith("cuda")
+        self.precision = precision if self.cuda else "fp32"
+        self.network = network.to(device).eval()
+        if self.cuda:
+            self.network = self.network.to(memory_format=torch.channels_last)
+            torch.backends.cudnn.benchmark = True
+        self._lock = threading.Lock()
+
+    def _launch(self, batch: np.ndarray) -> torch.Tensor:
+        """Queue the forward pass of one batch; returns N x H x W x 4 (np, h, v, type)."""
+        torch = self.torch
+        images = torch.from_numpy(batch)
+        if self.cuda:
+            images = images.pin_memory().to(self.device, non_blocking=True)
+        images = images.permute(0, 3, 1, 2).float()
+        if self.cuda:
+            images = images.contiguous(memory_format=torch.channels_last)
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
+        with (
+            torch.inference_mode(),
+            torch.autocast(
+                device_type="cuda" if self.cuda else "cpu", dtype=dtype, enabled=dtype is not None
+            ),
+        ):
+            out = self.network(images)
+        with torch.inference_mode():
+            nuclear = torch.softmax(out["np"].float(), dim=1)[:, 1:2]
+            hv = out["hv"].float()
+            parts = [nuclear, hv]
+            if "tp" in out:
+                parts.append(torch.argmax(out["tp"].float(), dim=1, keepdim=True).float())
+            else:
+                parts.append(torch.zeros_like(nuclear))
+            return torch.cat(parts, dim=1).permute(0, 2, 3, 1).contiguous()
+
+    def predict(self, batches: Iterable[np.ndarray]) -> Iterator[Maps]:
+        if not self.cuda:
+            for batch in batches:
+                with self._lock:
+                    packed = self._launch(batch).numpy()
+                yield _unpack(packed)
+            return
+        yield from self._predict_cuda(batches)
+
+    def _predict_cuda(self, batches: Iterable[np.ndarray]) -> Iterator[Maps]:
+        torch = self.torch
+        copier = torch.cuda.Stream(device=self.device)
+        pending = None
+        for batch in batches:
+            with self._lock:
+                packed = self._launch(batch)
+                computed = torch.cuda.Event()
+                computed.record()
+                copier.wait_event(computed)
+                with torch.cuda.stream(copier):
+                    host = torch.empty(packed.shape, dtype=packed.dtype, pin_memory=True)
+                    host.copy_(packed, non_blocking=True)
+                    packed.record_stream(copier)
+                    copied = torch.cuda.Event()
+                    copied.record(copier)
+            if pending is not None:
+                yield _finish(*pending)
+            pending = (host, copied)
+        if pending is not None:
+            yield _finish(*pending)
+
+    def release(self) -> None:
+        """Give cached device memory back (after a cancelled or finished request)."""
+        if self.cuda:
+            self.torch.cuda.empty_cache()
+
+
+def _finish(host: torch.Tensor, copied: torch.cuda.Event) -> Maps:
+    copied.synchronize()
+    return _unpack(host.numpy())
+
+
+def _unpack(packed: np.ndarray) -> Maps:
+    return Maps(
+        np=packed[..., 0],
+        hv=packed[..., 1:3],
+        tp=np.rint(packed[..., 3]).astype(np.uint8),
+    )

@@ -1,0 +1,335 @@
+"""Segment a slide region: plan, read, predict, stitch, post-process, report.
+
+`plan_region` checks a request before any work (InvalidArgument for an empty
+rectangle, one outside the slide, or one over the configured size).
+`segment_region` then runs it, blocking, and reports through `emit`:
+
+    tiles   the region (model space) cut into cores of `tile_size` px, each
+            with `margin` px of patches around it, so a nucleus whose centroid
+            lies in a core is whole on that tile's canvas;
+    overlap pixels of tile n+1 are read while tile n runs; the predictor runs
+            batch n+1 while batch n is stitched; tile n is post-processed on a
+            CPU worker while the device runs tile n+1;
+    report  progress after every batch, a tile's nuclei as soon as it is
+            post-processed, then the summary.
+
+A nucleus is reported when its centroid lies inside the requested rectangle,
+by the one tile whose core holds it, with its whole contour; pixels beyond the
+slide are white and masked out of the nuclear map.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from common.errors import Cancelled, InvalidArgument
+
+from .geometry import (
+    Rect,
+    Resolution,
+    Tile,
+    choose_resolution,
+    level0_rect_to_model,
+    model_to_level0,
+    plan_tiles,
+)
+from .instances import measure, perimeter, shoelace_area, watershed
+from .model import ModelSpec
+from .pixels import LevelReader, ModelPixels, read_model_pixels
+from .predictor import Predictor
+
+
+@dataclass(frozen=True)
+class SlideFacts:
+    """What the pipeline needs to know about a slide."""
+
+    width: int
+    height: int
+    mpp: float | None
+    level_downsamples: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class SegmentationConfig:
+    """Tuning of the pipeline (the service's settings)."""
+
+    batch_size: int = 8
+    # Core edge of one canvas, model pixels.
+    tile_size: int = 2048
+    # Patches around each core, model pixels: more than the largest nucleus radius.
+    margin: int = 64
+    # The largest region accepted, in model pixels (width x height).
+    max_region_pixels: int = 16384 * 16384
+    # CPU threads post-processing tiles while the device runs the next.
+    postprocess_workers: int = 2
+
+
+@dataclass(frozen=True)
+class RegionPlan:
+    """A checked request: the clamped level-0 rectangle and how it is read."""
+
+    x: int
+    y: int
+    width: int
+    height: int
+    resolution: Resolution
+    region: Rect  # model space
+    tiles: tuple[Tile, ...]
+
+    @property
+    def patches(self) -> int:
+        return sum(tile.grid.count for tile in self.tiles)
+
+
+@dataclass(frozen=True)
+class Nucleus:
+    """One nucleus in level-0 pixel coordinates."""
+
+    x: float
+    y: float
+    cell_type: int
+    cell_type_name: str
+    probability: float
+    contour: np.ndarray  # K x 2 float64 (x, y)
+    area_px: float
+    area_um2: float
+    perimeter_um: float
+
+    @property
+    def bounds(self) -> tuple[float, float, float, float]:
+        (x0, y0), (x1, y1) = self.contour.min(axis=0), self.contour.max(axis=0)
+        return float(x0), float(y0), float(x1), float(y1)
+
+
+@dataclass(frozen=True)
+class Progress:
+    current: int
+    total: int
+    message: str
+
+    @property
+    def percentage(self) -> float:
+        return 100.0 * self.current / self.total if self.total else 100.0
+
+
+@dataclass(frozen=True)
+class NucleiFound:
+    nuclei: list[Nucleus]
+
+
+@dataclass(frozen=True)
+class Summary:
+    plan: RegionPlan
+    total_nuclei: int
+    patches: int
+    duration_s: float
+    notes: tuple[str, ...] = field(default=())
+
+
+Event = Progress | NucleiFound | Summary
+
+
+def plan_region(
+    slide: SlideFacts,
+    x: int,
+    y: int,
+    width: int,
+    height: int,
+    spec: ModelSpec,
+    config: SegmentationConfig,
+) -> RegionPlan:
+    """Clamp and check a level-0 rectangle; InvalidArgument before any work."""
+    if width <= 0 or height <= 0:
+        raise InvalidArgument(
+            f"region width and height must be positive, got {width} x {height}",
+            width=width,
+            height=height,
+        )
+    left, top = max(x, 0), max(y, 0)
+    right, bottom = min(x + width, slide.width), min(y + height, slide.height)
+    if right <= left or bottom <= top:
+        raise InvalidArgument(
+            f"region x={x} y={y} width={width} height={height} lies outside the slide "
+            f"({slide.width} x {slide.height} pixels)",
+            x=x,
+            y=y,
+            width=width,
+            height=height,
+        )
+    resolution = choose_resolution(slide.mpp, list(slide.level_downsamples), spec.mpp)
+    region = level0_rect_to_model(left, top, right - left, bottom - top, resolution.scale)
+    pixels = math.ceil(region.width) * math.ceil(region.height)
+    if pixels > config.max_region_pixels:
+        raise InvalidArgument(
+            f"region of {right - left} x {bottom - top} level-0 pixels is "
+            f"{math.ceil(region.width)} x {math.ceil(region.height)} pixels at the model's "
+            f"resolution, over the limit of {config.max_region_pixels}; segment a smaller region",
+            limit=config.max_region_pixels,
+            requested=pixels,
+        )
+    tiles = plan_tiles(region, config.tile_size, config.margin, spec.patch_input, spec.patch_output)
+    return RegionPlan(left, top, right - left, bottom - top, resolution, region, tuple(tiles))
+
+
+def segment_region(
+    plan: RegionPlan,
+    slide: SlideFacts,
+    spec: ModelSpec,
+    predictor: Predictor,
+    read: LevelReader,
+    config: SegmentationConfig,
+    emit: Callable[[Event], None],
+    cancelled: threading.Event | None = None,
+) -> Summary:
+    """Run a planned segmentation, reporting through `emit`; raises Cancelled when
+    `cancelled` is set (checked before every batch)."""
+    cancelled = cancelled or threading.Event()
+    started = time.perf_counter()
+    total = plan.patches
+    done = 0
+    reported = 0
+
+    def read_tile(tile: Tile) -> ModelPixels:
+        return read_model_pixels(read, (slide.width, slide.height), plan.resolution, tile.grid.read)
+
+    def check() -> None:
+        if cancelled.is_set():
+            raise Cancelled(f"segmentation cancelled after {done} of {total} patches")
+
+    emit(Progress(0, total, f"Reading {len(plan.tiles)} tile(s), {total} patches"))
+    with (
+        ThreadPoolExecutor(1, thread_name_prefix="inference-read") as reader,
+        ThreadPoolExecutor(config.postprocess_workers, thread_name_prefix="inference-post") as post,
+    ):
+        upcoming = reader.submit(read_tile, plan.tiles[0])
+        finishing: deque[Future[list[Nucleus]]] = deque()
+        for tile in plan.tiles:
+            check()
+            pixels = upcoming.result()
+            if tile.index + 1 < len(plan.tiles):
+                upcoming = reader.submit(read_tile, plan.tiles[tile.index + 1])
+            canvas = Canvas.for_tile(tile)
+            batches = _batches(tile, pixels.rgb, config.batch_size, check)
+            for first, maps in zip(
+                _starts(tile, config.batch_size), predictor.predict(batches), strict=True
+            ):
+                canvas.place(tile, first, maps)
+                done += len(maps)
+                emit(Progress(done, total, f"Processing patch {done}/{total}"))
+                while finishing and finishing[0].done():
+                    reported += _report(finishing.popleft(), emit)
+            check()
+            context = tile.grid.context
+            valid = pixels.valid[context:-context, context:-context]
+            finishing.append(post.submit(_tile_nuclei, tile, canvas, valid, plan, slide, spec))
+        while finishing:
+            check()
+            reported += _report(finishing.popleft(), emit)
+    summary = Summary(plan, reported, total, time.perf_counter() - started, plan.resolution.notes)
+    emit(summary)
+    return summary
+
+
+def _report(future: Future[list[Nucleus]], emit: Callable[[Event], None]) -> int:
+    nuclei = future.result()
+    if nuclei:
+        emit(NucleiFound(nuclei))
+    return len(nuclei)
+
+
+def _starts(tile: Tile, batch_size: int) -> Iterator[int]:
+    return iter(range(0, tile.grid.count, batch_size))
+
+
+def _batches(
+    tile: Tile, rgb: np.ndarray, batch_size: int, check: Callable[[], None]
+) -> Iterator[np.ndarray]:
+    """The tile's patches, `batch_size` at a time (row-major)."""
+    grid = tile.grid
+    positions = grid.positions()
+    for start in range(0, len(positions), batch_size):
+        check()
+        chunk = positions[start : start + batch_size]
+        batch = np.empty((len(chunk), grid.input, grid.input, 3), np.uint8)
+        for i, (row, column) in enumerate(chunk):
+            y, x = row * grid.output, column * grid.output
+            batch[i] = rgb[y : y + grid.input, x : x + grid.input]
+        yield batch
+
+
+@dataclass
+class Canvas:
+    """The stitched maps of one tile."""
+
+    np: np.ndarray
+    hv: np.ndarray
+    tp: np.ndarray
+
+    @classmethod
+    def for_tile(cls, tile: Tile) -> Canvas:
+        rows, columns = tile.grid.rows * tile.grid.output, tile.grid.columns * tile.grid.output
+        return cls(
+            np.zeros((rows, columns), np.float32),
+            np.zeros((rows, columns, 2), np.float32),
+            np.zeros((rows, columns), np.uint8),
+        )
+
+    def place(self, tile: Tile, first: int, maps) -> None:
+        o = tile.grid.output
+        for i in range(len(maps)):
+            row, column = divmod(first + i, tile.grid.columns)
+            window = (slice(row * o, (row + 1) * o), slice(column * o, (column + 1) * o))
+            self.np[window] = maps.np[i]
+            self.hv[window] = maps.hv[i]
+            self.tp[window] = maps.tp[i]
+
+
+def _tile_nuclei(
+    tile: Tile,
+    canvas: Canvas,
+    valid: np.ndarray,
+    plan: RegionPlan,
+    slide: SlideFacts,
+    spec: ModelSpec,
+) -> list[Nucleus]:
+    """Instances of a stitched tile whose centroid lies in its core, in level-0 terms."""
+    canvas.np[~valid] = 0  # nothing grows out of padding
+    labels = watershed(canvas.np, canvas.hv)
+    origin = tile.grid.canvas
+    scale = plan.resolution.scale
+    names = spec.type_names
+    nuclei = []
+    for found in measure(labels, canvas.tp if spec.num_types else None):
+        cx, cy = found.centroid
+        # Continuous model coordinates put a pixel's centre at index + 0.5.
+        if not tile.core.contains(
+            np.float64(origin.x0 + cx + 0.5), np.float64(origin.y0 + cy + 0.5)
+        ):
+            continue
+        contour = model_to_level0(found.contour + np.array([origin.x0, origin.y0]), scale)
+        area_px = shoelace_area(contour)
+        mpp = slide.mpp or 0.0
+        nuclei.append(
+            Nucleus(
+                x=float(model_to_level0(origin.x0 + cx, scale)),
+                y=float(model_to_level0(origin.y0 + cy, scale)),
+                cell_type=found.cell_type,
+                cell_type_name=names[found.cell_type]
+                if found.cell_type < len(names)
+                else str(found.cell_type),
+                probability=min(max(found.probability, 0.0), 1.0),
+                contour=contour,
+                area_px=area_px,
+                area_um2=area_px * mpp * mpp,
+                perimeter_um=perimeter(contour) * mpp,
+            )
+        )
+    return nuclei

@@ -1,0 +1,410 @@
+"""Analysis boxes and nuclei in PostGIS: writes (one transaction per box) and reads.
+
+Overlaps count once. A nucleus is `visible` unless a newer box of its slide
+holds its centroid; region statistics, viewport queries and exports read only
+visible nuclei (through a partial GiST index on (slide_id, centroid)), so where
+boxes overlap the newest analysis stands. The flag is maintained here, under a
+per-slide advisory lock: inserting a box hides the older nuclei it covers;
+deleting one shows again those no other newer box covers. A box keeps its own
+run's figures (`total_nuclei`, counts) whatever covers it later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+
+import asyncpg
+
+from common.errors import InvalidArgument, NotFound
+from services.spatial.core import cells
+from services.spatial.core.bounds import Bounds
+from services.spatial.core.cell_types import CELL_TYPE_NAMES, CELL_TYPES
+from services.spatial.core.cells import IN_RECT
+from services.spatial.core.nuclei import NucleiBatch
+from services.spatial.core.statistics import Summary, summarize
+
+# Nuclei encoded per step of a COPY (the next step is encoded while one is sent).
+COPY_CHUNK = 10_000
+
+# Safety cap of a viewport query (slidekick-api.md).
+MAX_VIEWPORT_NUCLEI = 50_000
+
+NUCLEUS_COLUMNS = (
+    "box_id",
+    "slide_id",
+    "centroid",
+    "contour",
+    "cell_type",
+    "cell_type_name",
+    "probability",
+    "area_um2",
+    "perimeter_um",
+)
+
+
+@dataclass(frozen=True)
+class AnalysisBox:
+    id: str
+    slide_id: str
+    label: str
+    bounds: Bounds
+    summary: Summary
+    created_at: datetime
+
+    @property
+    def counts(self) -> list[int]:
+        return [item.count for item in self.summary.cell_type_counts]
+
+
+@dataclass(frozen=True)
+class StoredNucleus:
+    id: int
+    x: float
+    y: float
+    cell_type: int
+    cell_type_name: str
+    probability: float
+
+
+@dataclass(frozen=True)
+class ViewportNuclei:
+    nuclei: list[StoredNucleus]
+    truncated: bool
+
+
+def parse_id(value: str, what: str) -> uuid.UUID:
+    """A UUID from a request field; InvalidArgument naming the field otherwise."""
+    try:
+        return uuid.UUID(str(value))
+    except (ValueError, TypeError):
+        raise InvalidArgument(f"{what} {value!r} is not a UUID", **{what: value}) from None
+
+
+def _box(row: asyncpg.Record) -> AnalysisBox:
+    bounds = Bounds(row["x_min"], row["y_min"], row["x_max"], row["y_max"])
+    return AnalysisBox(
+        id=str(row["id"]),
+        slide_id=str(row["slide_id"]),
+        label=row["label"],
+        bounds=bounds,
+        summary=summarize(row["cell_type_counts"], bounds, row["mpp"]),
+        created_at=row["created_at"],
+    )
+
+
+async def _lock_slide(connection: asyncpg.Connection, slide_id: uuid.UUID) -> None:
+    """Serialise box writes of one slide, so seq order is commit order and the
+    visible flags never see two boxes half-written."""
+    await connection.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"spatial:{slide_id}")
+
+
+class SpatialStore:
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        # The pool's connections carry the binary geometry codec (codec.py).
+        self.pool = pool
+
+    # Writes ------------------------------------------------------------------------
+
+    async def insert_box(
+        self,
+        slide_id: str,
+        bounds: Bounds,
+        mpp: float | None,
+        nuclei: NucleiBatch,
+        *,
+        label: str = "",
+    ) -> AnalysisBox:
+        """Store an analysis: the box, then its nuclei by binary COPY, in one
+        transaction. Should anything fail or the caller be cancelled, nothing stays."""
+        slide = parse_id(slide_id, "slide_id")
+        outside = len(nuclei) - int(nuclei.inside(*_corners(bounds)).sum())
+        if outside:
+            raise InvalidArgument(f"{outside} nuclei lie outside the box {bounds}")
+        box_id = uuid.uuid4()
+        counts = nuclei.counts()
+        summary = summarize(counts, bounds, mpp)
+        async with self.pool.acquire() as connection, connection.transaction():
+            await _lock_slide(connection, slide)
+            if not label:
+                existing = await connection.fetchval(
+                    "SELECT count(*) FROM analysis_boxes WHERE slide_id = $1", slide
+                )
+                label = f"Analysis {existing + 1}"
+            row = await connection.fetchrow(
+                """INSERT INTO analysis_boxes (id, slide_id, label, x_min, y_min, x_max, y_max,
+                       geom, mpp, total_nuclei, area_mm2, density_per_mm2, neoplastic_ratio,
+                       cell_type_counts)
+                   VALUES ($1, $2, $3, $4, $5, $6, $7, ST_MakeEnvelope($4, $5, $6, $7),
+                       $8, $9, $10, $11, $12, $13)
+                   RETURNING *""",
+                box_id,
+                slide,
+                label,
+                bounds.x_min,
+                bounds.y_min,
+                bounds.x_max,
+                bounds.y_max,
+                mpp,
+                summary.total_nuclei,
+                summary.area_mm2,
+                summary.density_per_mm2,
+                summary.neoplastic_ratio,
+                counts,
+            )
+            # The new box stands for its rectangle from now on: hide what older
+            # boxes found there (before the COPY, so its own nuclei stay visible).
+            await connection.execute(
+                f"UPDATE nuclei SET visible = false WHERE visible AND slide_id = $1 AND {IN_RECT}",
+                slide,
+                bounds.x_min,
+                bounds.y_min,
+                bounds.x_max,
+                bounds.y_max,
+            )
+            if len(nuclei):
+                await connection.copy_records_to_table(
+                    "nuclei", records=_encoded(box_id, slide, nuclei), columns=NUCLEUS_COLUMNS
+                )
+            await cells.store_cells(connection, slide, bounds, nuclei)
+        return _box(row)
+
+    async def delete_box(self, box_id: str) -> int:
+        """Delete a box and its nuclei; returns how many nuclei went. Older nuclei
+        it covered count again where no other newer box covers them."""
+        box = parse_id(box_id, "box_id")
+        async with self.pool.acquire() as connection, connection.transaction():
+            slide = await connection.fetchval(
+                "SELECT slide_id FROM analysis_boxes WHERE id = $1", box
+            )
+            if slide is None:
+                raise NotFound(f"analysis box {box_id} not found", box_id=box_id)
+            await _lock_slide(connection, slide)
+            deleted = await connection.fetchval(
+                "WITH gone AS (DELETE FROM nuclei WHERE box_id = $1 RETURNING 1) "
+                "SELECT count(*) FROM gone",
+                box,
+            )
+            gone = await connection.fetchrow(
+                "DELETE FROM analysis_boxes WHERE id = $1 RETURNING *", box
+            )
+            if gone is None:  # deleted meanwhile by another caller
+                raise NotFound(f"analysis box {box_id} not found", box_id=box_id)
+            await connection.execute(
+                """UPDATE nuclei n SET visible = true
+                   FROM analysis_boxes older
+                   WHERE older.slide_id = $1 AND older.seq < $6
+                     AND older.geom && ST_MakeEnvelope($2, $3, $4, $5)
+                     AND n.box_id = older.id AND NOT n.visible
+                     AND ST_X(n.centroid) >= $2 AND ST_X(n.centroid) < $4
+                     AND ST_Y(n.centroid) >= $3 AND ST_Y(n.centroid) < $5
+                     AND NOT EXISTS (
+                         SELECT 1 FROM analysis_boxes newer
+                         WHERE newer.slide_id = $1 AND newer.seq > older.seq
+                           AND ST_X(n.centroid) >= newer.x_min
+                           AND ST_X(n.centroid) < newer.x_max
+                           AND ST_Y(n.centroid) >= newer.y_min
+                           AND ST_Y(n.centroid) < newer.y_max)""",
+                slide,
+                gone["x_min"],
+                gone["y_min"],
+                gone["x_max"],
+                gone["y_max"],
+                gone["seq"],
+            )
+            await cells.recount_cells(
+                connection,
+                slide,
+                Bounds(gone["x_min"], gone["y_min"], gone["x_max"], gone["y_max"]),
+            )
+        return deleted
+
+    async def delete_slide(self, slide_id: str) -> tuple[int, int]:
+        """Delete every analysis of a slide; returns (boxes, nuclei) removed."""
+        slide = parse_id(slide_id, "slide_id")
+        async with self.pool.acquire() as connection, connection.transaction():
+            await _lock_slide(connection, slide)
+            nuclei = await connection.fetchval(
+                """WITH gone AS (
+                       DELETE FROM nuclei WHERE box_id IN
+                           (SELECT id FROM analysis_boxes WHERE slide_id = $1)
+                       RETURNING 1)
+                   SELECT count(*) FROM gone""",
+                slide,
+            )
+            boxes = await connection.fetchval(
+                """WITH gone AS (DELETE FROM analysis_boxes WHERE slide_id = $1 RETURNING 1)
+                   SELECT count(*) FROM gone""",
+                slide,
+            )
+            await connection.execute("DELETE FROM nucleus_cells WHERE slide_id = $1", slide)
+        return boxes, nuclei
+
+    # Reads --------------------------------------------------------------------------
+
+    async def list_boxes(self, slide_id: str) -> list[AnalysisBox]:
+        """A slide's boxes, newest first."""
+        rows = await self.pool.fetch(
+            "SELECT * FROM analysis_boxes WHERE slide_id = $1 ORDER BY seq DESC",
+            parse_id(slide_id, "slide_id"),
+        )
+        return [_box(row) for row in rows]
+
+    async def get_box(self, box_id: str) -> AnalysisBox:
+        row = await self.pool.fetchrow(
+            "SELECT * FROM analysis_boxes WHERE id = $1", parse_id(box_id, "box_id")
+        )
+        if row is None:
+            raise NotFound(f"analysis box {box_id} not found", box_id=box_id)
+        return _box(row)
+
+    async def region_counts(self, slide_id: str, bounds: Bounds) -> list[int]:
+        """Visible nuclei per cell type whose centroid lies in `bounds`."""
+        slide = parse_id(slide_id, "slide_id")
+        arguments = cells.region_arguments(bounds)
+        if arguments is None:  # smaller than a cell: count one by one
+            rows = await self.pool.fetch(
+                f"""SELECT cell_type AS t, count(*) AS n FROM nuclei
+                    WHERE visible AND slide_id = $1 AND {IN_RECT}
+                    GROUP BY cell_type""",
+                slide,
+                *_corners(bounds),
+            )
+        else:
+            rows = await self.pool.fetch(cells.REGION_COUNTS, slide, *arguments)
+        counts = [0] * len(CELL_TYPES)
+        for row in rows:
+            counts[row["t"]] = row["n"]
+        return counts
+
+    async def region_stats(self, slide_id: str, bounds: Bounds, mpp: float | None) -> Summary:
+        return summarize(await self.region_counts(slide_id, bounds), bounds, mpp)
+
+    async def viewport_nuclei(
+        self, slide_id: str, bounds: Bounds, limit: int = MAX_VIEWPORT_NUCLEI
+    ) -> ViewportNuclei:
+        """Visible nuclei in `bounds`, at most `limit` (never above the safety cap)."""
+        limit = min(limit, MAX_VIEWPORT_NUCLEI) if limit > 0 else MAX_VIEWPORT_NUCLEI
+        rows = await self.pool.fetch(
+            f"""SELECT id, ST_X(centroid) AS x, ST_Y(centroid) AS y, cell_type,
+                       cell_type_name, probability
+                FROM nuclei WHERE visible AND slide_id = $1 AND {IN_RECT}
+                LIMIT $6""",
+            parse_id(slide_id, "slide_id"),
+            bounds.x_min,
+            bounds.y_min,
+            bounds.x_max,
+            bounds.y_max,
+            limit + 1,
+        )
+        nuclei = [StoredNucleus(**dict(row)) for row in rows[:limit]]
+        return ViewportNuclei(nuclei, truncated=len(rows) > limit)
+
+    async def box_nuclei(self, box_id: str) -> list[StoredNucleus]:
+        """All nuclei a box's run found, in the order they were stored."""
+        rows = await self.pool.fetch(
+            """SELECT id, ST_X(centroid) AS x, ST_Y(centroid) AS y, cell_type,
+                      cell_type_name, probability
+               FROM nuclei WHERE box_id = $1 ORDER BY id""",
+            parse_id(box_id, "box_id"),
+        )
+        return [StoredNucleus(**dict(row)) for row in rows]
+
+    async def box_features(self, box_id: str, page: int = 5000) -> AsyncIterator[list[str]]:
+        """The visible nuclei of a box as GeoJSON Feature texts, a page at a time."""
+        box = await self.get_box(box_id)
+        async for features in self._features(
+            "visible AND box_id = $1", [parse_id(box.id, "box_id")], page
+        ):
+            yield features
+
+    async def region_features(
+        self, slide_id: str, bounds: Bounds, page: int = 5000
+    ) -> AsyncIterator[list[str]]:
+        """The visible nuclei in `bounds` as GeoJSON Feature texts, a page at a time."""
+        arguments = [parse_id(slide_id, "slide_id"), *_corners(bounds)]
+        async for features in self._features(
+            f"visible AND slide_id = $1 AND {IN_RECT}", arguments, page
+        ):
+            yield features
+
+    async def _features(self, where: str, arguments: list, page: int) -> AsyncIterator[list[str]]:
+        async with self.pool.acquire() as connection, connection.transaction():
+            cursor = connection.cursor(f"{FEATURE_SQL} WHERE {where} ORDER BY id", *arguments)
+            batch: list[str] = []
+            async for row in cursor:
+                batch.append(row[0])
+                if len(batch) == page:
+                    yield batch
+                    batch = []
+            if batch:
+                yield batch
+
+
+async def _encoded(
+    box_id: uuid.UUID, slide: uuid.UUID, nuclei: NucleiBatch, chunk: int = COPY_CHUNK
+) -> AsyncIterator[tuple]:
+    """COPY rows, encoded a chunk at a time in a worker thread (CPU work, off the
+    event loop), the next chunk while the database takes in this one."""
+    nuclei = await asyncio.to_thread(nuclei.in_grid_order, cells.CELL)
+    parts = [nuclei[start : start + chunk] for start in range(0, len(nuclei), chunk)]
+    ahead = asyncio.ensure_future(asyncio.to_thread(_nucleus_records, box_id, slide, parts[0]))
+    try:
+        for index in range(len(parts)):
+            rows = await ahead
+            if index + 1 < len(parts):
+                ahead = asyncio.ensure_future(
+                    asyncio.to_thread(_nucleus_records, box_id, slide, parts[index + 1])
+                )
+            for row in rows:
+                yield row
+    finally:
+        ahead.cancel()
+
+
+def _nucleus_records(box_id: uuid.UUID, slide: uuid.UUID, nuclei: NucleiBatch) -> list[tuple]:
+    """Rows for COPY in NUCLEUS_COLUMNS order, geometry as WKB."""
+    names = [CELL_TYPE_NAMES[t] for t in nuclei.cell_type.tolist()]
+    n = len(nuclei)
+    return list(
+        zip(
+            (box_id,) * n,
+            (slide,) * n,
+            nuclei.centroid_wkb().tolist(),
+            nuclei.contour_wkb().tolist(),
+            nuclei.cell_type.tolist(),
+            names,
+            nuclei.probability.tolist(),
+            nuclei.area_um2.tolist(),
+            nuclei.perimeter_um.tolist(),
+            strict=True,
+        )
+    )
+
+
+def _corners(bounds: Bounds) -> list[float]:
+    return [bounds.x_min, bounds.y_min, bounds.x_max, bounds.y_max]
+
+
+# One nucleus as a QuPath detection (GeoJSON Feature): a stable UUID derived from
+# the box and nucleus ids, the contour (or the centroid when it had no area) in
+# level-0 pixels, the classification with its colour, and the measurements.
+_COLOURS = " ".join(
+    f"WHEN {cell_type.index} THEN json_build_array({', '.join(map(str, cell_type.color))})"
+    for cell_type in CELL_TYPES
+)
+FEATURE_SQL = f"""SELECT json_build_object(
+    'type', 'Feature',
+    'id', md5(box_id::text || ':' || id::text)::uuid,
+    'geometry', ST_AsGeoJSON(coalesce(contour, centroid))::json,
+    'properties', json_build_object(
+        'objectType', 'detection',
+        'classification', json_build_object(
+            'name', cell_type_name, 'color', CASE cell_type {_COLOURS} END),
+        'measurements', json_build_object(
+            'Area µm^2', area_um2, 'Perimeter µm', perimeter_um, 'Probability', probability)
+    ))::text
+FROM nuclei"""
