@@ -21,7 +21,7 @@ from common.settings import SERVICE_NAMES, PlatformSettings
 from edge.errors import BackendError
 from edge.settings import EdgeSettings
 from micrographia.analysis.v1 import analysis_pb2_grpc
-from micrographia.inference.v1 import inference_pb2_grpc
+from micrographia.inference.v1 import inference_pb2, inference_pb2_grpc
 from micrographia.microscopy.v1 import microscopy_pb2_grpc
 from micrographia.slides.v1 import slides_pb2_grpc
 from micrographia.spatial.v1 import spatial_pb2_grpc
@@ -159,7 +159,21 @@ class Backends:
             return BackendHealth(name, address, "down", None, failure.message)
         latency = round((time.perf_counter() - started) * 1000, 2)
         serving = response.status == health_pb2.HealthCheckResponse.SERVING
-        return BackendHealth(name, address, "serving" if serving else "not_serving", latency)
+        if serving:
+            return BackendHealth(name, address, "serving", latency)
+        return BackendHealth(name, address, "not_serving", latency, await self._why_not(name))
+
+    async def _why_not(self, name: str) -> str | None:
+        """Why a backend is not serving, where it can say (inference: its model)."""
+        if name != "inference":
+            return None
+        try:
+            info = await self.inference.GetModelInfo(
+                inference_pb2.GetModelInfoRequest(), timeout=self.settings.health_timeout_s
+            )
+        except BackendError:
+            return None
+        return info.error or (None if info.loaded else "the model is loading")
 
     async def check_all(self) -> list[BackendHealth]:
         return list(await asyncio.gather(*(self.check(name) for name in SERVICE_NAMES)))

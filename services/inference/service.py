@@ -11,6 +11,7 @@ from common.workers import Workers
 from micrographia.inference.v1 import inference_pb2, inference_pb2_grpc
 from micrographia.slides.v1 import slides_pb2_grpc
 from services.inference.core.host import ModelHost
+from services.inference.core.segmentation import postprocess_pool
 from services.inference.servicer import InferenceServicer
 from services.inference.settings import WEIGHTS_SETTING, InferenceSettings
 from services.inference.slide_reader import SlideClient
@@ -57,6 +58,12 @@ class InferenceService(GrpcService):
         await self.workers.run(self.host.load)
         # The batch size follows the device the model landed on.
         self.servicer.config = self.settings.segmentation_config(self.host.device)
+        if self.settings.postprocess_processes:
+            self.servicer.postprocess = await self.workers.run(
+                postprocess_pool, self.settings.postprocess_processes
+            )
 
     async def close(self) -> None:
         self.workers.close(wait=False)
+        if self.servicer.postprocess is not None:
+            self.servicer.postprocess.shutdown(wait=False, cancel_futures=True)

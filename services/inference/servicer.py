@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import threading
 from collections.abc import AsyncIterator
+from concurrent.futures import Executor
 
 from grpc import aio
 
@@ -54,6 +55,9 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         self.workers = workers
         self.config = config
         self.progress_interval_s = progress_interval_s
+        # Worker processes for post-processing (MICROGRAPHIA_INFERENCE_POSTPROCESS_PROCESSES);
+        # None: threads of each request.
+        self.postprocess: Executor | None = None
 
     async def GetModelInfo(
         self, request: pb.GetModelInfoRequest, context: aio.ServicerContext
@@ -106,6 +110,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
                     self.config,
                     emit,
                     cancelled,
+                    self.postprocess,
                 )
             finally:
                 loop.call_soon_threadsafe(events.put_nowait, _DONE)

@@ -40,6 +40,9 @@ class InferenceSettings(ServerSettings):
     max_region_pixels: int = Field(default=16384 * 16384, gt=0)
     # CPU threads post-processing stitched tiles while the device runs the next.
     postprocess_workers: int = Field(default=2, ge=1)
+    # Worker processes for that instead (the watershed holds the GIL; worth it beside a
+    # fast GPU with many cores); 0 uses the threads.
+    postprocess_processes: int = Field(default=0, ge=0)
     # Progress is sent at least this often, seconds.
     progress_interval_s: float = Field(default=0.3, gt=0)
     # Deadline of one call to the slides service.

@@ -6,13 +6,16 @@ import math
 import time
 
 import grpc
+import httpx
 import numpy as np
 import pytest
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
 
+from edge.settings import EdgeSettings
 from micrographia.inference.v1 import inference_pb2 as pb
+from tests.harness import free_port
 from tests.inference.conftest import PAINTED_MPP, PAINTED_NUCLEI, PAINTED_SIZE, CountingOracle
 
 
@@ -74,6 +77,7 @@ def test_oracle_nuclei_through_grpc(extra_inference, painted_slide) -> None:
         assert nucleus.area_um2 == pytest.approx(math.pi * 2.0**2, rel=0.15)
 
 
+@pytest.mark.slow
 def test_random_weights_forward_pass_equals_tiatoolbox(inference_stub, painted_slide) -> None:
     """The real network (random, seeded weights) on one patch, end to end, gives
     exactly what tiatoolbox's own infer_batch + postproc give on the same pixels."""
@@ -152,9 +156,18 @@ def test_unknown_slide_is_not_found(inference_stub) -> None:
     assert caught.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-def test_weights_that_cannot_be_had(extra_inference, painted_slide) -> None:
-    """Health NOT_SERVING with the reason; requests FAILED_PRECONDITION naming the setting."""
+def test_weights_that_cannot_be_had(extra_inference, painted_slide, platform) -> None:
+    """Health NOT_SERVING with the reason (also on the edge's /health); requests
+    FAILED_PRECONDITION naming the setting; the other services keep serving."""
     service = extra_inference(weights="/nonexistent/hovernet.pth")
+    with platform.extra_edge(
+        EdgeSettings(port=free_port()), inference_address=service.runner.address
+    ) as base_url:
+        body = httpx.get(f"{base_url}/health", timeout=10).json()
+    assert body["status"] == "degraded"
+    assert body["backends"]["inference"]["status"] == "not_serving"
+    assert "MICROGRAPHIA_INFERENCE_WEIGHTS" in body["backends"]["inference"]["error"]
+    assert body["backends"]["slides"]["status"] == "serving"
     health = health_pb2_grpc.HealthStub(grpc.insecure_channel(service.runner.address))
     status = health.Check(health_pb2.HealthCheckRequest(service=""), timeout=5).status
     assert status == health_pb2.HealthCheckResponse.NOT_SERVING

@@ -39,7 +39,9 @@ def process(args: list[str], env: dict[str, str]) -> Iterator[subprocess.Popen]:
             child.wait(10)
 
 
-def wait_serving(address: str, child: subprocess.Popen, timeout: float = 60) -> None:
+# Inference imports tiatoolbox and builds HoVerNet before it says SERVING: half a
+# minute on two busy cores.
+def wait_serving(address: str, child: subprocess.Popen, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     with grpc.insecure_channel(address) as channel:
         stub = health_pb2_grpc.HealthStub(channel)

@@ -67,9 +67,10 @@ class NetworkPredictor:
         self.patch_output = patch_output
         self.cuda = device.startswith("cuda")
         self.precision = precision if self.cuda else "fp32"
-        self.network = network.to(device).eval()
+        # nn.Module.to itself: tiatoolbox's ModelABC.to(device) wraps in DataParallel.
+        self.network = torch.nn.Module.to(network, device).eval()
         if self.cuda:
-            self.network = self.network.to(memory_format=torch.channels_last)
+            torch.nn.Module.to(self.network, memory_format=torch.channels_last)
             torch.backends.cudnn.benchmark = True
         self._lock = threading.Lock()
 

@@ -25,8 +25,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
+from multiprocessing import get_context
 
 import numpy as np
 
@@ -188,9 +190,13 @@ def segment_region(
     config: SegmentationConfig,
     emit: Callable[[Event], None],
     cancelled: threading.Event | None = None,
+    postprocess: Executor | None = None,
 ) -> Summary:
     """Run a planned segmentation, reporting through `emit`; raises Cancelled when
-    `cancelled` is set (checked before every batch)."""
+    `cancelled` is set (checked before every batch).
+
+    `postprocess`: where stitched tiles are post-processed (a long-lived
+    `postprocess_pool`); by default threads of this call."""
     cancelled = cancelled or threading.Event()
     started = time.perf_counter()
     total = plan.patches
@@ -205,9 +211,13 @@ def segment_region(
             raise Cancelled(f"segmentation cancelled after {done} of {total} patches")
 
     emit(Progress(0, total, f"Reading {len(plan.tiles)} tile(s), {total} patches"))
+    own = None
+    if postprocess is None:
+        own = ThreadPoolExecutor(config.postprocess_workers, thread_name_prefix="inference-post")
+    post = postprocess or own
     with (
         ThreadPoolExecutor(1, thread_name_prefix="inference-read") as reader,
-        ThreadPoolExecutor(config.postprocess_workers, thread_name_prefix="inference-post") as post,
+        own or nullcontext(),
     ):
         upcoming = reader.submit(read_tile, plan.tiles[0])
         finishing: deque[Future[list[Nucleus]]] = deque()
@@ -236,6 +246,19 @@ def segment_region(
     summary = Summary(plan, reported, total, time.perf_counter() - started, plan.resolution.notes)
     emit(summary)
     return summary
+
+
+def postprocess_pool(processes: int) -> ProcessPoolExecutor:
+    """Worker processes for post-processing: the watershed holds the GIL, so on a
+    fast device threads leave it waiting. Started (forkserver) and warmed once."""
+    pool = ProcessPoolExecutor(processes, mp_context=get_context("forkserver"))
+    for future in [pool.submit(_warm) for _ in range(processes)]:
+        future.result()
+    return pool
+
+
+def _warm() -> None:
+    watershed(np.zeros((8, 8), np.float32), np.zeros((8, 8, 2), np.float32))
 
 
 def _report(future: Future[list[Nucleus]], emit: Callable[[Event], None]) -> int:

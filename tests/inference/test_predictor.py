@@ -1,0 +1,33 @@
+"""The real network: our predictor's maps are tiatoolbox's `infer_batch` maps."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from services.inference.core import ModelSpec, NetworkPredictor
+from services.inference.core.model import random_network
+from tests.inference.conftest import PAINTED_NUCLEI, PAINTED_SIZE
+from tests.inference.synthetic import paint
+
+
+@pytest.mark.slow
+def test_predictor_maps_equal_tiatoolbox_infer_batch() -> None:
+    import torch
+    from tiatoolbox.models.architecture.hovernet import HoVerNet
+
+    spec = ModelSpec()
+    image = paint(*PAINTED_SIZE, PAINTED_NUCLEI)
+    rng = np.random.default_rng(0)
+    noisy = np.clip(image + rng.normal(0, 20, image.shape), 0, 255).astype(np.uint8)
+    patches = np.stack([noisy[74:330, 200:456], image[0:256, 0:256]])
+
+    predictor = NetworkPredictor(random_network(spec), "cpu", 256, 164)
+    (ours,) = list(predictor.predict([patches]))
+    reference = HoVerNet.infer_batch(random_network(spec), torch.from_numpy(patches), device="cpu")
+
+    assert ours.np.shape == (2, 164, 164) and ours.hv.shape == (2, 164, 164, 2)
+    np.testing.assert_allclose(ours.np, reference[0][..., 0], atol=1e-5)
+    np.testing.assert_allclose(ours.hv, reference[1], atol=1e-5)
+    np.testing.assert_array_equal(ours.tp, reference[2][..., 0].astype(np.uint8))
+    assert ours.np.std() > 0  # the maps vary with the pixels
