@@ -81,11 +81,6 @@ def test_cancelling_a_finished_job_is_400_job_already_completed(platform, edge):
     assert "completed" in body["error"]
 
 
-def test_rpc_not_implemented_yet_is_501(edge):
-    slide = "00000000-0000-0000-0000-000000000000"
-    _assert_error_body(edge.get(f"/api/boxes/{slide}"), 501, "NOT_IMPLEMENTED")
-
-
 def test_pyama_validation_errors_are_400_invalid_parameters(edge):
     body = _assert_error_body(
         edge.post("/api/processing/load-metadata", json={}), 400, "INVALID_PARAMETERS"
