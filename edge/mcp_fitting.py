@@ -8,35 +8,16 @@ from typing import Any
 
 from mcp.server.mcpserver import Context, Image, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import BaseModel, Field
 
 from edge.backends import Backends
 from edge.errors import BackendError
 from edge.mcp_tools import _call as call
 from edge.protojson import to_json
-from edge.routes.analysis import fitting_status_json, model_json
+from edge.routes.analysis import ColumnsBody, fitting_status_json, model_json
 from micrographia.analysis.v1 import analysis_pb2 as pb
 from micrographia.common.v1 import common_pb2
 
-
-class TraceColumns(BaseModel):
-    """Column names of a trace CSV."""
-
-    time_column: str = "time"
-    value_column: str | None = Field(
-        None,
-        description="Value column; default 'value', else the first intensity_total_ch_* column",
-    )
-    cell_column: str = "cell"
-    fov_column: str = "fov"
-
-    def message(self) -> pb.TraceColumns:
-        return pb.TraceColumns(
-            time_column=self.time_column,
-            value_column=self.value_column or "",
-            cell_column=self.cell_column,
-            fov_column=self.fov_column,
-        )
+TraceColumns = ColumnsBody  # one model of the column names, for REST and MCP
 
 
 def register(mcp: MCPServer, backends: Backends) -> None:

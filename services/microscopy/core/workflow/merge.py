@@ -26,22 +26,9 @@ import yaml
 
 from common.errors import InvalidArgument
 from services.microscopy.core.workflow.config import parse_ranges
+from services.microscopy.core.workflow.pipeline import TRACE_COLUMNS as BASE_COLUMNS
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
-# Trace CSV columns before the features (the reference's order).
-BASE_COLUMNS = (
-    "fov",
-    "cell",
-    "frame",
-    "time",
-    "good",
-    "position_x",
-    "position_y",
-    "bbox_x0",
-    "bbox_y0",
-    "bbox_x1",
-    "bbox_y1",
-)
 _TRUE = {"true", "1", "yes"}
 # Feature columns are `<feature>_ch_<channel>`; others after them (`parent`) are not.
 _FEATURE_COLUMN = re.compile(r"^[a-z0-9_]+_ch_\d+$")
