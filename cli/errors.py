@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-# Exit codes (documented in `micrographia --help`). 2 is click's usage error.
+# Exit codes, documented in `micrographia --help`.
 EXIT_FAILURE = 1
+EXIT_USAGE = 2
 EXIT_UNREACHABLE = 3
 EXIT_INTERRUPTED = 130
 
@@ -58,7 +59,10 @@ class JobFailed(CliError):
 
 
 class UsageError(CliError):
-    """A bad value the API never saw (unreadable config, malformed --box)."""
+    """A bad value the API never saw (unreadable config, malformed --box): click's
+    usage exit code."""
+
+    exit_code = EXIT_USAGE
 
     def __init__(self, message: str, **details: Any) -> None:
         super().__init__("INVALID_PARAMETERS", message, details)

@@ -86,6 +86,13 @@ def register(app: typer.Typer) -> None:
         good_fits_only: Annotated[
             bool, typer.Option(help="Keep only fits that pass the quality bar.")
         ] = False,
+        value_column: Annotated[
+            str | None,
+            typer.Option(
+                help="Column to fit, e.g. intensity_total_ch_1 (default: `value`, "
+                "else the file's one feature column)."
+            ),
+        ] = None,
         workers: Annotated[int | None, typer.Option(min=1, help="Parallel workers.")] = None,
         wait: Annotated[
             bool, typer.Option(help="Follow the progress, then print the summary.")
@@ -97,6 +104,8 @@ def register(app: typer.Typer) -> None:
         options: dict[str, Any] = {"good_fits_only": good_fits_only}
         if workers is not None:
             options["n_workers"] = workers
+        if value_column is not None:
+            options["columns"] = {"value_column": value_column}
         body = {
             "csv_path": server_path(traces),
             "model_type": model,
