@@ -118,7 +118,6 @@ def register(app: typer.Typer) -> None:
         if not wait:
             session.emit(started, lambda d: session.out.print(f"Started fitting job {job_id}"))
             return
-        session.err.print(f"Fitting job {job_id}")
         status = follow(session, FITTING, job_id)
         require_completed(FITTING, status)
         results = FITTING.results(session, job_id)

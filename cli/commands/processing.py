@@ -93,7 +93,6 @@ def register(app: typer.Typer) -> None:
         if not wait:
             session.emit(started, lambda d: session.out.print(f"Started workflow job {job_id}"))
             return
-        session.err.print(f"Workflow job {job_id}")
         status = follow(session, WORKFLOW, job_id)
         require_completed(WORKFLOW, status)
         results = WORKFLOW.results(session, job_id)
