@@ -30,6 +30,8 @@ Run = Callable[..., Outcome]
 
 def invoke(url: str, *args: str, env: dict[str, str] | None = None, stdin: str = "") -> Outcome:
     runner = CliRunner()
+    # Wide enough that rich tables keep names whole.
+    env = {"COLUMNS": "200", **(env or {})}
     result = runner.invoke(app, ["--url", url, *args], env=env, input=stdin)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         raise result.exception  # a bug in the CLI: show its traceback in the test
