@@ -91,8 +91,8 @@ def follow(session: Session, kind: JobKind, job_id: str) -> dict[str, Any]:
     )
     progress = Progress(*columns, console=session.err, disable=not session.err.is_terminal)
     status: dict[str, Any] = {"status": "pending"}
-    session.err.print(f"Following {kind.name} job {job_id} (Ctrl-C to stop)", highlight=False)
-    try:
+    try:  # from the first line on: Ctrl-C right after it must still ask
+        session.err.print(f"Following {kind.name} job {job_id} (Ctrl-C to stop)", highlight=False)
         with progress:
             bar = progress.add_task(kind.name, total=100.0, where="", step="", eta="")
             while status.get("status") not in TERMINAL:

@@ -1,5 +1,6 @@
 """process, merge, fit, models and jobs ls|show|cancel|watch against the real
-services: a real movie processed, merged and fitted; traces with a known truth;
+services: a movie with known cells processed, merged and fitted; traces with a known
+truth; real instrument files;
 unknown jobs; Ctrl-C that cancels the job it follows.
 
 Where the platform still answers 501 NOT_IMPLEMENTED (a backend not merged yet),
@@ -14,14 +15,15 @@ import math
 import signal
 import subprocess
 import sys
-import threading
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
+import tifffile
 from mcp import Client
 
-from tests.cli.helpers import failed, ok, skip_if_not_implemented
+from tests.cli.helpers import failed, invoke, ok, skip_if_not_implemented
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 TIMELAPSE = "nd2/arcadia-example-timelapse.nd2"
@@ -59,25 +61,53 @@ def test_an_unknown_kind_is_a_usage_error(cli):
 # ---------------------------------------------------------------- process and merge
 
 
-@pytest.fixture(scope="module")
-def processed(platform, data_root, shared_data) -> dict:
-    """The real time-lapse processed once by `micrographia process` (FOV 0)."""
-    from tests.cli.helpers import invoke
+# (y, x, radius) of each cell at frame 0; every cell drifts one pixel right per frame.
+CELLS = ((60, 50, 14), (150, 120, 12), (220, 200, 13), (90, 210, 11))
+SIZE = 288  # over 256 px: background correction wants more than one tile per axis
 
+
+def cell_planes(fov: int, t: int) -> list[np.ndarray]:
+    """Phase: textured discs on a quiet background; fluorescence: +400 in each disc."""
+    rng = np.random.default_rng([fov, t])
+    phase = rng.normal(1000, 8, (SIZE, SIZE))
+    yy, xx = np.mgrid[:SIZE, :SIZE]
+    fluorescence = 150.0 + xx * 0.5 + rng.normal(0, 4, (SIZE, SIZE))
+    for y, x, radius in CELLS:
+        inside = (yy - y - fov) ** 2 + (xx - x - t) ** 2 <= radius**2
+        phase[inside] = rng.normal(1000, 150, int(inside.sum()))
+        fluorescence[inside] += 400.0
+    return [np.clip(np.rint(p), 0, 65535).astype(np.uint16) for p in (phase, fluorescence)]
+
+
+@pytest.fixture(scope="module")
+def cell_movie(data_root) -> Path:
+    """Two FOVs of six frames, four cells each, as a multi-image OME-TIFF."""
     folder = data_root / "cli-process"
     folder.mkdir(exist_ok=True)
+    path = folder / "cells.ome.tif"
+    with tifffile.TiffWriter(path, ome=True) as writer:
+        for fov in range(2):
+            planes = np.stack([np.stack(cell_planes(fov, t)) for t in range(6)])
+            writer.write(planes, metadata={"axes": "TCYX"})
+    return path
+
+
+@pytest.fixture(scope="module")
+def processed(platform, cell_movie) -> dict:
+    """The movie processed once by `micrographia process`."""
+    folder = cell_movie.parent
     config = folder / "config.yaml"
     config.write_text(
         "channels:\n"
         "  pc: {channel: 0, features: [area]}\n"
-        "  fl: [{channel: 0, features: [intensity_total]}]\n"
-        "params: {min_frames: 5}\n"
+        "  fl: [{channel: 1, features: [intensity_total]}]\n"
+        "params: {min_frames: 3}\n"
     )
     out = folder / "out"
     outcome = invoke(
         platform.base_url,
-        *("process", str(shared_data / TIMELAPSE), "--out", str(out)),
-        *("--config", str(config), "--fovs", "0", "--workers", "1", "--json"),
+        *("process", str(cell_movie), "--out", str(out)),
+        *("--config", str(config), "--fovs", "0-1", "--workers", "2", "--json"),
     )
     return {"outcome": outcome, "folder": folder, "out": out}
 
@@ -85,24 +115,36 @@ def processed(platform, data_root, shared_data) -> dict:
 def test_process_runs_the_workflow_and_prints_its_results(processed):
     results = ok(processed["outcome"])
     assert results["output_dir"] == str(processed["out"])
-    assert len(results["traces"]) == 1
-    assert Path(results["traces"][0]).is_file()
-    assert results["stats"]["total_frames"] == 53
+    assert len(results["traces"]) == 2
+    assert all(Path(trace).is_file() for trace in results["traces"])
+    # Cells found and kept as good (the border margin drops those near the edge).
+    assert 0 < results["stats"]["total_cells"] <= 2 * len(CELLS)
 
 
 def test_merge_writes_one_file_per_sample(cli, processed):
     ok(processed["outcome"])
     folder = processed["folder"]
-    (folder / "samples.yaml").write_text("samples:\n  - {name: control, fovs: '0'}\n")
+    samples = "samples:\n  - {name: control, fovs: '0'}\n  - {name: treated, fovs: '1'}\n"
+    (folder / "samples.yaml").write_text(samples)
     merged = ok(
         cli(
             *("merge", str(folder / "samples.yaml")),
             *("--in", str(processed["out"]), "--out", str(folder / "merged"), "--json"),
         )
     )
-    assert merged["stats"]["samples_processed"] == 1
-    assert str(folder / "merged" / "control_merged.csv") in merged["merged_files"]
-    assert (folder / "merged" / "control_merged.csv").is_file()
+    assert merged["stats"]["samples_processed"] == 2
+    processed_cells = processed["outcome"].data["stats"]["total_cells"]
+    assert merged["stats"]["total_cells"] == processed_cells
+    for name in ("control", "treated"):
+        assert str(folder / "merged" / f"{name}_merged.csv") in merged["merged_files"]
+        assert (folder / "merged" / f"{name}_merged.csv").is_file()
+
+    # The README's third command: fit a sample's cells.
+    control = folder / "merged" / "control_merged.csv"
+    fitted = ok(cli("fit", str(control), "--model", "maturation", "--json"))
+    with control.open() as handle:
+        cells = {(row["fov"], row["cell"]) for row in csv.DictReader(handle)}
+    assert fitted["summary"]["total_cells"] == len(cells) > 0
 
 
 def test_merge_names_a_missing_fov(cli, processed):
@@ -243,9 +285,9 @@ def _simulated_workflow(platform) -> str:
 
     async def create() -> str:
         async with Client(f"{platform.base_url}/mcp") as client:
-            result = await client.call_tool(
-                "create_processing_task", {"file_path": "unused", "config": {}, "fake": True}
-            )
+            config = {"channels": {"pc": {"channel": 0}}}
+            arguments = {"file_path": "unused", "config": config, "fake": True}
+            result = await client.call_tool("create_processing_task", arguments)
         text = result.content[0].text
         if result.is_error:
             if "NOT_IMPLEMENTED" in text:
@@ -267,27 +309,17 @@ def test_ctrl_c_asks_and_cancels_the_followed_job(platform, cli):
         text=True,
     )
     try:
-        following = threading.Event()
-        lines: list[str] = []
-
-        def read() -> None:
-            for line in process.stderr:
-                lines.append(line)
-                if line.startswith("Following"):
-                    following.set()
-
-        reader = threading.Thread(target=read, daemon=True)
-        reader.start()
-        assert following.wait(60), "".join(lines)
+        first = process.stderr.readline()  # printed once the job is being followed
+        assert first.startswith(f"Following workflow job {job_id}"), first
         process.stdin.write("y\n")
         process.stdin.flush()
         process.send_signal(signal.SIGINT)
-        assert process.wait(60) == 130
-        reader.join(10)
+        _, rest = process.communicate(timeout=60)
+        assert process.returncode == 130, rest
     finally:
         if process.poll() is None:
             process.kill()
-    output = "".join(lines)
+    output = first + rest
     assert f"Cancel workflow job {job_id}?" in output
     assert "Traceback" not in output
     status = ok(cli("jobs", "show", job_id, "--json"))
