@@ -10,7 +10,10 @@ from rich.table import Table
 
 from cli.session import JsonFlag, Session, server_path
 
-files_app = typer.Typer(help="Browse the data roots: list, search, inspect files.")
+files_app = typer.Typer(
+    help="Browse the data roots: list, search, inspect files.",
+    epilog="Example: micrographia files search /data --pattern '**/*.nd2' --json",
+)
 
 ExtOption = Annotated[
     list[str] | None,

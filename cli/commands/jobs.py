@@ -10,7 +10,10 @@ from rich.table import Table
 from cli.jobs import KINDS, find_job, follow, require_completed
 from cli.session import JsonFlag, Session
 
-jobs_app = typer.Typer(help="Workflow and fitting jobs: list, inspect, cancel, follow.")
+jobs_app = typer.Typer(
+    help="Workflow and fitting jobs: list, inspect, cancel, follow.",
+    epilog="Example: micrographia jobs watch 3f2c...e1",
+)
 
 JobId = Annotated[str, typer.Argument(help="The job's id (from `process` or `fit`).")]
 KindOption = Annotated[

@@ -18,7 +18,10 @@ from rich.table import Table
 
 from cli.session import JsonFlag, Session
 
-slides_app = typer.Typer(help="Whole-slide images: list, upload, inspect, delete.")
+slides_app = typer.Typer(
+    help="Whole-slide images: list, upload, inspect, delete.",
+    epilog="Example: micrographia slides upload biopsy.svs",
+)
 
 SlideId = Annotated[str, typer.Argument(help="The slide's id (see `micrographia slides ls`).")]
 

@@ -13,7 +13,10 @@ from rich.table import Table
 from cli.errors import CliError, UsageError
 from cli.session import JsonFlag, Session
 
-boxes_app = typer.Typer(help="Analysis boxes (one per `analyze` run): list, show, delete.")
+boxes_app = typer.Typer(
+    help="Analysis boxes (one per `analyze` run): list, show, delete.",
+    epilog="Example: micrographia boxes ls 0b6f...9c",
+)
 
 SlideId = Annotated[str, typer.Argument(help="The slide's id (see `micrographia slides ls`).")]
 BoxId = Annotated[str, typer.Argument(help="The analysis box's id (see `boxes ls`).")]

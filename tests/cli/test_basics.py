@@ -26,6 +26,13 @@ def _commands(group: click.Group, prefix: tuple[str, ...] = ()):
             yield (*prefix, name)
 
 
+GROUPS = sorted(
+    (name,)
+    for name, command in typer.main.get_command(app).commands.items()
+    if isinstance(command, click.Group)
+)
+
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ALL_COMMANDS = sorted(_commands(typer.main.get_command(app)))
 
@@ -48,6 +55,13 @@ def test_every_command_has_help_with_an_example_and_json(command):
     assert result.exit_code == 0
     assert "Example: micrographia " + command[0] in result.stdout
     assert "--json" in result.stdout
+
+
+@pytest.mark.parametrize("group", [(), *GROUPS], ids=lambda g: " ".join(g) or "micrographia")
+def test_every_group_has_help_with_an_example(group):
+    result = invoke("http://unused", *group, "--help")
+    assert result.exit_code == 0
+    assert "Example: micrographia" in result.stdout
 
 
 def test_an_edge_that_is_down_is_named_with_its_own_exit_code():
