@@ -78,8 +78,8 @@ def _describe(kind: JobKind, status: dict[str, Any]) -> dict[str, Any]:
 def follow(session: Session, kind: JobKind, job_id: str) -> dict[str, Any]:
     """Show the job's progress until it ends; returns its last status.
 
-    The stream is reopened if it ends (or the connection drops) before the job
-    does. Ctrl-C asks whether to cancel the job; either way the command ends.
+    The stream is reopened if it ends before the job does (a proxy's or the
+    edge's stream deadline). Ctrl-C asks whether to cancel the job; either way the command ends.
     """
     columns = (
         TextColumn("[bold]{task.description}"),
