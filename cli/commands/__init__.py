@@ -1,0 +1,1 @@
+"""One module per area of the API; each adds its commands with `register(app)`."""

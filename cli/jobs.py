@@ -1,0 +1,134 @@
+"""Following a job: its kind (workflow or fitting), a live progress bar from its
+SSE stream, and Ctrl-C that asks whether to cancel it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import typer
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn
+
+from cli.errors import EXIT_INTERRUPTED, ApiError, JobFailed
+from cli.session import Session
+
+TERMINAL = {"completed", "failed", "cancelled"}
+
+
+@dataclass(frozen=True)
+class JobKind:
+    name: str
+    prefix: str  # the routes: {prefix}/status|events|cancel|results/{job_id}
+    unit: str  # what `current`/`total` count
+    current: str
+    total: str
+
+    def status(self, session: Session, job_id: str) -> dict[str, Any]:
+        return session.client.call("GET", f"{self.prefix}/status/{job_id}")
+
+    def results(self, session: Session, job_id: str) -> dict[str, Any]:
+        return session.client.call("GET", f"{self.prefix}/results/{job_id}")
+
+    def cancel(self, session: Session, job_id: str) -> dict[str, Any]:
+        return session.client.call("POST", f"{self.prefix}/cancel/{job_id}")
+
+
+WORKFLOW = JobKind("workflow", "/api/processing/workflow", "FOV", "current_fov", "total_fovs")
+FITTING = JobKind("fitting", "/api/analysis/fitting", "cell", "current_cell", "total_cells")
+KINDS = {kind.name: kind for kind in (WORKFLOW, FITTING)}
+
+
+def find_job(session: Session, job_id: str, kind: str | None = None) -> tuple[JobKind, dict]:
+    """The job's kind and status. Without `kind`, each job service is asked in turn:
+    job ids are unique, so only the owner knows it."""
+    candidates = [KINDS[kind]] if kind else list(KINDS.values())
+    last: ApiError | None = None
+    for candidate in candidates:
+        try:
+            return candidate, candidate.status(session, job_id)
+        except ApiError as error:
+            if error.status != 404:
+                raise
+            last = error
+    assert last is not None
+    raise last
+
+
+def _eta(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    minutes, secs = divmod(round(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"ETA {hours}:{minutes:02d}:{secs:02d}" if hours else f"ETA {minutes}:{secs:02d}"
+
+
+def _describe(kind: JobKind, status: dict[str, Any]) -> dict[str, Any]:
+    progress = status.get("progress") or {}
+    total = progress.get(kind.total) or 0
+    current = progress.get(kind.current) or 0
+    step = progress.get("current_step") or status.get("status", "")
+    return {
+        "completed": progress.get("percentage") or 0.0,
+        "where": f"{kind.unit} {current}/{total}" if total else "",
+        "step": step,
+        "eta": _eta(progress.get("estimated_remaining")),
+    }
+
+
+def follow(session: Session, kind: JobKind, job_id: str) -> dict[str, Any]:
+    """Show the job's progress until it ends; returns its last status.
+
+    The stream is reopened if it ends before the job does (a proxy's or the
+    edge's stream deadline). Ctrl-C asks whether to cancel the job; either way the command ends.
+    """
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[where]}"),
+        TextColumn("[cyan]{task.fields[step]}"),
+        TextColumn("{task.fields[eta]}"),
+    )
+    progress = Progress(*columns, console=session.err, disable=not session.err.is_terminal)
+    status: dict[str, Any] = {"status": "pending"}
+    try:  # from the first line on: Ctrl-C right after it must still ask
+        session.err.print(f"Following {kind.name} job {job_id} (Ctrl-C to stop)", highlight=False)
+        with progress:
+            bar = progress.add_task(kind.name, total=100.0, where="", step="", eta="")
+            while status.get("status") not in TERMINAL:
+                for _, status in session.client.events("GET", f"{kind.prefix}/events/{job_id}"):
+                    progress.update(bar, **_describe(kind, status))
+                    if status.get("status") in TERMINAL:
+                        break
+                else:
+                    status = kind.status(session, job_id)
+    except KeyboardInterrupt:
+        _interrupted(session, kind, job_id)
+    return status
+
+
+def _interrupted(session: Session, kind: JobKind, job_id: str) -> None:
+    try:
+        cancel = typer.confirm(f"\nCancel {kind.name} job {job_id}?", default=False, err=True)
+    except (typer.Abort, KeyboardInterrupt):
+        cancel = False
+    if cancel:
+        answer = kind.cancel(session, job_id)
+        session.err.print(f"Job {job_id}: {answer.get('status', 'cancelling')}")
+    else:
+        session.err.print(f"Job {job_id} goes on; follow it with: micrographia jobs watch {job_id}")
+    raise typer.Exit(EXIT_INTERRUPTED)
+
+
+def require_completed(kind: JobKind, status: dict[str, Any]) -> None:
+    """JobFailed unless the job completed, with the job's own error."""
+    state = status.get("status")
+    if state == "completed":
+        return
+    error = status.get("error") or {}
+    message = error.get("message") or status.get("message") or f"the job is {state}"
+    raise JobFailed(
+        error.get("code") or f"JOB_{str(state).upper()}",
+        f"{kind.name} job {status.get('job_id')} {state}: {message}",
+        {"job_id": status.get("job_id"), "status": state},
+    )
