@@ -5,7 +5,8 @@
 - Starlette's `TrustedHostMiddleware` (installed by the app): Host headers
   outside the allowed list are refused, against DNS rebinding.
 - `ApiKeyMiddleware`: with `MICROGRAPHIA_API_KEYS` set, every request but the
-  health probe needs `Authorization: Bearer <key>`: 401 UNAUTHORIZED without
+  health probe and the web app's own files (not data) needs `Authorization:
+  Bearer <key>`: 401 UNAUTHORIZED without
   one, 403 FORBIDDEN with a wrong one.
 All are plain ASGI middleware, so streaming responses pass through untouched.
 """
@@ -13,7 +14,7 @@ All are plain ASGI middleware, so streaming responses pass through untouched.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -41,10 +42,17 @@ class LocalhostOnlyMiddleware:
 
 
 class ApiKeyMiddleware:
-    def __init__(self, app: ASGIApp, keys: Iterable[str], exempt_paths: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        keys: Iterable[str],
+        exempt_paths: Iterable[str] = (),
+        is_public: Callable[[str], bool] = lambda path: False,
+    ) -> None:
         self.app = app
         self.keys = [key.encode() for key in keys]
         self.exempt_paths = set(exempt_paths)
+        self.is_public = is_public
 
     def _accepted(self, presented: bytes) -> bool:
         # Compare against every key in constant time, so timing reveals nothing.
@@ -54,7 +62,7 @@ class ApiKeyMiddleware:
         if not self.keys or scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        if scope["path"] in self.exempt_paths:
+        if scope["path"] in self.exempt_paths or self.is_public(scope["path"]):
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
