@@ -9,7 +9,7 @@ export function mount(container) {
   const list = h("div.slide-grid", { id: "slide-list" });
   const progress = progressBar();
   progress.element.hidden = true;
-  const uploads = new AbortController();
+  let uploads = new AbortController(); // one per upload; the page's leaving aborts it
   const input = h("input", { type: "file", accept: EXTENSIONS, id: "slide-file" });
   const uploadButton = h("button.primary", { type: "submit", id: "upload-button" }, "Upload");
   const cancelButton = h("button", { type: "button", hidden: true, onclick: () => uploads.abort() }, "Cancel");
@@ -21,6 +21,7 @@ export function mount(container) {
         event.preventDefault();
         const file = input.files[0];
         if (!file) return notice(messages, "Choose a slide file first.", "info");
+        uploads = new AbortController();
         uploadButton.disabled = true;
         cancelButton.hidden = false;
         progress.element.hidden = false;

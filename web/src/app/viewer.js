@@ -53,7 +53,8 @@ export async function mount(container, [slideId]) {
   const boxesSection = h("section.panel", { id: "boxes" }, h("h2", "Analysis boxes"));
   const detailSection = h("section.panel", { id: "box-detail", hidden: true });
   const roiSection = h("section.panel", { id: "roi-stats", hidden: true });
-  const propsSection = h("details.panel", h("summary", "Slide properties"));
+  const propsMessages = h("div.messages");
+  const propsSection = h("details.panel", h("summary", "Slide properties"), propsMessages);
   side.append(infoSection, toolsSection, analysisSection, boxesSection, detailSection, roiSection, propsSection);
 
   infoSection.append(
@@ -330,6 +331,7 @@ export async function mount(container, [slideId]) {
     clear(roiSection, h("h2", "Region statistics"), h("p.hint", "Counting…"));
     await guarded(roiSection, async () => {
       const stats = await postJson("/api/roi/stats", bounds);
+      const roiMessages = h("div.messages");
       clear(
         roiSection,
         h("h2", "Region statistics"),
@@ -341,13 +343,14 @@ export async function mount(container, [slideId]) {
           ["Neoplastic ratio", fmt.percent(stats.neoplastic_ratio)],
         ]),
         breakdown(stats.cell_type_breakdown),
-        h("button.small", { type: "button", onclick: () => guarded(roiSection, () => download("/api/roi/geojson", "region.geojson", { method: "POST", json: bounds })) }, "Download GeoJSON"),
+        h("button.small", { type: "button", onclick: () => guarded(roiMessages, () => download("/api/roi/geojson", "region.geojson", { method: "POST", json: bounds })) }, "Download GeoJSON"),
+        roiMessages,
       );
     });
   }
 
   // ---- properties and label image
-  guarded(propsSection, async () => {
+  guarded(propsMessages, async () => {
     const answer = await getJson(`/api/slides/${slideId}/properties`);
     const names = Object.keys(answer.properties || {}).sort();
     propsSection.append(
