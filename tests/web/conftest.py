@@ -83,3 +83,6 @@ def skip_unless_implemented(response: httpx.Response, what: str) -> None:
     """Pages whose backend is not merged yet: skip only on 501 NOT_IMPLEMENTED."""
     if response.status_code == 501 and response.json().get("error_code") == "NOT_IMPLEMENTED":
         pytest.skip(f"{what} answers 501 NOT_IMPLEMENTED on this build")
+
+
+TILES_SHOWN = "window.micrographiaViewer && window.micrographiaViewer.tiles.loaded > 0"
