@@ -71,10 +71,13 @@ class AppPage:
 
 
 @pytest.fixture
-def app_page(browser, platform, screenshots) -> Iterator[AppPage]:
+def app_page(browser, platform, screenshots, request) -> Iterator[AppPage]:
     context = browser.new_context(viewport=VIEWPORT)
     try:
-        yield AppPage(context.new_page(), platform.base_url, screenshots)
+        app = AppPage(context.new_page(), platform.base_url, screenshots)
+        yield app
+        # How the page looked at the end, passed or failed.
+        app.shot(f"end-{request.node.name}")
     finally:
         context.close()
 

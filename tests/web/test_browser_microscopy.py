@@ -89,8 +89,8 @@ def test_run_a_workflow_from_the_form(app_page, platform, data_root):
     job.wait_for()
     page.locator('#job-list .job[data-status="completed"]').wait_for(timeout=240_000)
     results = page.locator("#workflow-results")
-    results.get_by_text("Cells").wait_for()
-    assert "traces" in results.inner_text()
+    results.get_by_role("rowheader", name="Cells").wait_for()
+    assert "cells_fov_000_traces.csv" in results.inner_text()
     app.shot("microscopy-workflow")
 
     # The finished job's outlines over the frame, on demand.

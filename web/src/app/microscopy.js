@@ -174,10 +174,13 @@ export async function mount(container) {
       form.element,
       submit,
     );
-    const fileInput = () => element.querySelector('[data-field="microscopy_path"] input');
+    const field = (name) => element.querySelector(`[data-field="${name}"] input`);
     workflow = {
+      // The file, and the schema's default output folder spelled out (REST needs one).
       setFile(path) {
-        fileInput().value = path;
+        field("microscopy_path").value = path;
+        const output = field("output_dir");
+        if (output) output.value = path.replace(/(\.ome)?\.[^./]+$/, "") + "_output";
       },
     };
     clear(workflowPanel, h("h2", "Process"), element, workflowMessages);
