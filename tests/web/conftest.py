@@ -66,7 +66,7 @@ class AppPage:
 
     def shot(self, name: str) -> Path:
         path = self.screenshots / f"{name}.png"
-        self.page.screenshot(path=str(path))
+        self.page.screenshot(path=str(path), full_page=True)
         return path
 
 

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import pytest
 
+from edge.settings import EdgeSettings
 from tests.conftest import SHARED_DATA
+from tests.harness import free_port
+from tests.web.conftest import TILES_SHOWN, VIEWPORT, AppPage
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -70,9 +73,7 @@ def test_upload_pan_zoom_and_delete_a_real_slide(app_page, slide_file):
     app.shot("slides-list")
 
     card.get_by_role("link", name="Open").click()
-    page.wait_for_function(
-        "window.micrographiaViewer && window.micrographiaViewer.tiles.loaded > 0"
-    )
+    page.wait_for_function(TILES_SHOWN)
     page.wait_for_load_state("networkidle")
     scale_before = float(page.locator(".scale-bar").get_attribute("data-um"))
     loaded_before = page.evaluate("window.micrographiaViewer.tiles.loaded")
@@ -104,3 +105,24 @@ def test_upload_pan_zoom_and_delete_a_real_slide(app_page, slide_file):
 
     delete_from_list(app, slide_id)
     assert app.page.locator(f'.slide-card[data-slide-id="{slide_id}"]').count() == 0
+
+
+def test_with_api_keys_the_app_asks_for_one_and_sends_it(browser, platform, screenshots):
+    settings = EdgeSettings(port=free_port())
+    with platform.extra_edge(settings, api_keys=["browser-key"]) as base_url:
+        context = browser.new_context(viewport=VIEWPORT)
+        try:
+            app = AppPage(context.new_page(), base_url, screenshots)
+            app.open("slides")
+            dialog = app.page.locator("#key-dialog")
+            dialog.wait_for()
+            assert "UNAUTHORIZED" in dialog.inner_text()
+            app.shot("api-key-dialog")
+            app.page.fill("#key-input", "browser-key")
+            app.page.click("#key-dialog button.primary")
+            app.page.locator("#slide-list .slide-card, #slide-list .empty").first.wait_for()
+            stored = app.page.evaluate("sessionStorage.getItem('micrographia.apiKey')")
+            assert stored == "browser-key"
+            assert app.page.locator("[role=alert]").count() == 0
+        finally:
+            context.close()

@@ -46,6 +46,7 @@ export const apiKey = {
 
 // Set by the app shell: shows the key dialog, resolves with a key or null.
 let askForKey = async () => null;
+let pendingKey = null;
 export function onKeyNeeded(callback) {
   askForKey = callback;
 }
@@ -87,7 +88,9 @@ export async function request(path, { method = "GET", json, body, signal, header
     const error = await errorFrom(response);
     const keyProblem = response.status === 401 || (response.status === 403 && apiKey.get());
     if (keyProblem && attempt === 0) {
-      const key = await askForKey(error.text);
+      // Requests refused together share one dialog.
+      pendingKey ||= askForKey(error.text).finally(() => (pendingKey = null));
+      const key = await pendingKey;
       if (key) {
         apiKey.set(key);
         continue;

@@ -96,6 +96,7 @@ export async function mount(container, [slideId]) {
   setMode("pan");
 
   function renderLegend() {
+    nucleiStatus.textContent = `${fmt.number(overlay.nuclei.length)} nuclei in view`;
     const counts = new Map();
     for (const nucleus of overlay.nuclei) counts.set(nucleus.cell_type, (counts.get(nucleus.cell_type) || 0) + 1);
     clear(
@@ -126,8 +127,8 @@ export async function mount(container, [slideId]) {
     try {
       const answer = await postJson("/api/roi/nuclei", { slide_id: slideId, ...rect, level: 0 }, { signal: nucleiRequest.signal });
       overlay.nuclei = answer.nuclei;
-      nucleiStatus.textContent = `${fmt.number(answer.nuclei.length)} nuclei in view${answer.truncated ? " (first 50,000)" : ""}`;
       renderLegend();
+      if (answer.truncated) nucleiStatus.textContent += " (the first 50,000)";
       overlay.redraw();
     } catch (error) {
       if (error.name !== "AbortError") nucleiStatus.textContent = error.text || error.message;
