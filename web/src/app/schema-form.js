@@ -6,8 +6,9 @@ import { h } from "./ui.js";
 
 function resolve(schema, root) {
   if (schema?.$ref) {
-    const name = schema.$ref.split("/").pop();
-    return { ...root.$defs[name], ...Object.fromEntries(Object.entries(schema).filter(([k]) => k !== "$ref")) };
+    // The field is titled by its property name, not by the shared definition's name.
+    const { title: _definitionName, ...definition } = root.$defs[schema.$ref.split("/").pop()];
+    return { ...definition, ...Object.fromEntries(Object.entries(schema).filter(([k]) => k !== "$ref")) };
   }
   // Optional values are `anyOf: [{type: X}, {type: "null"}]`.
   if (schema?.anyOf) {
