@@ -91,7 +91,8 @@ def test_run_a_workflow_from_the_form(app_page, platform, data_root):
     results = page.locator("#workflow-results")
     results.get_by_role("rowheader", name="Cells").wait_for()
     assert "cells_fov_000_traces.csv" in results.inner_text()
-    cells = results.get_by_role("row", name="Cells").get_by_role("cell").inner_text()
+    header = page.get_by_role("rowheader", name="Cells", exact=True)
+    cells = results.locator("tr", has=header).locator("td").inner_text()
     assert cells == "3", "the movie has three cells"
     app.shot("microscopy-workflow")
 
