@@ -73,3 +73,24 @@ def test_draw_a_box_and_watch_its_nuclei_appear(app_page, platform):
     listed.wait_for(state="detached")
     assert httpx.get(f"{platform.base_url}/api/boxes/{slide_id}").json()["boxes"] == []
     assert app.page_errors == []
+
+
+def test_cancel_stops_an_analysis_and_stores_nothing(app_page, platform):
+    if not SLIDE.is_file():
+        pytest.skip(f"real slides not found in {SLIDE.parent}")
+    probe = httpx.get(f"{platform.base_url}/api/boxes/00000000-0000-0000-0000-000000000000")
+    skip_unless_implemented(probe, "GET /api/boxes")
+    app, page = app_page, app_page.page
+    slide_id = upload(app, SLIDE)
+    app.open(f"viewer/{slide_id}")
+    page.wait_for_function(TILES_SHOWN)
+    box = page.locator("#osd").bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.click('button[data-mode="analyse"]')
+    # The whole slide fits the view: this box is thousands of slide pixels wide.
+    drag(page, (cx - 250, cy - 250), (cx + 250, cy + 250))
+    page.locator("#cancel-analysis").click()
+    page.locator("#analysis .notice.info", has_text="cancelled").wait_for()
+    assert page.locator("#cancel-analysis").is_hidden()
+    assert httpx.get(f"{platform.base_url}/api/boxes/{slide_id}").json()["boxes"] == []
+    assert app.page_errors == []

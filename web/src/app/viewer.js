@@ -197,6 +197,7 @@ export async function mount(container, [slideId]) {
     cancelButton.hidden = false;
     progress.set(null, `Starting: ${rect.width} × ${rect.height} px`);
     clear(analysisStatus);
+    let finished = false;
     try {
       for await (const { event, data } of events("/api/inference/viewport-stream", {
         method: "POST",
@@ -206,6 +207,7 @@ export async function mount(container, [slideId]) {
         if (event === "progress") {
           progress.set(data.total ? data.current / data.total : null, data.message || `${data.percentage ?? 0}%`);
         } else if (event === "complete") {
+          finished = true;
           progress.set(1, `${fmt.number(data.count)} nuclei found`);
           overlay.draft = null;
           const known = new Set(overlay.nuclei.map((n) => n.id));
@@ -215,9 +217,11 @@ export async function mount(container, [slideId]) {
           await loadBoxes();
           selectBox(data.box.id, false);
         } else if (event === "error") {
+          finished = true;
           notice(analysisStatus, `${data.error || "The analysis failed"} (${data.error_code || "ERROR"})`);
         }
       }
+      if (!finished) notice(analysisStatus, "The server closed the analysis before it finished.");
     } catch (error) {
       if (error.name === "AbortError") notice(analysisStatus, "Analysis cancelled.", "info");
       else notice(analysisStatus, error);
