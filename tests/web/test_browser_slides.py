@@ -14,6 +14,7 @@ from tests.web.conftest import TILES_SHOWN, VIEWPORT, AppPage
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
+LARGE_MONITOR = {"width": 2560, "height": 1440}
 SLIDE = SHARED_DATA / "wsi" / "stritt-test3-DAPI-2-387.ndpi"
 
 
@@ -56,6 +57,8 @@ def test_each_page_opens(app_page, route, heading):
     app_page.page.get_by_role("heading", name=heading, exact=True).wait_for()
     app_page.page.wait_for_load_state("networkidle")
     app_page.shot(f"page-{route}")
+    app_page.page.set_viewport_size(LARGE_MONITOR)
+    app_page.shot(f"page-{route}-large")
     assert app_page.page_errors == []
     assert app_page.page.locator("#health").inner_text() in {"healthy", "degraded"}
 

@@ -223,7 +223,10 @@ export async function mount(container, [slideId]) {
       }
       if (!finished) notice(analysisStatus, "The server closed the analysis before it finished.");
     } catch (error) {
-      if (error.name === "AbortError") notice(analysisStatus, "Analysis cancelled.", "info");
+      if (error.name === "AbortError") {
+        progress.set(0, "cancelled");
+        notice(analysisStatus, "Analysis cancelled.", "info");
+      }
       else notice(analysisStatus, error);
     } finally {
       running.delete(analysis);
