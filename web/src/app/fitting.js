@@ -90,12 +90,16 @@ export async function mount(container, _args, query) {
       }
       const body = { csv_path: csvInput.value.trim(), model_type: modelSelect.value, model_params, model_bounds };
       const started = await postJson(`${FITTING}/start`, body);
-      const card = jobCard(FITTING, started.job_id, `${body.model_type} on ${body.csv_path.split("/").pop()}`, (final) => {
-        if (final.status === "completed") showResults(started.job_id);
-      });
-      stops.push(card.stop);
-      jobs.prepend(card.element);
+      watch(started.job_id, `${body.model_type} on ${body.csv_path.split("/").pop()}`);
     });
+  }
+
+  function watch(jobId, title) {
+    const card = jobCard(FITTING, jobId, title, (final) => {
+      if (final.status === "completed") showResults(jobId);
+    });
+    stops.push(card.stop);
+    jobs.prepend(card.element);
   }
 
   async function showResults(jobId) {
@@ -140,6 +144,13 @@ export async function mount(container, _args, query) {
       await drawHistogram();
     });
   }
+
+  // Fits still running (started before this page was opened) are watched too.
+  getJson("/jobs")
+    .then(({ active_jobs }) =>
+      active_jobs.filter((job) => job.service === "analysis").forEach((job) => watch(job.job_id, job.type || "fitting")),
+    )
+    .catch(() => {});
 
   try {
     models = await getJson("/api/analysis/models");

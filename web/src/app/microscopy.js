@@ -196,7 +196,7 @@ export async function mount(container) {
   jobsPanel.append(jobList, results);
 
   function addJob(jobId, path, outputDir) {
-    const card = jobCard(WORKFLOW, jobId, path.split("/").pop(), (final) => {
+    const card = jobCard(WORKFLOW, jobId, path ? path.split("/").pop() : "workflow", (final) => {
       if (final.status === "completed") {
         completedJobs.push({ id: jobId, path });
         if (frames?.path === path) frames.overlayJob.append(h("option", { value: jobId }, `Outlines of ${jobId}`));
@@ -242,6 +242,11 @@ export async function mount(container) {
       );
     });
   }
+
+  // Workflows still running (started before this page was opened) are watched too.
+  getJson("/jobs")
+    .then(({ active_jobs }) => active_jobs.filter((job) => job.service === "microscopy").forEach((job) => addJob(job.job_id, "", "")))
+    .catch(() => {});
 
   // ---- start: the data roots
   await guarded(browserMessages, async () => {
