@@ -5,9 +5,8 @@
 - Starlette's `TrustedHostMiddleware` (installed by the app): Host headers
   outside the allowed list are refused, against DNS rebinding.
 - `ApiKeyMiddleware`: with `MICROGRAPHIA_API_KEYS` set, every request but the
-  health probe and the web app's own files (not data) needs `Authorization:
-  Bearer <key>`: 401 UNAUTHORIZED without
-  one, 403 FORBIDDEN with a wrong one.
+  health probe and the web app's own files (no data) needs `Authorization:
+  Bearer <key>`: 401 UNAUTHORIZED without one, 403 FORBIDDEN with a wrong one.
 All are plain ASGI middleware, so streaming responses pass through untouched.
 """
 

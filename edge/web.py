@@ -35,4 +35,7 @@ def mount_web_app(app: FastAPI) -> None:
 
 
 def is_public_path(path: str) -> bool:
+    """The app's own files; a path with `..` is never public, whatever it names."""
+    if ".." in path:
+        return False
     return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)

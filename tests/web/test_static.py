@@ -6,6 +6,7 @@ from __future__ import annotations
 import httpx
 
 from edge.settings import EdgeSettings
+from edge.web import is_public_path
 from tests.harness import free_port
 
 
@@ -70,3 +71,10 @@ def test_with_api_keys_the_app_loads_and_data_needs_a_key(platform):
         assert client.get("/mcp").status_code == 401
         allowed = client.get("/api/slides/", headers={"Authorization": "Bearer web-key"})
         assert allowed.status_code == 200
+
+
+def test_only_the_apps_own_files_are_public():
+    assert is_public_path("/") and is_public_path("/app/main.js")
+    assert is_public_path("/vendor/openseadragon/openseadragon.min.js")
+    for path in ("/api/slides/", "/jobs", "/mcp", "/docs", "/app/../api/slides/", "/appx"):
+        assert not is_public_path(path), path
