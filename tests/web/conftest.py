@@ -25,7 +25,9 @@ CHROMIUM_FLAGS = [
 VIEWPORT = {"width": 1280, "height": 800}
 
 
-@pytest.fixture(scope="session")
+# Per module: Playwright's sync API marks an event loop as running in this thread
+# while it is open, which would break asyncio.run() in the tests that follow.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     if not shutil.which(CHROMIUM):
         pytest.skip(f"no Chromium at {CHROMIUM} (make setup installs it)")
