@@ -11,6 +11,12 @@
 # the virtualenv reuses, so the wheels are not installed twice.
 ARG BASE=python:3.11-slim-bookworm
 
+# The web app's npm assets (OpenSeadragon), so the edge serves it offline.
+FROM node:20-slim AS web
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+
 FROM ${BASE} AS build
 ARG EXTRAS=all
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1
@@ -22,6 +28,7 @@ COPY micrographia micrographia
 COPY common common
 COPY services services
 COPY edge edge
+COPY cli cli
 RUN /opt/venv/bin/pip install --no-cache-dir ".[${EXTRAS}]"
 
 # The final stage: the base, the virtualenv, a named user. No sources, no
@@ -36,6 +43,10 @@ ENV PATH=/opt/venv/bin:$PATH \
 RUN groupadd --system --gid 10001 micrographia \
     && useradd --system --uid 10001 --gid micrographia --create-home --home-dir /home/micrographia micrographia
 COPY --from=build /opt/venv /opt/venv
+# The web app (the edge serves it; other images carry its few files unused).
+COPY web/src /opt/micrographia-web/src
+COPY --from=web /web/node_modules /opt/micrographia-web/node_modules
+ENV MICROGRAPHIA_WEB_DIR=/opt/micrographia-web
 # Numeric, so the kubelet can verify runAsNonRoot without reading /etc/passwd.
 USER 10001:10001
 WORKDIR /home/micrographia

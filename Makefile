@@ -5,6 +5,7 @@
 #   make bench   set up and run the benchmarks
 #   make lint    ruff, and hadolint on the Dockerfile
 #   make protos  regenerate the gRPC Python code from protos/
+#   make web     the web app's npm assets (web/node_modules, from package-lock.json)
 
 PYTHON ?= python3
 VENV   := .venv
@@ -17,9 +18,9 @@ export MICROGRAPHIA_SLIDES_DIR ?= $(CURDIR)/var/slides
 
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test bench bench-tools lint format protos database clean
+.PHONY: setup run test bench bench-tools browser-tools web lint format protos database clean
 
-setup: $(STAMP) database
+setup: $(STAMP) database web browser-tools
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -45,6 +46,17 @@ bench: setup bench-tools
 bench-tools:
 	command -v wrk >/dev/null || ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q wrk)
 
+# The web app's assets (OpenSeadragon) come from npm, so the app works offline.
+web: web/node_modules/.package-lock.json
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+# Debian's Chromium drives the browser tests (Playwright, no browser download).
+browser-tools:
+	command -v chromium >/dev/null || ($(SUDO) apt-get update -q && $(SUDO) apt-get install -y -q chromium)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -58,4 +70,4 @@ protos: $(STAMP)
 	$(BIN)/python scripts/gen_protos.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info web/node_modules

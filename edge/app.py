@@ -35,6 +35,7 @@ from edge.routes import analysis, processing, slides, spatial, system
 from edge.security import ApiKeyMiddleware, LocalhostOnlyMiddleware, SameOriginMiddleware
 from edge.settings import EdgeSettings
 from edge.tile_cache import TileCache
+from edge.web import is_public_path, mount_web_app
 
 DESCRIPTION = (
     "Quantitative cell imaging: time-lapse microscopy (PyAMA API) and whole-slide "
@@ -119,6 +120,7 @@ def create_app(
     )
     app.state.backends = backends
     app.state.settings = settings
+    app.state.platform = platform
     app.state.tracer_provider = tracer_provider
     app.state.tile_cache = TileCache(settings.tile_cache_mb * 2**20, settings.tile_cache_ttl_s)
     app.state.started_at = time.monotonic()
@@ -138,10 +140,16 @@ def create_app(
     # MCP transports are plain Starlette routes; adding them to the app's router
     # keeps the edge's 404 and security handling for every other path.
     app.router.routes.extend(mcp_routes)
+    mount_web_app(app)  # last: it answers only paths no route above took
 
     # Starlette runs the last-added middleware first: API keys run innermost,
     # after CORS (a preflight carries no key) and the same-origin check.
-    app.add_middleware(ApiKeyMiddleware, keys=platform.api_keys, exempt_paths={"/health", "/livez"})
+    app.add_middleware(
+        ApiKeyMiddleware,
+        keys=platform.api_keys,
+        exempt_paths={"/health", "/livez"},
+        is_public=is_public_path,  # the web app's own files, so it can ask for a key
+    )
     # MCP checks origins itself (its DNS-rebinding guard, which also accepts
     # local tools such as an MCP inspector on another loopback port).
     app.add_middleware(

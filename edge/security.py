@@ -12,16 +12,17 @@
   refused 403 FORBIDDEN, unless that origin is allowed. Requests without an
   `Origin` header come from non-browser clients and pass.
 - `ApiKeyMiddleware`: with `MICROGRAPHIA_API_KEYS` set, every request but the
-  health probes needs `Authorization: Bearer <key>`: 401 UNAUTHORIZED without
-  one, 403 FORBIDDEN with a wrong one. The probes answer anyone, and
-  `has_valid_key(request)` tells them whether to show what only operators may see.
+  health probes and the web app's own files (no data) needs `Authorization:
+  Bearer <key>`: 401 UNAUTHORIZED without one, 403 FORBIDDEN with a wrong one.
+  The probes answer anyone, and `has_valid_key(request)` tells them whether to
+  show what only operators may see.
 All are plain ASGI middleware, so streaming responses pass through untouched.
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
 from starlette.requests import HTTPConnection
@@ -108,10 +109,17 @@ def has_valid_key(connection: HTTPConnection) -> bool:
 
 
 class ApiKeyMiddleware:
-    def __init__(self, app: ASGIApp, keys: Iterable[str], exempt_paths: Iterable[str] = ()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        keys: Iterable[str],
+        exempt_paths: Iterable[str] = (),
+        is_public: Callable[[str], bool] = lambda path: False,
+    ) -> None:
         self.app = app
         self.keys = [key.encode() for key in keys]
         self.exempt_paths = set(exempt_paths)
+        self.is_public = is_public
 
     def _accepted(self, presented: bytes) -> bool:
         # Compare against every key in constant time, so timing reveals nothing.
@@ -138,7 +146,8 @@ class ApiKeyMiddleware:
             return
         refusal = self._refusal(scope)
         scope.setdefault("state", {})[_KEY_ACCEPTED] = refusal is None
-        if refusal is None or scope["path"] in self.exempt_paths:
+        path = scope["path"]
+        if refusal is None or path in self.exempt_paths or self.is_public(path):
             await self.app(scope, receive, send)
             return
         await refusal(scope, receive, send)

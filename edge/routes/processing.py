@@ -3,9 +3,10 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import Field
 
@@ -208,6 +209,24 @@ async def load_metadata(body: FilePathBody, backends: BackendsDep) -> dict[str, 
 async def features(backends: BackendsDep) -> dict[str, Any]:
     response = await backends.microscopy.ListFeatures(pb.ListFeaturesRequest())
     return ok(to_json(response))
+
+
+@router.get("/config-schema", summary="JSON schema of a workflow configuration")
+async def config_schema(backends: BackendsDep) -> dict[str, Any]:
+    """The REST face of MCP's get_processing_config_schema: the body of
+    POST /workflow/start (channels, features, parameters with their defaults and
+    bounds); the web app builds its workflow form from it."""
+    response = await backends.microscopy.GetProcessingConfigSchema(
+        pb.GetProcessingConfigSchemaRequest()
+    )
+    return ok(json.loads(response.json_schema))
+
+
+@router.get("/data-roots", summary="The folders microscopy paths must lie in")
+async def data_roots(request: Request) -> dict[str, Any]:
+    """Where a file browser starts; paths outside these are refused (403)."""
+    roots = request.app.state.platform.data_roots
+    return ok({"roots": [str(root.resolve()) for root in roots]})
 
 
 @router.get(
