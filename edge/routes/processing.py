@@ -8,10 +8,10 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from edge.dependencies import BackendsDep
-from edge.envelope import ok
+from edge.envelope import Envelope, ok
 from edge.fields import Int32, RequestModel
 from edge.jobs_json import job_json, job_status
 from edge.openapi import binary_body, json_body, proto_body
@@ -211,7 +211,34 @@ async def features(backends: BackendsDep) -> dict[str, Any]:
     return ok(to_json(response))
 
 
-@router.get("/config-schema", summary="JSON schema of a workflow configuration")
+CONFIG_SCHEMA_BODY = {
+    200: {
+        "description": "The documented envelope around a JSON Schema (draft 2020-12) document",
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "success": {"type": "boolean"},
+                        "data": {
+                            "type": "object",
+                            "description": "JSON Schema of POST /api/processing/workflow/start",
+                        },
+                    },
+                    "required": ["success", "data"],
+                }
+            }
+        },
+    }
+}
+
+
+@router.get(
+    "/config-schema",
+    summary="JSON schema of a workflow configuration",
+    response_model=None,
+    responses=CONFIG_SCHEMA_BODY,
+)
 async def config_schema(backends: BackendsDep) -> dict[str, Any]:
     """The REST face of MCP's get_processing_config_schema: the body of
     POST /workflow/start (channels, features, parameters with their defaults and
@@ -222,7 +249,16 @@ async def config_schema(backends: BackendsDep) -> dict[str, Any]:
     return ok(json.loads(response.json_schema))
 
 
-@router.get("/data-roots", summary="The folders microscopy paths must lie in")
+class DataRootsBody(BaseModel):
+    roots: list[str] = Field(description="Absolute folders; relative paths start at the first")
+
+
+@router.get(
+    "/data-roots",
+    summary="The folders microscopy paths must lie in",
+    response_model=Envelope[DataRootsBody],
+    response_model_exclude_unset=True,
+)
 async def data_roots(request: Request) -> dict[str, Any]:
     """Where a file browser starts; paths outside these are refused (403)."""
     roots = request.app.state.platform.data_roots

@@ -67,7 +67,8 @@ def test_dockerfile_passes_hadolint():
 
 
 def test_final_stage_is_slim_and_runs_as_a_fixed_non_root_user():
-    build, final = stages()[0], stages()[-1]
+    final = stages()[-1]
+    build = next(stage for stage in stages() if " AS build" in stage[0])
     assert len(stages()) >= 2, "multi-stage: dependencies are installed in a build stage"
     assert any("pip install" in line and "--no-cache-dir" in line for line in build)
     assert not any(re.search(r"pip install|apt-get|gcc|build-essential", x) for x in final)
