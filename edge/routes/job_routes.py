@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from edge.backends import NO_DEADLINE
 from edge.dependencies import BackendsDep
@@ -31,6 +31,16 @@ class JobCancelling(BaseModel):
     status: str  # "cancelling", or the status the job had already reached
 
 
+class JobError(BaseModel):
+    """Why a job failed (a status's `error`; null unless it failed)."""
+
+    code: str
+    message: str
+
+
+JOB_STATUS = Field(description="pending, running, completed, failed or cancelled")
+
+
 # Bodies in the envelope; a body without a message keeps having no `message` key.
 ENVELOPE = {"response_model_exclude_unset": True}
 JOB_STARTED = {"response_model": Envelope[JobStarted], **ENVELOPE}
@@ -48,15 +58,22 @@ def job_started(response: Any, fallback_message: str) -> dict[str, Any]:
 
 
 def add_job_routes(
-    router: APIRouter, *, prefix: str, service: str, noun: str, status_json: StatusJson
+    router: APIRouter,
+    *,
+    prefix: str,
+    service: str,
+    noun: str,
+    status_json: StatusJson,
+    status_model: type[BaseModel],
 ) -> None:
     """GET {prefix}/status/{job_id}, GET {prefix}/events/{job_id} (SSE) and
-    POST {prefix}/cancel/{job_id}, answered by `service`'s job RPCs."""
+    POST {prefix}/cancel/{job_id}, answered by `service`'s job RPCs;
+    `status_model` documents what `status_json` makes."""
 
     @router.get(
         f"{prefix}/status/{{job_id}}",
         summary=f"Status of a {noun} job",
-        response_model=Envelope[dict[str, Any]],
+        response_model=Envelope[status_model],  # type: ignore[valid-type]
         **ENVELOPE,
     )
     async def status(job_id: str, backends: BackendsDep) -> dict[str, Any]:

@@ -3,7 +3,9 @@ about error responses."""
 
 from __future__ import annotations
 
+import json
 import re
+import time
 
 import jsonschema
 import pytest
@@ -12,6 +14,10 @@ from fastapi.routing import APIRoute
 from edge.app import create_app
 from edge.errors import SLIDEKICK_PREFIXES
 from edge.fields import RequestModel
+from tests.analysis.synthetic import maturation_traces, tidy_frame, write_csv
+from tests.microscopy.test_workflow_api import call_tools
+from tests.microscopy.test_workflow_merge import write_traces
+from tests.microscopy.workflow_movies import write_cell_movie
 from tests.slides.conftest import write_aperio_svs
 
 
@@ -89,26 +95,12 @@ def _closed(node):
     return closed
 
 
-# Routes whose JSON bodies other branches are rewriting (workflow, merge, analysis,
-# spatial); they adopt `json_body`/`proto_body` or response models when merged.
-BEING_REWRITTEN = (
-    "/api/processing/workflow",
-    "/api/processing/merge",
-    "/api/analysis",
-    "/api/inference",
-    "/api/roi",
-    "/api/boxes",
-)
-
-
 def test_no_body_is_documented_as_a_free_form_object(schema):
     """Every JSON answer documents its fields and every image is a binary body,
     so /docs shows real bodies and generated clients get types."""
     components = schema["components"]["schemas"]
     checked = 0
     for path, method, operation in _operations(schema):
-        if path.startswith(BEING_REWRITTEN):
-            continue
         for status, response in operation["responses"].items():
             if not status.startswith("2"):
                 continue
@@ -172,6 +164,109 @@ def test_bodies_match_their_documented_schemas(edge, schema, shared_data, data_r
     missing = edge.post("/api/processing/load-metadata", json={"file_path": "no/such.nd2"})
     error_schema = _with_refs(schema, schema["components"]["schemas"]["ErrorBody"])
     jsonschema.validate(missing.json(), _closed(error_schema))
+
+
+def _matches(schema: dict, response, method: str, path: str, status: str = "200") -> dict:
+    """The body of a real answer, after checking it against what `path` documents."""
+    assert response.status_code == int(status), (path, response.text)
+    body = response.json()
+    jsonschema.validate(body, _documented_body(schema, method, path, status))
+    return body
+
+
+def _until(edge, path: str, done) -> dict:
+    """Poll a job status route until `done(data)` (the job's own timeouts bound it)."""
+    for _ in range(600):
+        data = edge.get(path).json()["data"]
+        if done(data):
+            return data
+        time.sleep(0.1)
+    raise AssertionError(f"{path} never got there: {data}")
+
+
+def test_workflow_and_merge_bodies_match_their_documented_schemas(
+    platform, edge, schema, data_root
+):
+    folder = data_root / "documented-workflow"
+    movie = write_cell_movie(folder / "cells.ome.tif", n_fovs=1, n_frames=3)
+    start = {
+        "microscopy_path": str(movie),
+        "output_dir": str(folder / "out"),
+        "channels": {
+            "phase": {"channel": 0, "features": ["area"]},
+            "fluorescence": [{"channel": 1, "features": ["intensity_total"]}],
+        },
+        "parameters": {"min_frames": 2, "border_margin": 0},
+    }
+    base = "/api/processing/workflow"
+    started = edge.post(f"{base}/start", json=start)
+    job_id = _matches(schema, started, "post", f"{base}/start")["data"]["job_id"]
+    status = f"{base}/status/{{job_id}}"
+    _until(edge, status.format(job_id=job_id), lambda data: data["status"] == "completed")
+    done = _matches(schema, edge.get(status.format(job_id=job_id)), "get", status)
+    assert done["data"]["progress"]["steps_completed"]
+    results = f"{base}/results/{{job_id}}"
+    body = _matches(schema, edge.get(results.format(job_id=job_id)), "get", results)
+    assert body["data"]["stats"]["total_frames"] == 3
+
+    # A simulated job, seen running (step, ETA) and then cancelled.
+    (created,) = call_tools(platform, ("create_processing_task", {"file_path": "x", "fake": True}))
+    fake_id = json.loads(created.content[0].text)["id"]
+    running = _until(
+        edge, status.format(job_id=fake_id), lambda data: data["progress"]["total_fovs"]
+    )
+    assert running["progress"]["current_step"] == "copying"
+    _matches(schema, edge.get(status.format(job_id=fake_id)), "get", status)
+    cancel = f"{base}/cancel/{{job_id}}"
+    cancelled = _matches(schema, edge.post(cancel.format(job_id=fake_id)), "post", cancel)
+    assert cancelled["data"]["job_id"] == fake_id
+
+    for fov in (0, 1):
+        write_traces(folder / "traces", fov)
+    (folder / "samples.yaml").write_text("samples:\n  - {name: control, fovs: '0-1'}\n")
+    merge = {
+        "sample_yaml": str(folder / "samples.yaml"),
+        "input_dir": str(folder / "traces"),
+        "output_dir": str(folder / "merged"),
+    }
+    merged = _matches(
+        schema, edge.post("/api/processing/merge", json=merge), "post", "/api/processing/merge"
+    )
+    assert merged["data"]["stats"]["samples_processed"] == 1
+
+
+def test_analysis_bodies_match_their_documented_schemas(edge, schema, data_root):
+    base = "/api/analysis"
+    models = _matches(schema, edge.get(f"{base}/models"), "get", f"{base}/models")
+    assert "maturation" in {model["name"] for model in models["data"]}
+    _, values = maturation_traces(12, seed=5)
+    values[3, 2:] = float("nan")  # one failed fit: two points for three parameters
+    csv_path = str(write_csv(tidy_frame(values, n_fovs=2), data_root / "documented-fits.csv"))
+    loaded = edge.post(f"{base}/load-traces", json={"csv_path": csv_path})
+    assert _matches(schema, loaded, "post", f"{base}/load-traces")["data"]["n_cells"] == 12
+
+    started = edge.post(
+        f"{base}/fitting/start", json={"csv_path": csv_path, "model_type": "maturation"}
+    )
+    job_id = _matches(schema, started, "post", f"{base}/fitting/start")["data"]["job_id"]
+    status = f"{base}/fitting/status/{{job_id}}"
+    _until(edge, status.format(job_id=job_id), lambda data: data["finished_at"])
+    done = _matches(schema, edge.get(status.format(job_id=job_id)), "get", status)
+    assert done["data"]["progress"]["failed_fits"] == 1
+    results = f"{base}/fitting/results/{{job_id}}"
+    body = _matches(schema, edge.get(results.format(job_id=job_id)), "get", results)
+    assert body["data"]["summary"]["total_cells"] == 12
+
+    # Cancelled at once: a job of many cells is still pending or running.
+    _, many = maturation_traces(3000, seed=6)
+    long_csv = str(write_csv(tidy_frame(many), data_root / "documented-many.csv"))
+    started = edge.post(
+        f"{base}/fitting/start", json={"csv_path": long_csv, "model_type": "maturation"}
+    )
+    cancel = f"{base}/fitting/cancel/{{job_id}}"
+    long_id = started.json()["data"]["job_id"]
+    cancelled = _matches(schema, edge.post(cancel.format(job_id=long_id)), "post", cancel)
+    assert cancelled["data"]["status"] in {"cancelling", "cancelled"}
 
 
 def _with_refs(schema: dict, target: dict) -> dict:
