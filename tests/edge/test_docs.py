@@ -8,17 +8,20 @@ import re
 import time
 
 import jsonschema
+import numpy as np
 import pytest
 from fastapi.routing import APIRoute
 
 from edge.app import create_app
 from edge.errors import SLIDEKICK_PREFIXES
 from edge.fields import RequestModel
+from services.spatial.core import Bounds, SpatialStore
 from tests.analysis.synthetic import maturation_traces, tidy_frame, write_csv
 from tests.microscopy.test_workflow_api import call_tools
 from tests.microscopy.test_workflow_merge import write_traces
 from tests.microscopy.workflow_movies import write_cell_movie
-from tests.slides.conftest import write_aperio_svs
+from tests.slides.conftest import APERIO_MPP, write_aperio_svs
+from tests.spatial.conftest import synthetic_nuclei
 
 
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])
@@ -267,6 +270,32 @@ def test_analysis_bodies_match_their_documented_schemas(edge, schema, data_root)
     long_id = started.json()["data"]["job_id"]
     cancelled = _matches(schema, edge.post(cancel.format(job_id=long_id)), "post", cancel)
     assert cancelled["data"]["status"] in {"cancelling", "cancelled"}
+
+
+def test_spatial_bodies_match_their_documented_schemas(platform, edge, schema, tmp_path):
+    slide_file = write_aperio_svs(tmp_path / "documented-spatial.svs", 600, 400)
+    with slide_file.open("rb") as file:
+        uploaded = edge.post("/api/slides/upload", files={"file": ("spatial.svs", file)})
+    slide_id = uploaded.json()["id"]
+    # An analysis stored as the spatial service stores one (no inference needed).
+    store = SpatialStore(platform.runners["spatial"].service.pool)
+    bounds = Bounds(0, 0, 300, 200)
+    nuclei = synthetic_nuclei(np.random.default_rng(3), bounds, 40)
+    box = platform.loop.run(store.insert_box(slide_id, bounds, APERIO_MPP, nuclei))
+
+    region = {"slide_id": slide_id, "x_min": 0, "y_min": 0, "x_max": 600, "y_max": 400}
+    stats = _matches(schema, edge.post("/api/roi/stats", json=region), "post", "/api/roi/stats")
+    assert stats["total_nuclei"] == 40
+    viewport = {"slide_id": slide_id, "x": 0, "y": 0, "width": 600, "height": 400}
+    found = _matches(schema, edge.post("/api/roi/nuclei", json=viewport), "post", "/api/roi/nuclei")
+    assert len(found["nuclei"]) == 40
+    boxes = "/api/boxes/{slide_id}"
+    listed = _matches(schema, edge.get(boxes.format(slide_id=slide_id)), "get", boxes)
+    assert [item["id"] for item in listed["boxes"]] == [str(box.id)]
+    detail = "/api/boxes/detail/{box_id}"
+    shown = _matches(schema, edge.get(detail.format(box_id=box.id)), "get", detail)
+    assert shown["total_nuclei"] == 40
+    assert edge.delete(f"/api/slides/{slide_id}").status_code == 204
 
 
 def _with_refs(schema: dict, target: dict) -> dict:
