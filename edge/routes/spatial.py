@@ -123,6 +123,67 @@ class ViewportNuclei(BaseModel):
     truncated: bool = Field(description="True when the 50,000 cap cut the list")
 
 
+def _object(properties: dict[str, Any], title: str) -> dict[str, Any]:
+    return {"title": title, "type": "object", "properties": properties, "required": [*properties]}
+
+
+# A GeoJSON export, as store.FEATURE_SQL writes each feature: QuPath's detections.
+QUPATH_DETECTIONS = _object(
+    {
+        "type": {"const": "FeatureCollection"},
+        "features": {
+            "type": "array",
+            "items": _object(
+                {
+                    "type": {"const": "Feature"},
+                    "id": {"type": "string", "format": "uuid"},
+                    "geometry": _object(
+                        {
+                            "type": {"enum": ["Polygon", "Point"]},
+                            "coordinates": {
+                                "type": "array",
+                                "description": "Level-0 pixels: the contour's rings, or "
+                                "the centroid of a nucleus without area",
+                            },
+                        },
+                        "Geometry",
+                    ),
+                    "properties": _object(
+                        {
+                            "objectType": {"const": "detection"},
+                            "classification": _object(
+                                {
+                                    "name": {"type": "string"},
+                                    "color": {
+                                        "type": "array",
+                                        "items": {"type": "integer", "minimum": 0, "maximum": 255},
+                                        "minItems": 3,
+                                        "maxItems": 3,
+                                    },
+                                },
+                                "Classification",
+                            ),
+                            "measurements": _object(
+                                {
+                                    "Area µm^2": {"type": "number"},
+                                    "Perimeter µm": {"type": "number"},
+                                    "Probability": {"type": "number"},
+                                },
+                                "Measurements",
+                            ),
+                        },
+                        "DetectionProperties",
+                    ),
+                },
+                "Detection",
+            ),
+        },
+    },
+    "QuPathDetections",
+)
+GEOJSON_BODY = {200: {"content": {GEOJSON: {"schema": QUPATH_DETECTIONS}}}}
+
+
 # Protos -> documented JSON ------------------------------------------------------------
 
 
@@ -259,7 +320,7 @@ async def roi_nuclei(body: ViewportBody, backends: BackendsDep) -> dict[str, Any
     "/geojson",
     summary="A rectangle's nuclei as QuPath detections (GeoJSON)",
     response_class=StreamingResponse,
-    responses={200: {"content": {GEOJSON: {}}}},
+    responses=GEOJSON_BODY,
 )
 async def roi_geojson(body: RoiStatsBody, backends: BackendsDep) -> Response:
     slide_id, bounds = _region(body)
@@ -299,7 +360,7 @@ async def box_detail(box_id: uuid.UUID, backends: BackendsDep) -> dict[str, Any]
     "/{box_id}/geojson",
     summary="A box's nuclei as QuPath detections (GeoJSON)",
     response_class=StreamingResponse,
-    responses={200: {"content": {GEOJSON: {}}}},
+    responses=GEOJSON_BODY,
 )
 async def box_geojson(box_id: uuid.UUID, backends: BackendsDep) -> Response:
     """The box's nuclei that no newer analysis covers, so exports of overlapping
