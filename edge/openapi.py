@@ -113,6 +113,29 @@ def binary_body(media_type: str) -> dict[int, dict[str, Any]]:
     return {200: {"content": {media_type: {"schema": schema}}}}
 
 
+def sse_body(events: dict[str, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """`responses=` for an SSE route: each event's name and the schema of its JSON
+    `data` (OpenAPI 3.2's `itemSchema`); a failure after the stream began is an
+    `error` event carrying the error body."""
+    items = [
+        {
+            "title": f"{name.capitalize()}Event",
+            "type": "object",
+            "properties": {
+                "event": {"const": name},
+                "data": {
+                    "type": "string",
+                    "contentMediaType": "application/json",
+                    "contentSchema": data,
+                },
+            },
+            "required": ["event", "data"],
+        }
+        for name, data in {**events, "error": _REF}.items()
+    ]
+    return {200: {"content": {"text/event-stream": {"itemSchema": {"oneOf": items}}}}}
+
+
 def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
     """`schema` with each operation's real error responses (FastAPI's 422 replaced)."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})

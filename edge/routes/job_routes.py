@@ -14,6 +14,7 @@ from edge.backends import NO_DEADLINE
 from edge.dependencies import BackendsDep
 from edge.envelope import Envelope, ok
 from edge.jobs_json import job_status
+from edge.openapi import sse_body
 from edge.sse import Event, event_stream
 from micrographia.common.v1 import common_pb2
 
@@ -84,7 +85,7 @@ def add_job_routes(
         f"{prefix}/events/{{job_id}}",
         summary=f"Progress of a {noun} job as SSE",
         response_class=StreamingResponse,
-        responses={200: {"content": {"text/event-stream": {}}}},
+        responses=sse_body({"progress": {"$ref": f"#/components/schemas/{status_model.__name__}"}}),
     )
     async def events(job_id: str, request: Request, backends: BackendsDep):
         async def progress() -> AsyncIterator[Event]:

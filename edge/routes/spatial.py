@@ -14,7 +14,8 @@ from pydantic import BaseModel, Field
 from edge.backends import NO_DEADLINE
 from edge.dependencies import BackendsDep
 from edge.fields import Int32, RequestModel
-from edge.protojson import timestamp_to_json, to_json
+from edge.openapi import sse_body
+from edge.protojson import json_schema, timestamp_to_json, to_json
 from edge.sse import Event, event_stream
 from micrographia.spatial.v1 import spatial_pb2 as pb
 
@@ -184,6 +185,23 @@ QUPATH_DETECTIONS = _object(
 GEOJSON_BODY = {200: {"content": {GEOJSON: {"schema": QUPATH_DETECTIONS}}}}
 
 
+def _viewport_events() -> dict[str, dict[str, Any]]:
+    """The data of `viewport_event`'s events: each carries its `type`."""
+    progress = json_schema(pb.ViewportProgress.DESCRIPTOR)
+    complete = _object(
+        {
+            "box": {"$ref": "#/components/schemas/AnalysisBoxOut"},
+            "nuclei": {"type": "array", "items": json_schema(pb.Nucleus.DESCRIPTOR)},
+            "count": {"type": "integer"},
+        },
+        "ViewportComplete",
+    )
+    for name, data in (("progress", progress), ("complete", complete)):
+        data["properties"] = {"type": {"const": name}, **data["properties"]}
+        data["required"].append("type")
+    return {"progress": progress, "complete": complete}
+
+
 # Protos -> documented JSON ------------------------------------------------------------
 
 
@@ -259,7 +277,7 @@ async def _download(chunks: AsyncIterator[pb.ExportGeoJsonResponse], filename: s
     "/viewport-stream",
     summary="Segment a viewport with live SSE progress",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses=sse_body(_viewport_events()),
 )
 async def viewport_stream(body: ViewportBody, http_request: Request, backends: BackendsDep):
     """`progress` events (at least every 300 ms while work runs), then one `complete`

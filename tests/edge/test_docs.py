@@ -7,6 +7,7 @@ import json
 import re
 import time
 
+import httpx
 import jsonschema
 import numpy as np
 import pytest
@@ -180,6 +181,31 @@ def _matches(schema: dict, response, method: str, path: str, status: str = "200"
     return body
 
 
+def _events_match(
+    schema: dict, edge, method: str, path: str, body: dict | None = None, **values
+) -> list[tuple]:
+    """The (event, data) of a real SSE stream, each checked against the schema the
+    document gives its event's data."""
+    content = schema["paths"][path][method]["responses"]["200"]["content"]
+    documented = {
+        item["properties"]["event"]["const"]: item["properties"]["data"]["contentSchema"]
+        for item in content["text/event-stream"]["itemSchema"]["oneOf"]
+    }
+    events = []
+    with edge.stream(method.upper(), path.format(**values), json=body) as stream:
+        assert stream.status_code == 200, path
+        name = None
+        for line in stream.iter_lines():
+            if line.startswith("event: "):
+                name = line.removeprefix("event: ")
+            elif line.startswith("data: "):
+                data = json.loads(line.removeprefix("data: "))
+                jsonschema.validate(data, _closed(_with_refs(schema, documented[name])))
+                events.append((name, data))
+    assert events, path
+    return events
+
+
 def _until(edge, path: str, done) -> dict:
     """Poll a job status route until `done(data)` (the job's own timeouts bound it)."""
     for _ in range(600):
@@ -207,8 +233,9 @@ def test_workflow_and_merge_bodies_match_their_documented_schemas(
     base = "/api/processing/workflow"
     started = edge.post(f"{base}/start", json=start)
     job_id = _matches(schema, started, "post", f"{base}/start")["data"]["job_id"]
+    events = _events_match(schema, edge, "get", f"{base}/events/{{job_id}}", job_id=job_id)
+    assert events[-1][0] == "progress" and events[-1][1]["status"] == "completed"
     status = f"{base}/status/{{job_id}}"
-    _until(edge, status.format(job_id=job_id), lambda data: data["status"] == "completed")
     done = _matches(schema, edge.get(status.format(job_id=job_id)), "get", status)
     assert done["data"]["progress"]["steps_completed"]
     results = f"{base}/results/{{job_id}}"
@@ -255,8 +282,9 @@ def test_analysis_bodies_match_their_documented_schemas(edge, schema, data_root)
         f"{base}/fitting/start", json={"csv_path": csv_path, "model_type": "maturation"}
     )
     job_id = _matches(schema, started, "post", f"{base}/fitting/start")["data"]["job_id"]
+    events = _events_match(schema, edge, "get", f"{base}/fitting/events/{{job_id}}", job_id=job_id)
+    assert events[-1][1]["status"] == "completed"
     status = f"{base}/fitting/status/{{job_id}}"
-    _until(edge, status.format(job_id=job_id), lambda data: data["finished_at"])
     done = _matches(schema, edge.get(status.format(job_id=job_id)), "get", status)
     assert done["data"]["progress"]["failed_fits"] == 1
     results = f"{base}/fitting/results/{{job_id}}"
@@ -306,6 +334,21 @@ def test_spatial_bodies_match_their_documented_schemas(platform, edge, schema, t
     )
     assert len(in_roi["features"]) == 40
     assert edge.delete(f"/api/slides/{slide_id}").status_code == 204
+
+
+@pytest.mark.slow
+def test_viewport_events_match_their_documented_schemas(platform, schema, tmp_path):
+    """Through the real inference service (HoVerNet, random weights)."""
+    slide_file = write_aperio_svs(tmp_path / "documented-viewport.svs", 600, 400)
+    with httpx.Client(base_url=platform.base_url, timeout=600) as edge:
+        with slide_file.open("rb") as file:
+            uploaded = edge.post("/api/slides/upload", files={"file": ("viewport.svs", file)})
+        slide_id = uploaded.json()["id"]
+        viewport = {"slide_id": slide_id, "x": 0, "y": 0, "width": 64, "height": 64}
+        path = "/api/inference/viewport-stream"
+        events = _events_match(schema, edge, "post", path, viewport)
+        assert [name for name, _ in events][-1] == "complete"
+        assert edge.delete(f"/api/slides/{slide_id}").status_code == 204
 
 
 def _with_refs(schema: dict, target: dict) -> dict:
