@@ -9,13 +9,12 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from edge.dependencies import BackendsDep
-from edge.envelope import Envelope, ok
+from edge.envelope import ok
 from edge.fields import Int32, Int64, RequestModel
 from edge.jobs_json import job_json, job_status
-from edge.openapi import binary_body, proto_body
-from edge.protojson import to_json
+from edge.openapi import binary_body, json_body, proto_body
+from edge.protojson import json_schema, to_json
 from edge.routes.job_routes import (
-    ENVELOPE,
     JOB_STARTED,
     JOB_STATUS,
     JobError,
@@ -67,22 +66,6 @@ class StartFittingBody(RequestModel):
 # Response bodies, fields in the order the functions below write them ------------------
 
 
-class ModelParameter(BaseModel):
-    name: str
-    symbol: str
-    default: float
-    bounds: list[float] = Field(min_length=2, max_length=2, description="[min, max]")
-    description: str
-    fixed: bool = Field(description="Held at its default unless given in model_params")
-
-
-class FitModelBody(BaseModel):
-    name: str
-    description: str
-    equation: str
-    parameters: list[ModelParameter]
-
-
 class FittingProgress(BaseModel):
     current_cell: int
     total_cells: int
@@ -115,6 +98,21 @@ class FittingStatus(BaseModel):
 
 def _range(bounds: pb.Range) -> list[float]:
     return [bounds.min, bounds.max]
+
+
+def model_schema() -> dict[str, Any]:
+    """FitModel's schema with each parameter's `bounds` as `model_json` writes it.
+    (Documented, not a response model: pydantic would write 1e-05 as 0.00001.)"""
+    schema = json_schema(pb.FitModel.DESCRIPTOR)
+    parameter = schema["properties"]["parameters"]["items"]
+    parameter["properties"]["bounds"] = {
+        "type": "array",
+        "items": {"type": "number"},
+        "minItems": 2,
+        "maxItems": 2,
+        "description": "[min, max]",
+    }
+    return schema
 
 
 def model_json(model: pb.FitModel) -> dict[str, Any]:
@@ -169,8 +167,8 @@ def fitting_status_json(job: common_pb2.Job) -> dict[str, Any]:
 @router.get(
     "/models",
     summary="Fitting models and their parameters",
-    response_model=Envelope[list[FitModelBody]],
-    **ENVELOPE,
+    response_model=None,
+    responses=json_body(model_schema(), many=True, enveloped=True),
 )
 async def models(backends: BackendsDep) -> dict[str, Any]:
     response = await backends.analysis.ListModels(pb.ListModelsRequest())
