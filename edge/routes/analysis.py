@@ -12,7 +12,7 @@ from edge.dependencies import BackendsDep
 from edge.envelope import ok
 from edge.fields import Int32, Int64, RequestModel
 from edge.jobs_json import job_json, job_status
-from edge.openapi import binary_body, json_body, proto_body
+from edge.openapi import PydanticJSONResponse, binary_body, json_body, proto_body
 from edge.protojson import json_schema, to_json
 from edge.routes.job_routes import (
     JOB_STARTED,
@@ -101,8 +101,7 @@ def _range(bounds: pb.Range) -> list[float]:
 
 
 def model_schema() -> dict[str, Any]:
-    """FitModel's schema with each parameter's `bounds` as `model_json` writes it.
-    (Documented, not a response model: pydantic would write 1e-05 as 0.00001.)"""
+    """FitModel's schema with each parameter's `bounds` as `model_json` writes it."""
     schema = json_schema(pb.FitModel.DESCRIPTOR)
     parameter = schema["properties"]["parameters"]["items"]
     parameter["properties"]["bounds"] = {
@@ -168,6 +167,7 @@ def fitting_status_json(job: common_pb2.Job) -> dict[str, Any]:
     "/models",
     summary="Fitting models and their parameters",
     response_model=None,
+    response_class=PydanticJSONResponse,
     responses=json_body(model_schema(), many=True, enveloped=True),
 )
 async def models(backends: BackendsDep) -> dict[str, Any]:
@@ -179,6 +179,7 @@ async def models(backends: BackendsDep) -> dict[str, Any]:
     "/load-traces",
     summary="Load and validate a trace CSV",
     response_model=None,
+    response_class=PydanticJSONResponse,
     responses=proto_body(pb.LoadTracesResponse, enveloped=True),
 )
 async def load_traces(body: LoadTracesBody, backends: BackendsDep) -> dict[str, Any]:
@@ -222,6 +223,7 @@ add_job_routes(
     "/fitting/results/{job_id}",
     summary="Results of a completed fitting job",
     response_model=None,
+    response_class=PydanticJSONResponse,
     responses=proto_body(pb.GetFittingResultsResponse, enveloped=True),
 )
 async def fitting_results(job_id: str, backends: BackendsDep) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from edge.dependencies import BackendsDep
 from edge.envelope import ok
 from edge.fields import Int32, RequestModel
 from edge.jobs_json import job_json, job_status
-from edge.openapi import binary_body, json_body, proto_body
+from edge.openapi import PydanticJSONResponse, binary_body, json_body, proto_body
 from edge.protojson import json_schema, to_json
 from edge.routes.job_routes import (
     JOB_STARTED,
@@ -325,6 +325,7 @@ def workflow_results_schema() -> dict[str, Any]:
     "/workflow/results/{job_id}",
     summary="Results of a completed workflow",
     response_model=None,
+    response_class=PydanticJSONResponse,
     responses=json_body(workflow_results_schema(), enveloped=True),
 )
 async def workflow_results(job_id: str, backends: BackendsDep) -> dict[str, Any]:
@@ -345,6 +346,7 @@ async def workflow_results(job_id: str, backends: BackendsDep) -> dict[str, Any]
     "/merge",
     summary="Merge FOV results into per-sample files",
     response_model=None,
+    response_class=PydanticJSONResponse,
     responses=proto_body(pb.MergeResultsResponse, enveloped=True),
 )
 async def merge(body: MergeBody, backends: BackendsDep) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from fastapi.routing import APIRoute
 from edge.app import create_app
 from edge.errors import SLIDEKICK_PREFIXES
 from edge.fields import RequestModel
+from edge.openapi import PydanticJSONResponse
 from services.spatial.core import Bounds, SpatialStore
 from tests.analysis.synthetic import maturation_traces, tidy_frame, write_csv
 from tests.microscopy.test_workflow_api import call_tools
@@ -409,3 +410,11 @@ def test_every_json_body_refuses_text_no_proto_can_carry():
     assert len(bodies) >= 8
     for body in bodies:
         assert issubclass(body, RequestModel), body
+
+
+def test_documented_bodies_are_written_as_their_dict_models_wrote_them():
+    """Routes documented with `json_body`/`proto_body` keep the bytes their `dict`
+    return type gave them (pydantic's serializer): NaN is null, not a 500."""
+    body = {"nan": float("nan"), "small": 1e-05, "unit": "µm"}
+    written = PydanticJSONResponse(body).body
+    assert written == '{"nan":null,"small":0.00001,"unit":"µm"}'.encode()
