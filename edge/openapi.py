@@ -17,8 +17,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pydantic_core
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from edge.errors import SLIDEKICK_PREFIXES
@@ -76,6 +78,16 @@ def _errors_of(path: str, method: str, operation: dict[str, Any]) -> dict[str, d
     return answers
 
 
+class PydanticJSONResponse(JSONResponse):
+    """JSON written by pydantic's serializer, as FastAPI writes a response model
+    (NaN and infinities as null, 1e-05 as 0.00001): a route documented with
+    `json_body`/`proto_body` (`response_model=None`) whose body used to be written
+    through its `dict` return type keeps its bytes, and a NaN never fails it."""
+
+    def render(self, content: Any) -> bytes:
+        return pydantic_core.to_json(content, inf_nan_mode="null")
+
+
 def json_body(
     schema: dict[str, Any], *, status: int = 200, many: bool = False, enveloped: bool = False
 ) -> dict[int, dict[str, Any]]:
@@ -111,6 +123,29 @@ def binary_body(media_type: str) -> dict[int, dict[str, Any]]:
     generated clients read the body as a file rather than as JSON."""
     schema = {"type": "string", "format": "binary"}
     return {200: {"content": {media_type: {"schema": schema}}}}
+
+
+def sse_body(events: dict[str, dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """`responses=` for an SSE route: each event's name and the schema of its JSON
+    `data` (OpenAPI 3.2's `itemSchema`); a failure after the stream began is an
+    `error` event carrying the error body."""
+    items = [
+        {
+            "title": f"{name.capitalize()}Event",
+            "type": "object",
+            "properties": {
+                "event": {"const": name},
+                "data": {
+                    "type": "string",
+                    "contentMediaType": "application/json",
+                    "contentSchema": data,
+                },
+            },
+            "required": ["event", "data"],
+        }
+        for name, data in {**events, "error": _REF}.items()
+    ]
+    return {200: {"content": {"text/event-stream": {"itemSchema": {"oneOf": items}}}}}
 
 
 def document_errors(schema: dict[str, Any]) -> dict[str, Any]:

@@ -6,14 +6,21 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from edge.dependencies import BackendsDep
 from edge.envelope import ok
 from edge.fields import Int32, Int64, RequestModel
 from edge.jobs_json import job_json, job_status
-from edge.protojson import to_json
-from edge.routes.job_routes import JOB_STARTED, add_job_routes, job_started
+from edge.openapi import PydanticJSONResponse, binary_body, json_body, proto_body
+from edge.protojson import json_schema, to_json
+from edge.routes.job_routes import (
+    JOB_STARTED,
+    JOB_STATUS,
+    JobError,
+    add_job_routes,
+    job_started,
+)
 from micrographia.analysis.v1 import analysis_pb2 as pb
 from micrographia.common.v1 import common_pb2
 
@@ -56,8 +63,55 @@ class StartFittingBody(RequestModel):
     options: FittingOptionsBody = Field(default_factory=FittingOptionsBody)
 
 
+# Response bodies, fields in the order the functions below write them ------------------
+
+
+class FittingProgress(BaseModel):
+    current_cell: int
+    total_cells: int
+    percentage: float
+    successful_fits: int
+    failed_fits: int
+    average_r_squared: float | None = Field(description="Null before the first fit")
+    estimated_remaining: float | None = Field(description="Seconds; null until known")
+
+
+class FittingParams(BaseModel):
+    model_type: str | None
+    convergence_rate: float | None
+
+
+class FittingStatus(BaseModel):
+    """`fitting_status_json`'s body."""
+
+    job_id: str
+    status: str = JOB_STATUS
+    progress: FittingProgress
+    message: str
+    current_params: FittingParams
+    error: JobError | None
+    created_at: str | None
+    started_at: str | None
+    updated_at: str | None
+    finished_at: str | None
+
+
 def _range(bounds: pb.Range) -> list[float]:
     return [bounds.min, bounds.max]
+
+
+def model_schema() -> dict[str, Any]:
+    """FitModel's schema with each parameter's `bounds` as `model_json` writes it."""
+    schema = json_schema(pb.FitModel.DESCRIPTOR)
+    parameter = schema["properties"]["parameters"]["items"]
+    parameter["properties"]["bounds"] = {
+        "type": "array",
+        "items": {"type": "number"},
+        "minItems": 2,
+        "maxItems": 2,
+        "description": "[min, max]",
+    }
+    return schema
 
 
 def model_json(model: pb.FitModel) -> dict[str, Any]:
@@ -109,13 +163,25 @@ def fitting_status_json(job: common_pb2.Job) -> dict[str, Any]:
     }
 
 
-@router.get("/models", summary="Fitting models and their parameters")
+@router.get(
+    "/models",
+    summary="Fitting models and their parameters",
+    response_model=None,
+    response_class=PydanticJSONResponse,
+    responses=json_body(model_schema(), many=True, enveloped=True),
+)
 async def models(backends: BackendsDep) -> dict[str, Any]:
     response = await backends.analysis.ListModels(pb.ListModelsRequest())
     return ok([model_json(model) for model in response.models])
 
 
-@router.post("/load-traces", summary="Load and validate a trace CSV")
+@router.post(
+    "/load-traces",
+    summary="Load and validate a trace CSV",
+    response_model=None,
+    response_class=PydanticJSONResponse,
+    responses=proto_body(pb.LoadTracesResponse, enveloped=True),
+)
 async def load_traces(body: LoadTracesBody, backends: BackendsDep) -> dict[str, Any]:
     request = pb.LoadTracesRequest(csv_path=body.csv_path, options=body.options.message())
     response = await backends.analysis.LoadTraces(request)
@@ -149,23 +215,27 @@ add_job_routes(
     service="analysis",
     noun="fitting",
     status_json=fitting_status_json,
+    status_model=FittingStatus,
 )
 
 
-@router.get("/fitting/results/{job_id}", summary="Results of a completed fitting job")
+@router.get(
+    "/fitting/results/{job_id}",
+    summary="Results of a completed fitting job",
+    response_model=None,
+    response_class=PydanticJSONResponse,
+    responses=proto_body(pb.GetFittingResultsResponse, enveloped=True),
+)
 async def fitting_results(job_id: str, backends: BackendsDep) -> dict[str, Any]:
     response = await backends.analysis.GetFittingResults(pb.GetFittingResultsRequest(job_id=job_id))
     return ok(to_json(response))
-
-
-PNG_RESPONSE: dict[int | str, dict[str, Any]] = {200: {"content": {"image/png": {}}}}
 
 
 @router.get(
     "/fitting/plot/{job_id}",
     summary="One cell's data with its fitted curve, as PNG",
     response_class=Response,
-    responses=PNG_RESPONSE,
+    responses=binary_body("image/png"),
 )
 async def fitting_plot(
     job_id: str,
@@ -189,7 +259,7 @@ async def fitting_plot(
     "/fitting/histogram/{job_id}",
     summary="Histogram of one fitted parameter over the cells, as PNG",
     response_class=Response,
-    responses=PNG_RESPONSE,
+    responses=binary_body("image/png"),
 )
 async def fitting_histogram(
     job_id: str,

@@ -8,12 +8,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from edge.backends import NO_DEADLINE
 from edge.dependencies import BackendsDep
 from edge.envelope import Envelope, ok
 from edge.jobs_json import job_status
+from edge.openapi import sse_body
 from edge.sse import Event, event_stream
 from micrographia.common.v1 import common_pb2
 
@@ -29,6 +30,16 @@ class JobStarted(BaseModel):
 class JobCancelling(BaseModel):
     job_id: str
     status: str  # "cancelling", or the status the job had already reached
+
+
+class JobError(BaseModel):
+    """Why a job failed (a status's `error`; null unless it failed)."""
+
+    code: str
+    message: str
+
+
+JOB_STATUS = Field(description="pending, running, completed, failed or cancelled")
 
 
 # Bodies in the envelope; a body without a message keeps having no `message` key.
@@ -48,15 +59,22 @@ def job_started(response: Any, fallback_message: str) -> dict[str, Any]:
 
 
 def add_job_routes(
-    router: APIRouter, *, prefix: str, service: str, noun: str, status_json: StatusJson
+    router: APIRouter,
+    *,
+    prefix: str,
+    service: str,
+    noun: str,
+    status_json: StatusJson,
+    status_model: type[BaseModel],
 ) -> None:
     """GET {prefix}/status/{job_id}, GET {prefix}/events/{job_id} (SSE) and
-    POST {prefix}/cancel/{job_id}, answered by `service`'s job RPCs."""
+    POST {prefix}/cancel/{job_id}, answered by `service`'s job RPCs;
+    `status_model` documents what `status_json` makes."""
 
     @router.get(
         f"{prefix}/status/{{job_id}}",
         summary=f"Status of a {noun} job",
-        response_model=Envelope[dict[str, Any]],
+        response_model=Envelope[status_model],  # type: ignore[valid-type]
         **ENVELOPE,
     )
     async def status(job_id: str, backends: BackendsDep) -> dict[str, Any]:
@@ -67,7 +85,7 @@ def add_job_routes(
         f"{prefix}/events/{{job_id}}",
         summary=f"Progress of a {noun} job as SSE",
         response_class=StreamingResponse,
-        responses={200: {"content": {"text/event-stream": {}}}},
+        responses=sse_body({"progress": {"$ref": f"#/components/schemas/{status_model.__name__}"}}),
     )
     async def events(job_id: str, request: Request, backends: BackendsDep):
         async def progress() -> AsyncIterator[Event]:

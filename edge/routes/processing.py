@@ -14,9 +14,15 @@ from edge.dependencies import BackendsDep
 from edge.envelope import Envelope, ok
 from edge.fields import Int32, RequestModel
 from edge.jobs_json import job_json, job_status
-from edge.openapi import binary_body, json_body, proto_body
+from edge.openapi import PydanticJSONResponse, binary_body, json_body, proto_body
 from edge.protojson import json_schema, to_json
-from edge.routes.job_routes import JOB_STARTED, add_job_routes, job_started
+from edge.routes.job_routes import (
+    JOB_STARTED,
+    JOB_STATUS,
+    JobError,
+    add_job_routes,
+    job_started,
+)
 from micrographia.common.v1 import common_pb2
 from micrographia.microscopy.v1 import microscopy_pb2 as pb
 
@@ -110,6 +116,29 @@ def workflow_request(body: WorkflowStartBody) -> pb.StartWorkflowRequest:
 
 
 # ---------------------------------------------------------------- responses
+
+
+class WorkflowProgress(BaseModel):
+    current_fov: int = Field(description="FOVs done")
+    total_fovs: int
+    percentage: float
+    current_step: str | None = Field(description="e.g. segmentation; null before the first")
+    steps_completed: list[str]
+    estimated_remaining: float | None = Field(description="Seconds; null until known")
+
+
+class WorkflowStatus(BaseModel):
+    """`workflow_status_json`'s body; fields in the order it writes them."""
+
+    job_id: str
+    status: str = JOB_STATUS
+    progress: WorkflowProgress
+    message: str
+    error: JobError | None
+    created_at: str | None
+    started_at: str | None
+    updated_at: str | None
+    finished_at: str | None
 
 
 def workflow_status_json(job: common_pb2.Job) -> dict[str, Any]:
@@ -331,10 +360,29 @@ add_job_routes(
     service="microscopy",
     noun="workflow",
     status_json=workflow_status_json,
+    status_model=WorkflowStatus,
 )
 
 
-@router.get("/workflow/results/{job_id}", summary="Results of a completed workflow")
+def workflow_results_schema() -> dict[str, Any]:
+    """GetWorkflowResultsResponse's schema with the `stats` pyama documents:
+    always an object, `processing_time` for `processing_time_s`."""
+    schema = json_schema(pb.GetWorkflowResultsResponse.DESCRIPTOR)
+    schema["title"] = "WorkflowResults"
+    stats = json_schema(pb.WorkflowStats.DESCRIPTOR)
+    stats["properties"]["processing_time"] = stats["properties"].pop("processing_time_s")
+    stats["required"] = ["total_cells", "total_frames", "processing_time"]
+    schema["properties"]["stats"] = stats
+    return schema
+
+
+@router.get(
+    "/workflow/results/{job_id}",
+    summary="Results of a completed workflow",
+    response_model=None,
+    response_class=PydanticJSONResponse,
+    responses=json_body(workflow_results_schema(), enveloped=True),
+)
 async def workflow_results(job_id: str, backends: BackendsDep) -> dict[str, Any]:
     response = await backends.microscopy.GetWorkflowResults(
         pb.GetWorkflowResultsRequest(job_id=job_id)
@@ -352,6 +400,8 @@ async def workflow_results(job_id: str, backends: BackendsDep) -> dict[str, Any]
 @router.post(
     "/merge",
     summary="Merge FOV results into per-sample files",
+    response_model=None,
+    response_class=PydanticJSONResponse,
     responses=proto_body(pb.MergeResultsResponse, enveloped=True),
 )
 async def merge(body: MergeBody, backends: BackendsDep) -> dict[str, Any]:

@@ -14,7 +14,8 @@ from pydantic import BaseModel, Field
 from edge.backends import NO_DEADLINE
 from edge.dependencies import BackendsDep
 from edge.fields import Int32, RequestModel
-from edge.protojson import timestamp_to_json, to_json
+from edge.openapi import sse_body
+from edge.protojson import json_schema, timestamp_to_json, to_json
 from edge.sse import Event, event_stream
 from micrographia.spatial.v1 import spatial_pb2 as pb
 
@@ -123,6 +124,84 @@ class ViewportNuclei(BaseModel):
     truncated: bool = Field(description="True when the 50,000 cap cut the list")
 
 
+def _object(properties: dict[str, Any], title: str) -> dict[str, Any]:
+    return {"title": title, "type": "object", "properties": properties, "required": [*properties]}
+
+
+# A GeoJSON export, as store.FEATURE_SQL writes each feature: QuPath's detections.
+QUPATH_DETECTIONS = _object(
+    {
+        "type": {"const": "FeatureCollection"},
+        "features": {
+            "type": "array",
+            "items": _object(
+                {
+                    "type": {"const": "Feature"},
+                    "id": {"type": "string", "format": "uuid"},
+                    "geometry": _object(
+                        {
+                            "type": {"enum": ["Polygon", "Point"]},
+                            "coordinates": {
+                                "type": "array",
+                                "description": "Level-0 pixels: the contour's rings, or "
+                                "the centroid of a nucleus without area",
+                            },
+                        },
+                        "Geometry",
+                    ),
+                    "properties": _object(
+                        {
+                            "objectType": {"const": "detection"},
+                            "classification": _object(
+                                {
+                                    "name": {"type": "string"},
+                                    "color": {
+                                        "type": "array",
+                                        "items": {"type": "integer", "minimum": 0, "maximum": 255},
+                                        "minItems": 3,
+                                        "maxItems": 3,
+                                    },
+                                },
+                                "Classification",
+                            ),
+                            "measurements": _object(
+                                {
+                                    "Area µm^2": {"type": "number"},
+                                    "Perimeter µm": {"type": "number"},
+                                    "Probability": {"type": "number"},
+                                },
+                                "Measurements",
+                            ),
+                        },
+                        "DetectionProperties",
+                    ),
+                },
+                "Detection",
+            ),
+        },
+    },
+    "QuPathDetections",
+)
+GEOJSON_BODY = {200: {"content": {GEOJSON: {"schema": QUPATH_DETECTIONS}}}}
+
+
+def _viewport_events() -> dict[str, dict[str, Any]]:
+    """The data of `viewport_event`'s events: each carries its `type`."""
+    progress = json_schema(pb.ViewportProgress.DESCRIPTOR)
+    complete = _object(
+        {
+            "box": {"$ref": "#/components/schemas/AnalysisBoxOut"},
+            "nuclei": {"type": "array", "items": json_schema(pb.Nucleus.DESCRIPTOR)},
+            "count": {"type": "integer"},
+        },
+        "ViewportComplete",
+    )
+    for name, data in (("progress", progress), ("complete", complete)):
+        data["properties"] = {"type": {"const": name}, **data["properties"]}
+        data["required"].append("type")
+    return {"progress": progress, "complete": complete}
+
+
 # Protos -> documented JSON ------------------------------------------------------------
 
 
@@ -198,7 +277,7 @@ async def _download(chunks: AsyncIterator[pb.ExportGeoJsonResponse], filename: s
     "/viewport-stream",
     summary="Segment a viewport with live SSE progress",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}}},
+    responses=sse_body(_viewport_events()),
 )
 async def viewport_stream(body: ViewportBody, http_request: Request, backends: BackendsDep):
     """`progress` events (at least every 300 ms while work runs), then one `complete`
@@ -259,7 +338,7 @@ async def roi_nuclei(body: ViewportBody, backends: BackendsDep) -> dict[str, Any
     "/geojson",
     summary="A rectangle's nuclei as QuPath detections (GeoJSON)",
     response_class=StreamingResponse,
-    responses={200: {"content": {GEOJSON: {}}}},
+    responses=GEOJSON_BODY,
 )
 async def roi_geojson(body: RoiStatsBody, backends: BackendsDep) -> Response:
     slide_id, bounds = _region(body)
@@ -299,7 +378,7 @@ async def box_detail(box_id: uuid.UUID, backends: BackendsDep) -> dict[str, Any]
     "/{box_id}/geojson",
     summary="A box's nuclei as QuPath detections (GeoJSON)",
     response_class=StreamingResponse,
-    responses={200: {"content": {GEOJSON: {}}}},
+    responses=GEOJSON_BODY,
 )
 async def box_geojson(box_id: uuid.UUID, backends: BackendsDep) -> Response:
     """The box's nuclei that no newer analysis covers, so exports of overlapping
