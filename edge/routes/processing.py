@@ -215,6 +215,7 @@ def search_files_schema() -> dict[str, Any]:
     "/load-metadata",
     summary="Load a microscopy file's metadata",
     response_model=None,
+    response_class=PydanticJSONResponse,
     responses=proto_body(pb.MicroscopyMetadata, enveloped=True),
 )
 async def load_metadata(body: FilePathBody, backends: BackendsDep) -> dict[str, Any]:
@@ -233,6 +234,7 @@ async def load_metadata(body: FilePathBody, backends: BackendsDep) -> dict[str, 
     "/features",
     summary="Built-in per-cell features",
     response_model=None,
+    response_class=PydanticJSONResponse,
     responses=proto_body(pb.ListFeaturesResponse, enveloped=True),
 )
 async def features(backends: BackendsDep) -> dict[str, Any]:
@@ -266,6 +268,7 @@ CONFIG_SCHEMA_BODY = {
     "/config-schema",
     summary="JSON schema of a workflow configuration",
     response_model=None,
+    response_class=PydanticJSONResponse,
     responses=CONFIG_SCHEMA_BODY,
 )
 async def config_schema(backends: BackendsDep) -> dict[str, Any]:
@@ -416,6 +419,7 @@ async def merge(body: MergeBody, backends: BackendsDep) -> dict[str, Any]:
     "/list-directory",
     summary="List a folder",
     response_model=None,
+    response_class=PydanticJSONResponse,
     responses=proto_body(pb.ListDirectoryResponse, enveloped=True),
 )
 async def list_directory(body: ListDirectoryBody, backends: BackendsDep) -> dict[str, Any]:
@@ -434,6 +438,7 @@ async def list_directory(body: ListDirectoryBody, backends: BackendsDep) -> dict
     "/search-files",
     summary="Search a folder tree",
     response_model=None,
+    response_class=PydanticJSONResponse,
     responses=json_body(search_files_schema(), enveloped=True),
 )
 async def search_files(body: SearchFilesBody, backends: BackendsDep) -> dict[str, Any]:
@@ -456,6 +461,7 @@ async def search_files(body: SearchFilesBody, backends: BackendsDep) -> dict[str
     "/file-info",
     summary="One file's facts and metadata preview",
     response_model=None,
+    response_class=PydanticJSONResponse,
     responses=json_body(file_info_schema(), enveloped=True),
 )
 async def file_info(body: FilePathBody, backends: BackendsDep) -> dict[str, Any]:
@@ -483,6 +489,7 @@ async def file_info(body: FilePathBody, backends: BackendsDep) -> dict[str, Any]
     "/recent-files",
     summary="Files whose metadata was loaded, newest first",
     response_model=None,
+    response_class=PydanticJSONResponse,
     responses=proto_body(pb.ListRecentFilesResponse, enveloped=True),
 )
 async def recent_files(

@@ -17,7 +17,7 @@ from edge.dependencies import BackendsDep, TileCacheDep
 from edge.errors import ApiError, BackendError
 from edge.fields import Int32
 from edge.multipart import MultipartFile
-from edge.openapi import binary_body, proto_body
+from edge.openapi import PydanticJSONResponse, binary_body, proto_body
 from edge.protojson import to_json
 from micrographia.slides.v1 import slides_pb2 as pb
 
@@ -133,6 +133,7 @@ class UploadBody:
     "/",
     summary="All slides, newest first",
     response_model=None,
+    response_class=PydanticJSONResponse,
     responses=proto_body(pb.Slide, many=True),
 )
 async def list_slides(backends: BackendsDep) -> list[dict[str, Any]]:
@@ -140,7 +141,13 @@ async def list_slides(backends: BackendsDep) -> list[dict[str, Any]]:
     return [slide_json(slide) for slide in response.slides]
 
 
-@router.get("/{slide_id}", summary="One slide", response_model=None, responses=proto_body(pb.Slide))
+@router.get(
+    "/{slide_id}",
+    summary="One slide",
+    response_model=None,
+    response_class=PydanticJSONResponse,
+    responses=proto_body(pb.Slide),
+)
 async def get_slide(slide_id: uuid.UUID, backends: BackendsDep) -> dict[str, Any]:
     response = await backends.slides.GetSlide(pb.GetSlideRequest(slide_id=str(slide_id)))
     return slide_json(response.slide)
@@ -157,6 +164,7 @@ async def delete_slide(slide_id: uuid.UUID, backends: BackendsDep, tiles: TileCa
     "/{slide_id}/properties",
     summary="Vendor properties and associated images",
     response_model=None,
+    response_class=PydanticJSONResponse,
     responses=proto_body(pb.GetSlidePropertiesResponse),
 )
 async def slide_properties(slide_id: uuid.UUID, backends: BackendsDep) -> dict[str, Any]:
@@ -243,6 +251,7 @@ async def thumbnail(
     "/{slide_id}/scale-bar",
     summary="Pixels spanning a distance",
     response_model=None,
+    response_class=PydanticJSONResponse,
     responses=proto_body(pb.GetScaleBarResponse),
 )
 async def scale_bar(
