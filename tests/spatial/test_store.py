@@ -10,9 +10,10 @@ import uuid
 
 import numpy as np
 import pytest
+import shapely
 
 from common.errors import InvalidArgument, NotFound
-from services.spatial.core import Bounds, NucleiBatch, box_metrics
+from services.spatial.core import Bounds, NucleiBatch, box_metrics, copy_rows
 from services.spatial.core import store as store_module
 from services.spatial.core.geojson import feature_collection
 from services.spatial.core.nuclei import contour_polygons
@@ -109,12 +110,21 @@ def test_a_failed_or_cancelled_insert_leaves_nothing(loop_thread, store, monkeyp
     # The database refuses the last row of the COPY (a point where a polygon
     # belongs): the box and the rows sent before it must go too.
     def with_a_bad_row(box_id, slide_id, nuclei):
-        rows = encode(box_id, slide_id, nuclei)
-        rows[-1] = (*rows[-1][:3], good.centroid_wkb().tolist()[0], *rows[-1][4:])
-        return rows
+        last = nuclei[len(nuclei) - 1 :]
+        bad = copy_rows.encode_rows(
+            box_id,
+            slide_id,
+            last.centroid_wkb(),
+            last.cell_type,
+            last.probability,
+            last.area_um2,
+            last.perimeter_um,
+            last.centroid_wkb().tolist(),
+        )
+        return encode(box_id, slide_id, nuclei[: len(nuclei) - 1]) + bad
 
-    encode = store_module._nucleus_records
-    monkeypatch.setattr(store_module, "_nucleus_records", with_a_bad_row)
+    encode = store_module._nucleus_rows
+    monkeypatch.setattr(store_module, "_nucleus_rows", with_a_bad_row)
     broken = synthetic_nuclei(rng, Bounds(100, 100, 400, 400), 25_000)
     with pytest.raises(Exception, match=r"geometry|Point|Polygon"):
         loop_thread.run(store.insert_box(slide, Bounds(100, 100, 400, 400), MPP, broken))
@@ -192,6 +202,40 @@ def test_invalid_outlines_are_repaired_not_dropped(loop_thread, store):
     assert rows[0]["valid"] and rows[0]["contour"].area == pytest.approx(25)
     assert rows[1]["contour"].area == 16
     assert rows[2]["contour"] is None
+
+
+def test_outlines_written_by_numpy_match_geos_byte_for_byte():
+    """Star-shaped outlines skip GEOS: their WKB must be what GEOS would write,
+    and every other outline (closed, self-crossing, collinear, tiny, far from
+    the origin, float32) must still take the GEOS path."""
+    rng = np.random.default_rng(5)
+    contours = []
+    for _ in range(3000):
+        k = int(rng.integers(0, 12))
+        scale = rng.choice([1.0, 1e-3, 50.0])
+        contours.append(
+            None if k == 0 else rng.normal(size=(k, 2)) * scale + rng.uniform(0, 1e5, 2)
+        )
+    angles = np.linspace(0, 2 * np.pi, 20, endpoint=False)
+    round_ = np.stack([np.cos(angles), np.sin(angles)], axis=1) * 5 + 300
+    square = np.array([(0, 0), (4, 0), (4, 4), (0, 4)], float)
+    contours += [
+        round_,
+        round_[::-1],  # clockwise
+        np.concatenate([round_, round_]),  # twice round: not simple
+        np.concatenate([square, square[:1]]),  # closed already
+        square.astype(np.float32),
+        np.array([(0, 0), (10, 10), (10, 0), (0, 10)], float),  # figure eight
+        np.array([(0, 0), (2, 0), (4, 0), (4, 4), (0, 4)], float),  # collinear vertices
+    ]
+    n = len(contours)
+    nuclei = NucleiBatch(
+        np.zeros(n), np.zeros(n), np.zeros(n, int), np.ones(n), np.ones(n), np.ones(n), contours
+    )
+    ours = nuclei.contour_wkb().tolist()
+    geos = shapely.to_wkb(contour_polygons(contours)).tolist()
+    assert ours == geos
+    assert sum(wkb is not None for wkb in ours) > 1000
 
 
 def test_geojson_features_are_qupath_detections(loop_thread, store):

@@ -20,9 +20,9 @@ from datetime import datetime
 import asyncpg
 
 from common.errors import InvalidArgument, NotFound
-from services.spatial.core import cells
+from services.spatial.core import cells, copy_rows
 from services.spatial.core.bounds import Bounds
-from services.spatial.core.cell_types import CELL_TYPE_NAMES, CELL_TYPES
+from services.spatial.core.cell_types import CELL_TYPES
 from services.spatial.core.cells import IN_RECT
 from services.spatial.core.nuclei import NucleiBatch
 from services.spatial.core.statistics import Summary, summarize
@@ -32,18 +32,6 @@ COPY_CHUNK = 10_000
 
 # Safety cap of a viewport query (slidekick-api.md).
 MAX_VIEWPORT_NUCLEI = 50_000
-
-NUCLEUS_COLUMNS = (
-    "box_id",
-    "slide_id",
-    "centroid",
-    "contour",
-    "cell_type",
-    "cell_type_name",
-    "probability",
-    "area_um2",
-    "perimeter_um",
-)
 
 
 @dataclass(frozen=True)
@@ -166,8 +154,11 @@ class SpatialStore:
                 bounds.y_max,
             )
             if len(nuclei):
-                await connection.copy_records_to_table(
-                    "nuclei", records=_encoded(box_id, slide, nuclei), columns=NUCLEUS_COLUMNS
+                await connection.copy_to_table(
+                    "nuclei",
+                    source=_copy_data(box_id, slide, nuclei),
+                    columns=copy_rows.COLUMNS,
+                    format="binary",
                 )
             await cells.store_cells(connection, slide, bounds, nuclei)
         return _box(row)
@@ -344,45 +335,30 @@ class SpatialStore:
                 yield batch
 
 
-async def _encoded(
+async def _copy_data(
     box_id: uuid.UUID, slide: uuid.UUID, nuclei: NucleiBatch, chunk: int = COPY_CHUNK
-) -> AsyncIterator[tuple]:
-    """COPY rows, encoded a chunk at a time in a worker thread (CPU work, off the
-    event loop), the next chunk while the database takes in this one."""
+) -> AsyncIterator[bytes]:
+    """Binary COPY data, encoded a chunk at a time in a worker thread (CPU work,
+    off the event loop), the next chunk while the database takes in this one."""
     nuclei = await asyncio.to_thread(nuclei.in_grid_order, cells.CELL)
     parts = [nuclei[start : start + chunk] for start in range(0, len(nuclei), chunk)]
-    ahead = asyncio.ensure_future(asyncio.to_thread(_nucleus_records, box_id, slide, parts[0]))
+    ahead = asyncio.ensure_future(asyncio.to_thread(_nucleus_rows, box_id, slide, parts[0]))
     try:
+        yield copy_rows.HEADER
         for index in range(len(parts)):
             rows = await ahead
             if index + 1 < len(parts):
                 ahead = asyncio.ensure_future(
-                    asyncio.to_thread(_nucleus_records, box_id, slide, parts[index + 1])
+                    asyncio.to_thread(_nucleus_rows, box_id, slide, parts[index + 1])
                 )
-            for row in rows:
-                yield row
+            yield rows
+        yield copy_rows.TRAILER
     finally:
         ahead.cancel()
 
 
-def _nucleus_records(box_id: uuid.UUID, slide: uuid.UUID, nuclei: NucleiBatch) -> list[tuple]:
-    """Rows for COPY in NUCLEUS_COLUMNS order, geometry as WKB."""
-    names = [CELL_TYPE_NAMES[t] for t in nuclei.cell_type.tolist()]
-    n = len(nuclei)
-    return list(
-        zip(
-            (box_id,) * n,
-            (slide,) * n,
-            nuclei.centroid_wkb().tolist(),
-            nuclei.contour_wkb().tolist(),
-            nuclei.cell_type.tolist(),
-            names,
-            nuclei.probability.tolist(),
-            nuclei.area_um2.tolist(),
-            nuclei.perimeter_um.tolist(),
-            strict=True,
-        )
-    )
+def _nucleus_rows(box_id: uuid.UUID, slide: uuid.UUID, nuclei: NucleiBatch) -> bytes:
+    return copy_rows.nucleus_rows(box_id, slide, nuclei)
 
 
 def _corners(bounds: Bounds) -> list[float]:
