@@ -21,12 +21,18 @@ ROOT = Path(__file__).resolve().parents[2]
 PROJECT = {"micrographia", "common", "services", "edge", "tests"}
 
 
+PROJECT_PACKAGES = {"common", "services", "edge", "cli", "micrographia"}
+
+
 def project_sources() -> list[Path]:
     """Source files of the project modules loaded so far (generated code aside)."""
     found = []
     for module in list(sys.modules.values()):
         path = Path(getattr(module, "__file__", None) or "/")
-        if path.suffix == ".py" and ROOT in path.parents and not path.stem.endswith("_pb2_grpc"):
+        if path.suffix != ".py" or ROOT not in path.parents or path.stem.endswith("_pb2_grpc"):
+            continue
+        # Only the project's packages: a virtualenv inside the checkout (.venv) is not ours.
+        if path.relative_to(ROOT).parts[0] in PROJECT_PACKAGES:
             found.append(path)
     return found
 
@@ -48,7 +54,7 @@ def imported_names(source: Path) -> set[str]:
 
 def owner(name: str, candidates: dict[str, list[str]]) -> str | None:
     """The distribution that installed module `name` (namespace packages have several)."""
-    origin = Path(importlib.util.find_spec(name).origin).resolve()
+    origin = Path(_origin(name)).resolve()
     for distribution in candidates.get(name.split(".")[0], []):
         files = importlib.metadata.distribution(distribution).files or []
         if any(str(origin).endswith(str(Path(file))) for file in files):
@@ -56,13 +62,21 @@ def owner(name: str, candidates: dict[str, list[str]]) -> str | None:
     return None
 
 
-def is_module(name: str) -> bool:
-    """A module with code of its own (not an attribute, not a namespace package)."""
+def _origin(name: str) -> str | None:
+    """The file module `name` comes from; None for an attribute or a namespace package."""
     try:
         spec = importlib.util.find_spec(name)
     except ModuleNotFoundError:
-        return False
-    return spec is not None and spec.origin not in (None, "namespace")
+        return None
+    except ValueError:
+        # Loaded already with its __spec__ cleared (some packages' lazy shims do this).
+        return getattr(sys.modules.get(name), "__file__", None)
+    return spec.origin if spec is not None and spec.origin != "namespace" else None
+
+
+def is_module(name: str) -> bool:
+    """A module with code of its own (not an attribute, not a namespace package)."""
+    return _origin(name) is not None
 
 
 def third_party_imports(module: str) -> dict[str, str | None]:

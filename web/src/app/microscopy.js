@@ -46,9 +46,15 @@ export async function mount(container) {
     return row;
   }
 
+  // Only the newest listing or search is drawn: an older answer arriving late
+  // (the first root's listing, say) must not replace the folder asked for since.
+  let asked = 0;
+
   async function list(path) {
+    const ticket = ++asked;
     await guarded(browserMessages, async () => {
       const answer = await postJson("/api/processing/list-directory", { directory_path: path });
+      if (ticket !== asked) return;
       current = answer.directory_path;
       pathLabel.textContent = current;
       clear(fileList, ...(answer.items.length ? answer.items.map(entryRow) : [h("li.empty", "Empty folder")]));
@@ -65,8 +71,10 @@ export async function mount(container) {
     const text = searchInput.value.trim();
     if (!text) return list(current);
     const pattern = text.includes("*") ? (text.startsWith("**") ? text : `**/${text}`) : `**/*${text}*`;
+    const ticket = ++asked;
     await guarded(browserMessages, async () => {
       const answer = await postJson("/api/processing/search-files", { search_path: current, pattern, limit: 500 });
+      if (ticket !== asked) return;
       pathLabel.textContent = `${current} — ${answer.total_found} found for ${pattern}`;
       clear(fileList, ...(answer.files.length ? answer.files.map(entryRow) : [h("li.empty", "Nothing matches")]));
     });
