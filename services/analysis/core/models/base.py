@@ -42,6 +42,35 @@ def no_guess(t, y, p):  # pragma: no cover - never called, a placeholder type
     pass
 
 
+@njit(cache=True, nogil=True)
+def end_means(y):
+    """Means of the first and of the last tenth of the points (at least one each)."""
+    n = y.size
+    k = max(1, n // 10)
+    first = 0.0
+    last = 0.0
+    for i in range(k):
+        first += y[i]
+        last += y[n - 1 - i]
+    return first / k, last / k
+
+
+@njit(cache=True, nogil=True)
+def crossing_rate(t, y, first, last, rising):
+    """1 / the time the trace takes to go 63% (1 - 1/e) of the way from `first` to
+    `last` (crossing upwards when `rising`); 0 when that time is not positive."""
+    n = t.size
+    target = first + 0.632 * (last - first)
+    span = t[n - 1] - t[0]
+    crossing = t[0] + 0.5 * span
+    for i in range(n):
+        if (rising and y[i] >= target) or (not rising and y[i] <= target):
+            crossing = t[i]
+            break
+    elapsed = crossing - t[0] if crossing > t[0] else span / n
+    return 1.0 / elapsed if elapsed > 0.0 else 0.0
+
+
 @dataclass(frozen=True)
 class FitModel:
     name: str

@@ -4,7 +4,7 @@ import math
 
 from numba import njit
 
-from .base import FitModel, ModelParameter
+from .base import FitModel, ModelParameter, crossing_rate, end_means
 
 
 @njit(cache=True, nogil=True)
@@ -27,27 +27,12 @@ def jacobian(t, p, out, jac):
 def guess(t, y, p):
     """Baseline from the last tenth, start from the first, rate from the time the
     trace has fallen 63% of the way."""
-    n = t.size
-    k = max(1, n // 10)
-    first = 0.0
-    last = 0.0
-    for i in range(k):
-        first += y[i]
-        last += y[n - 1 - i]
-    first /= k
-    last /= k
+    first, last = end_means(y)
     p[2] = last
     p[0] = first - last
-    target = first - 0.632 * (first - last)
-    span = t[n - 1] - t[0]
-    crossing = t[0] + 0.5 * span
-    for i in range(n):
-        if (first >= last and y[i] <= target) or (first < last and y[i] >= target):
-            crossing = t[i]
-            break
-    elapsed = crossing - t[0] if crossing > t[0] else span / n
-    if elapsed > 0.0:
-        p[1] = 1.0 / elapsed
+    rate = crossing_rate(t, y, first, last, first < last)
+    if rate > 0.0:
+        p[1] = rate
 
 
 MODEL = FitModel(

@@ -4,7 +4,7 @@ import math
 
 from numba import njit
 
-from .base import FitModel, ModelParameter
+from .base import FitModel, ModelParameter, crossing_rate, end_means
 
 
 @njit(cache=True, nogil=True)
@@ -29,27 +29,12 @@ def jacobian(t, p, out, jac):
 def guess(t, y, p):
     """Offset from the first tenth of the points, plateau from the last tenth, rate
     from the time the trace crosses 63% of the way (1 - 1/e) between them."""
-    n = t.size
-    k = max(1, n // 10)
-    first = 0.0
-    last = 0.0
-    for i in range(k):
-        first += y[i]
-        last += y[n - 1 - i]
-    first /= k
-    last /= k
+    first, last = end_means(y)
     p[2] = first
     p[0] = last - first
-    target = first + 0.632 * (last - first)
-    span = t[n - 1] - t[0]
-    crossing = t[0] + 0.5 * span
-    for i in range(n):
-        if (last >= first and y[i] >= target) or (last < first and y[i] <= target):
-            crossing = t[i]
-            break
-    elapsed = crossing - t[0] if crossing > t[0] else span / n
-    if elapsed > 0.0:
-        p[1] = 1.0 / elapsed
+    rate = crossing_rate(t, y, first, last, last >= first)
+    if rate > 0.0:
+        p[1] = rate
 
 
 MODEL = FitModel(
