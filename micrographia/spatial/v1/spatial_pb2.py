@@ -23,63 +23,74 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from micrographia.common.v1 import common_pb2 as micrographia_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%micrographia/spatial/v1/spatial.proto\x12\x17micrographia.spatial.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"D\n\x06\x42ounds\x12\r\n\x05x_min\x18\x01 \x01(\x01\x12\r\n\x05y_min\x18\x02 \x01(\x01\x12\r\n\x05x_max\x18\x03 \x01(\x01\x12\r\n\x05y_max\x18\x04 \x01(\x01\"k\n\x07Nucleus\x12\n\n\x02id\x18\x01 \x01(\x03\x12\t\n\x01x\x18\x02 \x01(\x01\x12\t\n\x01y\x18\x03 \x01(\x01\x12\x11\n\tcell_type\x18\x04 \x01(\x05\x12\x16\n\x0e\x63\x65ll_type_name\x18\x05 \x01(\t\x12\x13\n\x0bprobability\x18\x06 \x01(\x01\"[\n\rCellTypeCount\x12\x11\n\tcell_type\x18\x01 \x01(\x05\x12\x16\n\x0e\x63\x65ll_type_name\x18\x02 \x01(\t\x12\r\n\x05\x63ount\x18\x03 \x01(\x03\x12\x10\n\x08\x66raction\x18\x04 \x01(\x01\"\xb8\x02\n\x0b\x41nalysisBox\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08slide_id\x18\x02 \x01(\t\x12\r\n\x05label\x18\x03 \x01(\t\x12/\n\x06\x62ounds\x18\x04 \x01(\x0b\x32\x1f.micrographia.spatial.v1.Bounds\x12\x14\n\x0ctotal_nuclei\x18\x05 \x01(\x03\x12\x10\n\x08\x61rea_mm2\x18\x06 \x01(\x01\x12\x17\n\x0f\x64\x65nsity_per_mm2\x18\x07 \x01(\x01\x12\x18\n\x10neoplastic_ratio\x18\x08 \x01(\x01\x12@\n\x10\x63\x65ll_type_counts\x18\t \x03(\x0b\x32&.micrographia.spatial.v1.CellTypeCount\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xf1\x01\n\nBoxMetrics\x12\x11\n\tshannon_h\x18\x01 \x01(\x01\x12\x1f\n\x12inflammatory_index\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12 \n\x13immune_tumour_ratio\x18\x03 \x01(\x01H\x01\x88\x01\x01\x12 \n\x13ne_epithelial_ratio\x18\x04 \x01(\x01H\x02\x88\x01\x01\x12\x16\n\tviability\x18\x05 \x01(\x01H\x03\x88\x01\x01\x42\x15\n\x13_inflammatory_indexB\x16\n\x14_immune_tumour_ratioB\x16\n\x14_ne_epithelial_ratioB\x0c\n\n_viability\"}\n\x16\x41nalyzeViewportRequest\x12\x10\n\x08slide_id\x18\x01 \x01(\t\x12\t\n\x01x\x18\x02 \x01(\x01\x12\t\n\x01y\x18\x03 \x01(\x01\x12\r\n\x05width\x18\x04 \x01(\x01\x12\x0e\n\x06height\x18\x05 \x01(\x01\x12\r\n\x05level\x18\x06 \x01(\x05\x12\r\n\x05label\x18\x07 \x01(\t\"W\n\x10ViewportProgress\x12\x0f\n\x07\x63urrent\x18\x01 \x01(\x03\x12\r\n\x05total\x18\x02 \x01(\x03\x12\x12\n\npercentage\x18\x03 \x01(\x01\x12\x0f\n\x07message\x18\x04 \x01(\t\"\x86\x01\n\x10ViewportComplete\x12\x31\n\x03\x62ox\x18\x01 \x01(\x0b\x32$.micrographia.spatial.v1.AnalysisBox\x12\x30\n\x06nuclei\x18\x02 \x03(\x0b\x32 .micrographia.spatial.v1.Nucleus\x12\r\n\x05\x63ount\x18\x03 \x01(\x03\"\xa2\x01\n\x17\x41nalyzeViewportResponse\x12=\n\x08progress\x18\x01 \x01(\x0b\x32).micrographia.spatial.v1.ViewportProgressH\x00\x12=\n\x08\x63omplete\x18\x02 \x01(\x0b\x32).micrographia.spatial.v1.ViewportCompleteH\x00\x42\t\n\x07payload\"W\n\x12GetRoiStatsRequest\x12\x10\n\x08slide_id\x18\x01 \x01(\t\x12/\n\x06\x62ounds\x18\x02 \x01(\x0b\x32\x1f.micrographia.spatial.v1.Bounds\"\x88\x02\n\x13GetRoiStatsResponse\x12\x10\n\x08slide_id\x18\x01 \x01(\t\x12\x14\n\x0ctotal_nuclei\x18\x02 \x01(\x03\x12\x10\n\x08\x61rea_mm2\x18\x03 \x01(\x01\x12\x17\n\x0f\x64\x65nsity_per_mm2\x18\x04 \x01(\x01\x12\x18\n\x10neoplastic_ratio\x18\x05 \x01(\x01\x12\x43\n\x13\x63\x65ll_type_breakdown\x18\x06 \x03(\x0b\x32&.micrographia.spatial.v1.CellTypeCount\x12\x0b\n\x03mpp\x18\x07 \x01(\x01\x12\x32\n\tbounds_l0\x18\x08 \x01(\x0b\x32\x1f.micrographia.spatial.v1.Bounds\"\x82\x01\n\x1bListNucleiInViewportRequest\x12\x10\n\x08slide_id\x18\x01 \x01(\t\x12\t\n\x01x\x18\x02 \x01(\x01\x12\t\n\x01y\x18\x03 \x01(\x01\x12\r\n\x05width\x18\x04 \x01(\x01\x12\x0e\n\x06height\x18\x05 \x01(\x01\x12\r\n\x05level\x18\x06 \x01(\x05\x12\r\n\x05limit\x18\x07 \x01(\x05\"\xa9\x01\n\x1cListNucleiInViewportResponse\x12\x10\n\x08slide_id\x18\x01 \x01(\t\x12\x32\n\tbounds_l0\x18\x02 \x01(\x0b\x32\x1f.micrographia.spatial.v1.Bounds\x12\x30\n\x06nuclei\x18\x03 \x03(\x0b\x32 .micrographia.spatial.v1.Nucleus\x12\x11\n\ttruncated\x18\x04 \x01(\x08\",\n\x18ListAnalysisBoxesRequest\x12\x10\n\x08slide_id\x18\x01 \x01(\t\"b\n\x19ListAnalysisBoxesResponse\x12\x10\n\x08slide_id\x18\x01 \x01(\t\x12\x33\n\x05\x62oxes\x18\x02 \x03(\x0b\x32$.micrographia.spatial.v1.AnalysisBox\"\'\n\x15GetAnalysisBoxRequest\x12\x0e\n\x06\x62ox_id\x18\x01 \x01(\t\"\x81\x01\n\x16GetAnalysisBoxResponse\x12\x31\n\x03\x62ox\x18\x01 \x01(\x0b\x32$.micrographia.spatial.v1.AnalysisBox\x12\x34\n\x07metrics\x18\x02 \x01(\x0b\x32#.micrographia.spatial.v1.BoxMetrics\"*\n\x18\x44\x65leteAnalysisBoxRequest\x12\x0e\n\x06\x62ox_id\x18\x01 \x01(\t\"3\n\x19\x44\x65leteAnalysisBoxResponse\x12\x16\n\x0e\x64\x65leted_nuclei\x18\x01 \x01(\x03\".\n\x1a\x44\x65leteSlideAnalysesRequest\x12\x10\n\x08slide_id\x18\x01 \x01(\t\"L\n\x1b\x44\x65leteSlideAnalysesResponse\x12\x15\n\rdeleted_boxes\x18\x01 \x01(\x03\x12\x16\n\x0e\x64\x65leted_nuclei\x18\x02 \x01(\x03\"P\n\x0bSlideRegion\x12\x10\n\x08slide_id\x18\x01 \x01(\t\x12/\n\x06\x62ounds\x18\x02 \x01(\x0b\x32\x1f.micrographia.spatial.v1.Bounds\"j\n\x14\x45xportGeoJsonRequest\x12\x10\n\x06\x62ox_id\x18\x01 \x01(\tH\x00\x12\x36\n\x06region\x18\x02 \x01(\x0b\x32$.micrographia.spatial.v1.SlideRegionH\x00\x42\x08\n\x06source\"&\n\x15\x45xportGeoJsonResponse\x12\r\n\x05\x63hunk\x18\x01 \x01(\x0c\x32\xd8\x07\n\x0eSpatialService\x12v\n\x0f\x41nalyzeViewport\x12/.micrographia.spatial.v1.AnalyzeViewportRequest\x1a\x30.micrographia.spatial.v1.AnalyzeViewportResponse0\x01\x12h\n\x0bGetRoiStats\x12+.micrographia.spatial.v1.GetRoiStatsRequest\x1a,.micrographia.spatial.v1.GetRoiStatsResponse\x12\x83\x01\n\x14ListNucleiInViewport\x12\x34.micrographia.spatial.v1.ListNucleiInViewportRequest\x1a\x35.micrographia.spatial.v1.ListNucleiInViewportResponse\x12z\n\x11ListAnalysisBoxes\x12\x31.micrographia.spatial.v1.ListAnalysisBoxesRequest\x1a\x32.micrographia.spatial.v1.ListAnalysisBoxesResponse\x12q\n\x0eGetAnalysisBox\x12..micrographia.spatial.v1.GetAnalysisBoxRequest\x1a/.micrographia.spatial.v1.GetAnalysisBoxResponse\x12z\n\x11\x44\x65leteAnalysisBox\x12\x31.micrographia.spatial.v1.DeleteAnalysisBoxRequest\x1a\x32.micrographia.spatial.v1.DeleteAnalysisBoxResponse\x12\x80\x01\n\x13\x44\x65leteSlideAnalyses\x12\x33.micrographia.spatial.v1.DeleteSlideAnalysesRequest\x1a\x34.micrographia.spatial.v1.DeleteSlideAnalysesResponse\x12p\n\rExportGeoJson\x12-.micrographia.spatial.v1.ExportGeoJsonRequest\x1a..micrographia.spatial.v1.ExportGeoJsonResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%micrographia/spatial/v1/spatial.proto\x12\x17micrographia.spatial.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#micrographia/common/v1/common.proto\"D\n\x06\x42ounds\x12\r\n\x05x_min\x18\x01 \x01(\x01\x12\r\n\x05y_min\x18\x02 \x01(\x01\x12\r\n\x05x_max\x18\x03 \x01(\x01\x12\r\n\x05y_max\x18\x04 \x01(\x01\"k\n\x07Nucleus\x12\n\n\x02id\x18\x01 \x01(\x03\x12\t\n\x01x\x18\x02 \x01(\x01\x12\t\n\x01y\x18\x03 \x01(\x01\x12\x11\n\tcell_type\x18\x04 \x01(\x05\x12\x16\n\x0e\x63\x65ll_type_name\x18\x05 \x01(\t\x12\x13\n\x0bprobability\x18\x06 \x01(\x01\"[\n\rCellTypeCount\x12\x11\n\tcell_type\x18\x01 \x01(\x05\x12\x16\n\x0e\x63\x65ll_type_name\x18\x02 \x01(\t\x12\r\n\x05\x63ount\x18\x03 \x01(\x03\x12\x10\n\x08\x66raction\x18\x04 \x01(\x01\"\xb8\x02\n\x0b\x41nalysisBox\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08slide_id\x18\x02 \x01(\t\x12\r\n\x05label\x18\x03 \x01(\t\x12/\n\x06\x62ounds\x18\x04 \x01(\x0b\x32\x1f.micrographia.spatial.v1.Bounds\x12\x14\n\x0ctotal_nuclei\x18\x05 \x01(\x03\x12\x10\n\x08\x61rea_mm2\x18\x06 \x01(\x01\x12\x17\n\x0f\x64\x65nsity_per_mm2\x18\x07 \x01(\x01\x12\x18\n\x10neoplastic_ratio\x18\x08 \x01(\x01\x12@\n\x10\x63\x65ll_type_counts\x18\t \x03(\x0b\x32&.micrographia.spatial.v1.CellTypeCount\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xf1\x01\n\nBoxMetrics\x12\x11\n\tshannon_h\x18\x01 \x01(\x01\x12\x1f\n\x12inflammatory_index\x18\x02 \x01(\x01H\x00\x88\x01\x01\x12 \n\x13immune_tumour_ratio\x18\x03 \x01(\x01H\x01\x88\x01\x01\x12 \n\x13ne_epithelial_ratio\x18\x04 \x01(\x01H\x02\x88\x01\x01\x12\x16\n\tviability\x18\x05 \x01(\x01H\x03\x88\x01\x01\x42\x15\n\x13_inflammatory_indexB\x16\n\x14_immune_tumour_ratioB\x16\n\x14_ne_epithelial_ratioB\x0c\n\n_viability\"}\n\x16\x41nalyzeViewportRequest\x12\x10\n\x08slide_id\x18\x01 \x01(\t\x12\t\n\x01x\x18\x02 \x01(\x01\x12\t\n\x01y\x18\x03 \x01(\x01\x12\r\n\x05width\x18\x04 \x01(\x01\x12\x0e\n\x06height\x18\x05 \x01(\x01\x12\r\n\x05level\x18\x06 \x01(\x05\x12\r\n\x05label\x18\x07 \x01(\t\"W\n\x10ViewportProgress\x12\x0f\n\x07\x63urrent\x18\x01 \x01(\x03\x12\r\n\x05total\x18\x02 \x01(\x03\x12\x12\n\npercentage\x18\x03 \x01(\x01\x12\x0f\n\x07message\x18\x04 \x01(\t\"\x86\x01\n\x10ViewportComplete\x12\x31\n\x03\x62ox\x18\x01 \x01(\x0b\x32$.micrographia.spatial.v1.AnalysisBox\x12\x30\n\x06nuclei\x18\x02 \x03(\x0b\x32 .micrographia.spatial.v1.Nucleus\x12\r\n\x05\x63ount\x18\x03 \x01(\x03\"\xa2\x01\n\x17\x41nalyzeViewportResponse\x12=\n\x08progress\x18\x01 \x01(\x0b\x32).micrographia.spatial.v1.ViewportProgressH\x00\x12=\n\x08\x63omplete\x18\x02 \x01(\x0b\x32).micrographia.spatial.v1.ViewportCompleteH\x00\x42\t\n\x07payload\"W\n\x12GetRoiStatsRequest\x12\x10\n\x08slide_id\x18\x01 \x01(\t\x12/\n\x06\x62ounds\x18\x02 \x01(\x0b\x32\x1f.micrographia.spatial.v1.Bounds\"\x88\x02\n\x13GetRoiStatsResponse\x12\x10\n\x08slide_id\x18\x01 \x01(\t\x12\x14\n\x0ctotal_nuclei\x18\x02 \x01(\x03\x12\x10\n\x08\x61rea_mm2\x18\x03 \x01(\x01\x12\x17\n\x0f\x64\x65nsity_per_mm2\x18\x04 \x01(\x01\x12\x18\n\x10neoplastic_ratio\x18\x05 \x01(\x01\x12\x43\n\x13\x63\x65ll_type_breakdown\x18\x06 \x03(\x0b\x32&.micrographia.spatial.v1.CellTypeCount\x12\x0b\n\x03mpp\x18\x07 \x01(\x01\x12\x32\n\tbounds_l0\x18\x08 \x01(\x0b\x32\x1f.micrographia.spatial.v1.Bounds\"\x82\x01\n\x1bListNucleiInViewportRequest\x12\x10\n\x08slide_id\x18\x01 \x01(\t\x12\t\n\x01x\x18\x02 \x01(\x01\x12\t\n\x01y\x18\x03 \x01(\x01\x12\r\n\x05width\x18\x04 \x01(\x01\x12\x0e\n\x06height\x18\x05 \x01(\x01\x12\r\n\x05level\x18\x06 \x01(\x05\x12\r\n\x05limit\x18\x07 \x01(\x05\"\xa9\x01\n\x1cListNucleiInViewportResponse\x12\x10\n\x08slide_id\x18\x01 \x01(\t\x12\x32\n\tbounds_l0\x18\x02 \x01(\x0b\x32\x1f.micrographia.spatial.v1.Bounds\x12\x30\n\x06nuclei\x18\x03 \x03(\x0b\x32 .micrographia.spatial.v1.Nucleus\x12\x11\n\ttruncated\x18\x04 \x01(\x08\",\n\x18ListAnalysisBoxesRequest\x12\x10\n\x08slide_id\x18\x01 \x01(\t\"b\n\x19ListAnalysisBoxesResponse\x12\x10\n\x08slide_id\x18\x01 \x01(\t\x12\x33\n\x05\x62oxes\x18\x02 \x03(\x0b\x32$.micrographia.spatial.v1.AnalysisBox\"\'\n\x15GetAnalysisBoxRequest\x12\x0e\n\x06\x62ox_id\x18\x01 \x01(\t\"\x81\x01\n\x16GetAnalysisBoxResponse\x12\x31\n\x03\x62ox\x18\x01 \x01(\x0b\x32$.micrographia.spatial.v1.AnalysisBox\x12\x34\n\x07metrics\x18\x02 \x01(\x0b\x32#.micrographia.spatial.v1.BoxMetrics\"*\n\x18\x44\x65leteAnalysisBoxRequest\x12\x0e\n\x06\x62ox_id\x18\x01 \x01(\t\"3\n\x19\x44\x65leteAnalysisBoxResponse\x12\x16\n\x0e\x64\x65leted_nuclei\x18\x01 \x01(\x03\".\n\x1a\x44\x65leteSlideAnalysesRequest\x12\x10\n\x08slide_id\x18\x01 \x01(\t\"L\n\x1b\x44\x65leteSlideAnalysesResponse\x12\x15\n\rdeleted_boxes\x18\x01 \x01(\x03\x12\x16\n\x0e\x64\x65leted_nuclei\x18\x02 \x01(\x03\"P\n\x0bSlideRegion\x12\x10\n\x08slide_id\x18\x01 \x01(\t\x12/\n\x06\x62ounds\x18\x02 \x01(\x0b\x32\x1f.micrographia.spatial.v1.Bounds\"j\n\x14\x45xportGeoJsonRequest\x12\x10\n\x06\x62ox_id\x18\x01 \x01(\tH\x00\x12\x36\n\x06region\x18\x02 \x01(\x0b\x32$.micrographia.spatial.v1.SlideRegionH\x00\x42\x08\n\x06source\"&\n\x15\x45xportGeoJsonResponse\x12\r\n\x05\x63hunk\x18\x01 \x01(\x0c\"Q\n\x19StartSlideAnalysisRequest\x12\x10\n\x08slide_id\x18\x01 \x01(\t\x12\r\n\x05label\x18\x02 \x01(\t\x12\x13\n\x0bregion_size\x18\x03 \x01(\x03\"\xba\x01\n\x1aStartSlideAnalysisResponse\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x0e\n\x06\x62ox_id\x18\x02 \x01(\t\x12\x0f\n\x07regions\x18\x03 \x01(\x05\x12\x12\n\ntissue_mm2\x18\x04 \x01(\x01\x12\x0f\n\x07message\x18\x05 \x01(\t\x12\x1c\n\x14\x65stimated_duration_s\x18\x06 \x01(\x01\x12(\n\x03job\x18\x07 \x01(\x0b\x32\x1b.micrographia.common.v1.Job\"1\n\x1fListSlideAnalysisRegionsRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"\xa4\x01\n\x13SlideAnalysisRegion\x12\r\n\x05index\x18\x01 \x01(\x05\x12/\n\x06\x62ounds\x18\x02 \x01(\x0b\x32\x1f.micrographia.spatial.v1.Bounds\x12\x0e\n\x06stored\x18\x03 \x01(\x08\x12\x0e\n\x06nuclei\x18\x04 \x01(\x03\x12-\n\tstored_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x93\x01\n ListSlideAnalysisRegionsResponse\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x10\n\x08slide_id\x18\x02 \x01(\t\x12\x0e\n\x06\x62ox_id\x18\x03 \x01(\t\x12=\n\x07regions\x18\x04 \x03(\x0b\x32,.micrographia.spatial.v1.SlideAnalysisRegion2\xd7\x0c\n\x0eSpatialService\x12v\n\x0f\x41nalyzeViewport\x12/.micrographia.spatial.v1.AnalyzeViewportRequest\x1a\x30.micrographia.spatial.v1.AnalyzeViewportResponse0\x01\x12h\n\x0bGetRoiStats\x12+.micrographia.spatial.v1.GetRoiStatsRequest\x1a,.micrographia.spatial.v1.GetRoiStatsResponse\x12\x83\x01\n\x14ListNucleiInViewport\x12\x34.micrographia.spatial.v1.ListNucleiInViewportRequest\x1a\x35.micrographia.spatial.v1.ListNucleiInViewportResponse\x12z\n\x11ListAnalysisBoxes\x12\x31.micrographia.spatial.v1.ListAnalysisBoxesRequest\x1a\x32.micrographia.spatial.v1.ListAnalysisBoxesResponse\x12q\n\x0eGetAnalysisBox\x12..micrographia.spatial.v1.GetAnalysisBoxRequest\x1a/.micrographia.spatial.v1.GetAnalysisBoxResponse\x12z\n\x11\x44\x65leteAnalysisBox\x12\x31.micrographia.spatial.v1.DeleteAnalysisBoxRequest\x1a\x32.micrographia.spatial.v1.DeleteAnalysisBoxResponse\x12\x80\x01\n\x13\x44\x65leteSlideAnalyses\x12\x33.micrographia.spatial.v1.DeleteSlideAnalysesRequest\x1a\x34.micrographia.spatial.v1.DeleteSlideAnalysesResponse\x12p\n\rExportGeoJson\x12-.micrographia.spatial.v1.ExportGeoJsonRequest\x1a..micrographia.spatial.v1.ExportGeoJsonResponse0\x01\x12}\n\x12StartSlideAnalysis\x12\x32.micrographia.spatial.v1.StartSlideAnalysisRequest\x1a\x33.micrographia.spatial.v1.StartSlideAnalysisResponse\x12\x8f\x01\n\x18ListSlideAnalysisRegions\x12\x38.micrographia.spatial.v1.ListSlideAnalysisRegionsRequest\x1a\x39.micrographia.spatial.v1.ListSlideAnalysisRegionsResponse\x12W\n\x06GetJob\x12%.micrographia.common.v1.GetJobRequest\x1a&.micrographia.common.v1.GetJobResponse\x12]\n\x08ListJobs\x12\'.micrographia.common.v1.ListJobsRequest\x1a(.micrographia.common.v1.ListJobsResponse\x12`\n\tCancelJob\x12(.micrographia.common.v1.CancelJobRequest\x1a).micrographia.common.v1.CancelJobResponse\x12R\n\x08WatchJob\x12\'.micrographia.common.v1.WatchJobRequest\x1a\x1b.micrographia.common.v1.Job0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'micrographia.spatial.v1.spatial_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_BOUNDS']._serialized_start=99
-  _globals['_BOUNDS']._serialized_end=167
-  _globals['_NUCLEUS']._serialized_start=169
-  _globals['_NUCLEUS']._serialized_end=276
-  _globals['_CELLTYPECOUNT']._serialized_start=278
-  _globals['_CELLTYPECOUNT']._serialized_end=369
-  _globals['_ANALYSISBOX']._serialized_start=372
-  _globals['_ANALYSISBOX']._serialized_end=684
-  _globals['_BOXMETRICS']._serialized_start=687
-  _globals['_BOXMETRICS']._serialized_end=928
-  _globals['_ANALYZEVIEWPORTREQUEST']._serialized_start=930
-  _globals['_ANALYZEVIEWPORTREQUEST']._serialized_end=1055
-  _globals['_VIEWPORTPROGRESS']._serialized_start=1057
-  _globals['_VIEWPORTPROGRESS']._serialized_end=1144
-  _globals['_VIEWPORTCOMPLETE']._serialized_start=1147
-  _globals['_VIEWPORTCOMPLETE']._serialized_end=1281
-  _globals['_ANALYZEVIEWPORTRESPONSE']._serialized_start=1284
-  _globals['_ANALYZEVIEWPORTRESPONSE']._serialized_end=1446
-  _globals['_GETROISTATSREQUEST']._serialized_start=1448
-  _globals['_GETROISTATSREQUEST']._serialized_end=1535
-  _globals['_GETROISTATSRESPONSE']._serialized_start=1538
-  _globals['_GETROISTATSRESPONSE']._serialized_end=1802
-  _globals['_LISTNUCLEIINVIEWPORTREQUEST']._serialized_start=1805
-  _globals['_LISTNUCLEIINVIEWPORTREQUEST']._serialized_end=1935
-  _globals['_LISTNUCLEIINVIEWPORTRESPONSE']._serialized_start=1938
-  _globals['_LISTNUCLEIINVIEWPORTRESPONSE']._serialized_end=2107
-  _globals['_LISTANALYSISBOXESREQUEST']._serialized_start=2109
-  _globals['_LISTANALYSISBOXESREQUEST']._serialized_end=2153
-  _globals['_LISTANALYSISBOXESRESPONSE']._serialized_start=2155
-  _globals['_LISTANALYSISBOXESRESPONSE']._serialized_end=2253
-  _globals['_GETANALYSISBOXREQUEST']._serialized_start=2255
-  _globals['_GETANALYSISBOXREQUEST']._serialized_end=2294
-  _globals['_GETANALYSISBOXRESPONSE']._serialized_start=2297
-  _globals['_GETANALYSISBOXRESPONSE']._serialized_end=2426
-  _globals['_DELETEANALYSISBOXREQUEST']._serialized_start=2428
-  _globals['_DELETEANALYSISBOXREQUEST']._serialized_end=2470
-  _globals['_DELETEANALYSISBOXRESPONSE']._serialized_start=2472
-  _globals['_DELETEANALYSISBOXRESPONSE']._serialized_end=2523
-  _globals['_DELETESLIDEANALYSESREQUEST']._serialized_start=2525
-  _globals['_DELETESLIDEANALYSESREQUEST']._serialized_end=2571
-  _globals['_DELETESLIDEANALYSESRESPONSE']._serialized_start=2573
-  _globals['_DELETESLIDEANALYSESRESPONSE']._serialized_end=2649
-  _globals['_SLIDEREGION']._serialized_start=2651
-  _globals['_SLIDEREGION']._serialized_end=2731
-  _globals['_EXPORTGEOJSONREQUEST']._serialized_start=2733
-  _globals['_EXPORTGEOJSONREQUEST']._serialized_end=2839
-  _globals['_EXPORTGEOJSONRESPONSE']._serialized_start=2841
-  _globals['_EXPORTGEOJSONRESPONSE']._serialized_end=2879
-  _globals['_SPATIALSERVICE']._serialized_start=2882
-  _globals['_SPATIALSERVICE']._serialized_end=3866
+  _globals['_BOUNDS']._serialized_start=136
+  _globals['_BOUNDS']._serialized_end=204
+  _globals['_NUCLEUS']._serialized_start=206
+  _globals['_NUCLEUS']._serialized_end=313
+  _globals['_CELLTYPECOUNT']._serialized_start=315
+  _globals['_CELLTYPECOUNT']._serialized_end=406
+  _globals['_ANALYSISBOX']._serialized_start=409
+  _globals['_ANALYSISBOX']._serialized_end=721
+  _globals['_BOXMETRICS']._serialized_start=724
+  _globals['_BOXMETRICS']._serialized_end=965
+  _globals['_ANALYZEVIEWPORTREQUEST']._serialized_start=967
+  _globals['_ANALYZEVIEWPORTREQUEST']._serialized_end=1092
+  _globals['_VIEWPORTPROGRESS']._serialized_start=1094
+  _globals['_VIEWPORTPROGRESS']._serialized_end=1181
+  _globals['_VIEWPORTCOMPLETE']._serialized_start=1184
+  _globals['_VIEWPORTCOMPLETE']._serialized_end=1318
+  _globals['_ANALYZEVIEWPORTRESPONSE']._serialized_start=1321
+  _globals['_ANALYZEVIEWPORTRESPONSE']._serialized_end=1483
+  _globals['_GETROISTATSREQUEST']._serialized_start=1485
+  _globals['_GETROISTATSREQUEST']._serialized_end=1572
+  _globals['_GETROISTATSRESPONSE']._serialized_start=1575
+  _globals['_GETROISTATSRESPONSE']._serialized_end=1839
+  _globals['_LISTNUCLEIINVIEWPORTREQUEST']._serialized_start=1842
+  _globals['_LISTNUCLEIINVIEWPORTREQUEST']._serialized_end=1972
+  _globals['_LISTNUCLEIINVIEWPORTRESPONSE']._serialized_start=1975
+  _globals['_LISTNUCLEIINVIEWPORTRESPONSE']._serialized_end=2144
+  _globals['_LISTANALYSISBOXESREQUEST']._serialized_start=2146
+  _globals['_LISTANALYSISBOXESREQUEST']._serialized_end=2190
+  _globals['_LISTANALYSISBOXESRESPONSE']._serialized_start=2192
+  _globals['_LISTANALYSISBOXESRESPONSE']._serialized_end=2290
+  _globals['_GETANALYSISBOXREQUEST']._serialized_start=2292
+  _globals['_GETANALYSISBOXREQUEST']._serialized_end=2331
+  _globals['_GETANALYSISBOXRESPONSE']._serialized_start=2334
+  _globals['_GETANALYSISBOXRESPONSE']._serialized_end=2463
+  _globals['_DELETEANALYSISBOXREQUEST']._serialized_start=2465
+  _globals['_DELETEANALYSISBOXREQUEST']._serialized_end=2507
+  _globals['_DELETEANALYSISBOXRESPONSE']._serialized_start=2509
+  _globals['_DELETEANALYSISBOXRESPONSE']._serialized_end=2560
+  _globals['_DELETESLIDEANALYSESREQUEST']._serialized_start=2562
+  _globals['_DELETESLIDEANALYSESREQUEST']._serialized_end=2608
+  _globals['_DELETESLIDEANALYSESRESPONSE']._serialized_start=2610
+  _globals['_DELETESLIDEANALYSESRESPONSE']._serialized_end=2686
+  _globals['_SLIDEREGION']._serialized_start=2688
+  _globals['_SLIDEREGION']._serialized_end=2768
+  _globals['_EXPORTGEOJSONREQUEST']._serialized_start=2770
+  _globals['_EXPORTGEOJSONREQUEST']._serialized_end=2876
+  _globals['_EXPORTGEOJSONRESPONSE']._serialized_start=2878
+  _globals['_EXPORTGEOJSONRESPONSE']._serialized_end=2916
+  _globals['_STARTSLIDEANALYSISREQUEST']._serialized_start=2918
+  _globals['_STARTSLIDEANALYSISREQUEST']._serialized_end=2999
+  _globals['_STARTSLIDEANALYSISRESPONSE']._serialized_start=3002
+  _globals['_STARTSLIDEANALYSISRESPONSE']._serialized_end=3188
+  _globals['_LISTSLIDEANALYSISREGIONSREQUEST']._serialized_start=3190
+  _globals['_LISTSLIDEANALYSISREGIONSREQUEST']._serialized_end=3239
+  _globals['_SLIDEANALYSISREGION']._serialized_start=3242
+  _globals['_SLIDEANALYSISREGION']._serialized_end=3406
+  _globals['_LISTSLIDEANALYSISREGIONSRESPONSE']._serialized_start=3409
+  _globals['_LISTSLIDEANALYSISREGIONSRESPONSE']._serialized_end=3556
+  _globals['_SPATIALSERVICE']._serialized_start=3559
+  _globals['_SPATIALSERVICE']._serialized_end=5182
 # @@protoc_insertion_point(module_scope)

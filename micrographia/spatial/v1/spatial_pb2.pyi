@@ -1,6 +1,7 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from micrographia.common.v1 import common_pb2 as _common_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -268,3 +269,63 @@ class ExportGeoJsonResponse(_message.Message):
     CHUNK_FIELD_NUMBER: _ClassVar[int]
     chunk: bytes
     def __init__(self, chunk: _Optional[bytes] = ...) -> None: ...
+
+class StartSlideAnalysisRequest(_message.Message):
+    __slots__ = ("slide_id", "label", "region_size")
+    SLIDE_ID_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    REGION_SIZE_FIELD_NUMBER: _ClassVar[int]
+    slide_id: str
+    label: str
+    region_size: int
+    def __init__(self, slide_id: _Optional[str] = ..., label: _Optional[str] = ..., region_size: _Optional[int] = ...) -> None: ...
+
+class StartSlideAnalysisResponse(_message.Message):
+    __slots__ = ("job_id", "box_id", "regions", "tissue_mm2", "message", "estimated_duration_s", "job")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    BOX_ID_FIELD_NUMBER: _ClassVar[int]
+    REGIONS_FIELD_NUMBER: _ClassVar[int]
+    TISSUE_MM2_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_DURATION_S_FIELD_NUMBER: _ClassVar[int]
+    JOB_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    box_id: str
+    regions: int
+    tissue_mm2: float
+    message: str
+    estimated_duration_s: float
+    job: _common_pb2.Job
+    def __init__(self, job_id: _Optional[str] = ..., box_id: _Optional[str] = ..., regions: _Optional[int] = ..., tissue_mm2: _Optional[float] = ..., message: _Optional[str] = ..., estimated_duration_s: _Optional[float] = ..., job: _Optional[_Union[_common_pb2.Job, _Mapping]] = ...) -> None: ...
+
+class ListSlideAnalysisRegionsRequest(_message.Message):
+    __slots__ = ("job_id",)
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    def __init__(self, job_id: _Optional[str] = ...) -> None: ...
+
+class SlideAnalysisRegion(_message.Message):
+    __slots__ = ("index", "bounds", "stored", "nuclei", "stored_at")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    BOUNDS_FIELD_NUMBER: _ClassVar[int]
+    STORED_FIELD_NUMBER: _ClassVar[int]
+    NUCLEI_FIELD_NUMBER: _ClassVar[int]
+    STORED_AT_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    bounds: Bounds
+    stored: bool
+    nuclei: int
+    stored_at: _timestamp_pb2.Timestamp
+    def __init__(self, index: _Optional[int] = ..., bounds: _Optional[_Union[Bounds, _Mapping]] = ..., stored: _Optional[bool] = ..., nuclei: _Optional[int] = ..., stored_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class ListSlideAnalysisRegionsResponse(_message.Message):
+    __slots__ = ("job_id", "slide_id", "box_id", "regions")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    SLIDE_ID_FIELD_NUMBER: _ClassVar[int]
+    BOX_ID_FIELD_NUMBER: _ClassVar[int]
+    REGIONS_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    slide_id: str
+    box_id: str
+    regions: _containers.RepeatedCompositeFieldContainer[SlideAnalysisRegion]
+    def __init__(self, job_id: _Optional[str] = ..., slide_id: _Optional[str] = ..., box_id: _Optional[str] = ..., regions: _Optional[_Iterable[_Union[SlideAnalysisRegion, _Mapping]]] = ...) -> None: ...

@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from micrographia.common.v1 import common_pb2 as micrographia_dot_common_dot_v1_dot_common__pb2
 from micrographia.spatial.v1 import spatial_pb2 as micrographia_dot_spatial_dot_v1_dot_spatial__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -75,6 +76,36 @@ class SpatialServiceStub:
                 request_serializer=micrographia_dot_spatial_dot_v1_dot_spatial__pb2.ExportGeoJsonRequest.SerializeToString,
                 response_deserializer=micrographia_dot_spatial_dot_v1_dot_spatial__pb2.ExportGeoJsonResponse.FromString,
                 _registered_method=True)
+        self.StartSlideAnalysis = channel.unary_unary(
+                '/micrographia.spatial.v1.SpatialService/StartSlideAnalysis',
+                request_serializer=micrographia_dot_spatial_dot_v1_dot_spatial__pb2.StartSlideAnalysisRequest.SerializeToString,
+                response_deserializer=micrographia_dot_spatial_dot_v1_dot_spatial__pb2.StartSlideAnalysisResponse.FromString,
+                _registered_method=True)
+        self.ListSlideAnalysisRegions = channel.unary_unary(
+                '/micrographia.spatial.v1.SpatialService/ListSlideAnalysisRegions',
+                request_serializer=micrographia_dot_spatial_dot_v1_dot_spatial__pb2.ListSlideAnalysisRegionsRequest.SerializeToString,
+                response_deserializer=micrographia_dot_spatial_dot_v1_dot_spatial__pb2.ListSlideAnalysisRegionsResponse.FromString,
+                _registered_method=True)
+        self.GetJob = channel.unary_unary(
+                '/micrographia.spatial.v1.SpatialService/GetJob',
+                request_serializer=micrographia_dot_common_dot_v1_dot_common__pb2.GetJobRequest.SerializeToString,
+                response_deserializer=micrographia_dot_common_dot_v1_dot_common__pb2.GetJobResponse.FromString,
+                _registered_method=True)
+        self.ListJobs = channel.unary_unary(
+                '/micrographia.spatial.v1.SpatialService/ListJobs',
+                request_serializer=micrographia_dot_common_dot_v1_dot_common__pb2.ListJobsRequest.SerializeToString,
+                response_deserializer=micrographia_dot_common_dot_v1_dot_common__pb2.ListJobsResponse.FromString,
+                _registered_method=True)
+        self.CancelJob = channel.unary_unary(
+                '/micrographia.spatial.v1.SpatialService/CancelJob',
+                request_serializer=micrographia_dot_common_dot_v1_dot_common__pb2.CancelJobRequest.SerializeToString,
+                response_deserializer=micrographia_dot_common_dot_v1_dot_common__pb2.CancelJobResponse.FromString,
+                _registered_method=True)
+        self.WatchJob = channel.unary_stream(
+                '/micrographia.spatial.v1.SpatialService/WatchJob',
+                request_serializer=micrographia_dot_common_dot_v1_dot_common__pb2.WatchJobRequest.SerializeToString,
+                response_deserializer=micrographia_dot_common_dot_v1_dot_common__pb2.Job.FromString,
+                _registered_method=True)
 
 
 class SpatialServiceServicer:
@@ -139,6 +170,54 @@ class SpatialServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StartSlideAnalysis(self, request, context):
+        """Analyse a slide's whole tissue as a durable job (job type "slide_analysis"):
+        the tissue mask from a low-resolution level, regions segmented over every
+        inference replica at once, each region's nuclei stored as it completes in
+        one analysis box. A restart resumes from the stored regions.
+        REST: POST /api/slides/{slide_id}/analyze.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSlideAnalysisRegions(self, request, context):
+        """The regions of a whole-slide analysis and which are stored.
+        REST: GET /api/slide-analyses/{job_id}/regions.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetJob(self, request, context):
+        """One job. REST: GET /api/slide-analyses/{job_id}.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListJobs(self, request, context):
+        """Jobs, newest first. REST: GET /api/slide-analyses, GET /jobs.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelJob(self, request, context):
+        """Ask a job to stop. REST: POST /api/slide-analyses/{job_id}/cancel.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchJob(self, request, context):
+        """A job's record on every change until it ends.
+        REST: GET /api/slide-analyses/{job_id}/events (SSE).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SpatialServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -181,6 +260,36 @@ def add_SpatialServiceServicer_to_server(servicer, server):
                     servicer.ExportGeoJson,
                     request_deserializer=micrographia_dot_spatial_dot_v1_dot_spatial__pb2.ExportGeoJsonRequest.FromString,
                     response_serializer=micrographia_dot_spatial_dot_v1_dot_spatial__pb2.ExportGeoJsonResponse.SerializeToString,
+            ),
+            'StartSlideAnalysis': grpc.unary_unary_rpc_method_handler(
+                    servicer.StartSlideAnalysis,
+                    request_deserializer=micrographia_dot_spatial_dot_v1_dot_spatial__pb2.StartSlideAnalysisRequest.FromString,
+                    response_serializer=micrographia_dot_spatial_dot_v1_dot_spatial__pb2.StartSlideAnalysisResponse.SerializeToString,
+            ),
+            'ListSlideAnalysisRegions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSlideAnalysisRegions,
+                    request_deserializer=micrographia_dot_spatial_dot_v1_dot_spatial__pb2.ListSlideAnalysisRegionsRequest.FromString,
+                    response_serializer=micrographia_dot_spatial_dot_v1_dot_spatial__pb2.ListSlideAnalysisRegionsResponse.SerializeToString,
+            ),
+            'GetJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetJob,
+                    request_deserializer=micrographia_dot_common_dot_v1_dot_common__pb2.GetJobRequest.FromString,
+                    response_serializer=micrographia_dot_common_dot_v1_dot_common__pb2.GetJobResponse.SerializeToString,
+            ),
+            'ListJobs': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListJobs,
+                    request_deserializer=micrographia_dot_common_dot_v1_dot_common__pb2.ListJobsRequest.FromString,
+                    response_serializer=micrographia_dot_common_dot_v1_dot_common__pb2.ListJobsResponse.SerializeToString,
+            ),
+            'CancelJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelJob,
+                    request_deserializer=micrographia_dot_common_dot_v1_dot_common__pb2.CancelJobRequest.FromString,
+                    response_serializer=micrographia_dot_common_dot_v1_dot_common__pb2.CancelJobResponse.SerializeToString,
+            ),
+            'WatchJob': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchJob,
+                    request_deserializer=micrographia_dot_common_dot_v1_dot_common__pb2.WatchJobRequest.FromString,
+                    response_serializer=micrographia_dot_common_dot_v1_dot_common__pb2.Job.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -400,6 +509,168 @@ class SpatialService:
             '/micrographia.spatial.v1.SpatialService/ExportGeoJson',
             micrographia_dot_spatial_dot_v1_dot_spatial__pb2.ExportGeoJsonRequest.SerializeToString,
             micrographia_dot_spatial_dot_v1_dot_spatial__pb2.ExportGeoJsonResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StartSlideAnalysis(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/micrographia.spatial.v1.SpatialService/StartSlideAnalysis',
+            micrographia_dot_spatial_dot_v1_dot_spatial__pb2.StartSlideAnalysisRequest.SerializeToString,
+            micrographia_dot_spatial_dot_v1_dot_spatial__pb2.StartSlideAnalysisResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSlideAnalysisRegions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/micrographia.spatial.v1.SpatialService/ListSlideAnalysisRegions',
+            micrographia_dot_spatial_dot_v1_dot_spatial__pb2.ListSlideAnalysisRegionsRequest.SerializeToString,
+            micrographia_dot_spatial_dot_v1_dot_spatial__pb2.ListSlideAnalysisRegionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/micrographia.spatial.v1.SpatialService/GetJob',
+            micrographia_dot_common_dot_v1_dot_common__pb2.GetJobRequest.SerializeToString,
+            micrographia_dot_common_dot_v1_dot_common__pb2.GetJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListJobs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/micrographia.spatial.v1.SpatialService/ListJobs',
+            micrographia_dot_common_dot_v1_dot_common__pb2.ListJobsRequest.SerializeToString,
+            micrographia_dot_common_dot_v1_dot_common__pb2.ListJobsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/micrographia.spatial.v1.SpatialService/CancelJob',
+            micrographia_dot_common_dot_v1_dot_common__pb2.CancelJobRequest.SerializeToString,
+            micrographia_dot_common_dot_v1_dot_common__pb2.CancelJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/micrographia.spatial.v1.SpatialService/WatchJob',
+            micrographia_dot_common_dot_v1_dot_common__pb2.WatchJobRequest.SerializeToString,
+            micrographia_dot_common_dot_v1_dot_common__pb2.Job.FromString,
             options,
             channel_credentials,
             insecure,
