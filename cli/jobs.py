@@ -1,4 +1,4 @@
-"""Following a job: its kind (workflow or fitting), a live progress bar from its
+"""Following a job: its kind (workflow, fitting or slide analysis), a live progress bar from its
 SSE stream, and Ctrl-C that asks whether to cancel it."""
 
 from __future__ import annotations
@@ -35,7 +35,10 @@ class JobKind:
 
 WORKFLOW = JobKind("workflow", "/api/processing/workflow", "FOV", "current_fov", "total_fovs")
 FITTING = JobKind("fitting", "/api/analysis/fitting", "cell", "current_cell", "total_cells")
-KINDS = {kind.name: kind for kind in (WORKFLOW, FITTING)}
+SLIDE_ANALYSIS = JobKind(
+    "slide-analysis", "/api/slide-analysis", "region", "regions_done", "regions_total"
+)
+KINDS = {kind.name: kind for kind in (WORKFLOW, FITTING, SLIDE_ANALYSIS)}
 
 
 def find_job(session: Session, job_id: str, kind: str | None = None) -> tuple[JobKind, dict]:

@@ -31,7 +31,7 @@ from edge.backends import Backends
 from edge.errors import install_error_handlers
 from edge.mcp_tools import build_mcp
 from edge.openapi import install_openapi
-from edge.routes import analysis, processing, slides, spatial, system
+from edge.routes import analysis, processing, slide_analysis, slides, spatial, system
 from edge.security import ApiKeyMiddleware, LocalhostOnlyMiddleware, SameOriginMiddleware
 from edge.settings import EdgeSettings
 from edge.tile_cache import TileCache
@@ -135,6 +135,7 @@ def create_app(
         spatial.inference_router,
         spatial.roi_router,
         spatial.boxes_router,
+        slide_analysis.router,
     ):
         app.include_router(router)
     # MCP transports are plain Starlette routes; adding them to the app's router

@@ -1,5 +1,5 @@
-"""MCP tools for whole-slide analysis: analyse a region with live progress, region
-statistics, analysis boxes, QuPath exports (slidekick-api.md). `list_slides`
+"""MCP tools for slides: analyse a region with live progress, analyse the whole
+slide as a job, region statistics, analysis boxes, QuPath exports (slidekick-api.md). `list_slides`
 lives with the other tools in edge/mcp_tools.py.
 
 Inputs and outputs are typed; outputs reuse the REST response models, so a model
@@ -16,11 +16,19 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from edge.backends import NO_DEADLINE, Backends
-from edge.fields import Int32
+from edge.fields import Int32, Int64
 from edge.mcp_server import EdgeMCPServer
 from edge.mcp_tools import _call
 from edge.protojson import to_json
+from edge.routes.slide_analysis import (
+    SlideAnalysisStarted,
+    SlideAnalysisStatus,
+    follow,
+    slide_analysis_json,
+)
+from edge.routes.slide_analysis import get_slide_analysis as get_slide_analysis_job
 from edge.routes.spatial import AnalysisBoxList, AnalysisBoxOut, RoiStats, box_json
+from micrographia.common.v1 import common_pb2
 from micrographia.spatial.v1 import spatial_pb2 as pb
 
 
@@ -117,3 +125,61 @@ def register(mcp: EdgeMCPServer, backends: Backends) -> None:
             return b"".join([message.chunk async for message in stream])
 
         return json.loads(await _call(document()))
+
+
+def register_slide_analysis(mcp: EdgeMCPServer, backends: Backends) -> None:
+    """Add the whole-slide analysis tools to `mcp`."""
+
+    @mcp.tool()
+    async def start_slide_analysis(
+        slide_id: str, label: str = "", region_size: Int64 = 0
+    ) -> SlideAnalysisStarted:
+        """Analyse a slide's whole tissue (HoVerNet on every tissue region, spread over
+        every inference replica) as a job; each region's nuclei are stored in one analysis
+        box as it completes. `region_size`: region edge in level-0 pixels (0: default).
+        Follow it with wait_for_slide_analysis; afterwards roi_stats and export_geojson
+        cover the whole slide."""
+        request = pb.StartSlideAnalysisRequest(
+            slide_id=slide_id, label=label, region_size=region_size
+        )
+        response = await _call(backends.spatial.StartSlideAnalysis(request))
+        return SlideAnalysisStarted(
+            job_id=response.job_id,
+            box_id=response.box_id,
+            regions=response.regions,
+            tissue_mm2=response.tissue_mm2,
+            message=response.message,
+            estimated_duration=response.estimated_duration_s,
+            status=slide_analysis_json(response.job),
+        )
+
+    @mcp.tool()
+    async def get_slide_analysis(job_id: str) -> SlideAnalysisStatus:
+        """Status of a whole-slide analysis: regions done of all, nuclei stored, tissue
+        mm^2 analysed of all, seconds left."""
+        job = await _call(get_slide_analysis_job(backends, job_id))
+        return SlideAnalysisStatus.model_validate(slide_analysis_json(job))
+
+    @mcp.tool()
+    async def wait_for_slide_analysis(job_id: str, ctx: Context) -> SlideAnalysisStatus:
+        """Follow a whole-slide analysis until it ends, reporting progress (regions
+        stored of all); returns its final status."""
+
+        async def watch() -> dict[str, Any]:
+            status: dict[str, Any] = {}
+            async for job in follow(backends, job_id):
+                status = slide_analysis_json(job)
+                progress = status["progress"]
+                await ctx.report_progress(
+                    progress["regions_done"], progress["regions_total"] or None, job.message
+                )
+            return status
+
+        return SlideAnalysisStatus.model_validate(await _call(watch()))
+
+    @mcp.tool()
+    async def cancel_slide_analysis(job_id: str) -> SlideAnalysisStatus:
+        """Stop a whole-slide analysis; the regions already stored stay."""
+        request = common_pb2.CancelJobRequest(job_id=job_id)
+        response = await _call(backends.spatial.CancelJob(request))
+        return SlideAnalysisStatus.model_validate(slide_analysis_json(response.job))

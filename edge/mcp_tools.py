@@ -235,4 +235,5 @@ def build_mcp(backends: Backends) -> EdgeMCPServer:
 
     register_fitting(mcp, backends)
     mcp_spatial.register(mcp, backends)
+    mcp_spatial.register_slide_analysis(mcp, backends)
     return mcp

@@ -1,4 +1,4 @@
-"""`jobs ls|show|cancel|watch`: workflow and fitting jobs, whichever service owns them."""
+"""`jobs ls|show|cancel|watch`: workflow, fitting and slide-analysis jobs, whichever service owns them."""
 
 from __future__ import annotations
 
@@ -11,11 +11,13 @@ from cli.jobs import KINDS, find_job, follow, require_completed
 from cli.session import JsonFlag, Session
 
 jobs_app = typer.Typer(
-    help="Workflow and fitting jobs: list, inspect, cancel, follow.",
+    help="Workflow, fitting and slide-analysis jobs: list, inspect, cancel, follow.",
     epilog="Example: micrographia jobs watch 3f2c...e1",
 )
 
-JobId = Annotated[str, typer.Argument(help="The job's id (from `process` or `fit`).")]
+JobId = Annotated[
+    str, typer.Argument(help="The job's id (from `process`, `fit` or `slides analyze`).")
+]
 KindOption = Annotated[
     str | None,
     typer.Option(

@@ -28,7 +28,7 @@ from micrographia.common.v1 import common_pb2
 router = APIRouter(tags=["system"])
 
 # Services that own jobs, and what their jobs are called in /jobs.
-JOB_SERVICES = ("microscopy", "analysis")
+JOB_SERVICES = ("microscopy", "analysis", "spatial")
 ACTIVE = [common_pb2.JOB_STATUS_PENDING, common_pb2.JOB_STATUS_RUNNING]
 _STATUS_NAMES = {
     common_pb2.JOB_STATUS_PENDING: "pending",
