@@ -1,4 +1,5 @@
-"""`jobs ls|show|cancel|watch`: workflow, fitting and slide-analysis jobs, whichever service owns them."""
+"""`jobs ls|show|cancel|watch`: workflow, fitting and slide-analysis jobs, whichever
+service owns them."""
 
 from __future__ import annotations
 
