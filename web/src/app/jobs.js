@@ -1,11 +1,11 @@
 // A job card: live progress from the job's SSE stream, cancel, and the outcome.
-// `base` is "/api/processing/workflow" or "/api/analysis/fitting".
+// `base` is "/api/processing/workflow", "/api/analysis/fitting" or "/api/slide-analysis".
 import { events, postJson } from "./api.js";
 import { fmt, h, notice, progressBar } from "./ui.js";
 
 const FINISHED = new Set(["completed", "failed", "cancelled"]);
 
-export function jobCard(base, jobId, title, onFinished) {
+export function jobCard(base, jobId, title, onFinished, onProgress) {
   const progress = progressBar();
   const status = h("span.status", "pending");
   const messages = h("div.messages");
@@ -38,13 +38,14 @@ export function jobCard(base, jobId, title, onFinished) {
         }
         last = data;
         const p = data.progress || {};
-        const done = p.current_fov ?? p.current_cell ?? 0;
-        const total = p.total_fovs ?? p.total_cells ?? 0;
-        const step = p.current_step ? ` · ${p.current_step}` : "";
+        const done = p.current_fov ?? p.current_cell ?? p.regions_done ?? 0;
+        const total = p.total_fovs ?? p.total_cells ?? p.regions_total ?? 0;
+        const step = p.current_step ? ` · ${p.current_step}` : p.nuclei !== undefined ? ` regions · ${fmt.number(p.nuclei)} nuclei` : "";
         const eta = p.estimated_remaining ? ` · ${Math.round(p.estimated_remaining)} s left` : "";
         progress.set((p.percentage ?? 0) / 100, `${fmt.number(done)} / ${fmt.number(total)}${step}${eta}`);
         status.textContent = data.status;
         element.dataset.status = data.status;
+        onProgress?.(data);
         if (FINISHED.has(data.status)) break;
       }
     } catch (error) {

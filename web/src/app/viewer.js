@@ -2,6 +2,7 @@
 // viewport's nuclei, live HoVerNet analysis of a drawn box, the slide's
 // analysis boxes, ROI statistics and GeoJSON export.
 import { authHeaders, download, events, getJson, postJson, request, showImage } from "./api.js";
+import { jobCard } from "./jobs.js";
 import { CELL_TYPES, SlideOverlay, typeColor } from "./overlay.js";
 import { clear, confirmDialog, debounce, facts, fmt, guarded, h, notice, progressBar } from "./ui.js";
 
@@ -236,6 +237,57 @@ export async function mount(container, [slideId]) {
       overlay.redraw();
     }
   }
+
+  // ---- whole-slide analysis: a job on the server, followed here; it goes on if the page closes
+  const wholeSlideJobs = h("div.jobs", { id: "slide-analyses" });
+  const wholeSlideButton = h(
+    "button",
+    { type: "button", id: "analyse-slide", title: "Segment every nucleus of the slide's tissue, region by region" },
+    "Analyse whole slide",
+  );
+  analysisSection.append(wholeSlideButton, wholeSlideJobs);
+  const followSlideAnalysis = (jobId, title) => {
+    let regionsSeen = -1;
+    const card = jobCard(
+      "/api/slide-analysis",
+      jobId,
+      title,
+      async (last) => {
+        wholeSlideButton.disabled = false;
+        await loadBoxes();
+        if (last.status === "completed") selectBox(last.box_id, false);
+        loadNuclei();
+      },
+      (status) => {
+        // Regions are stored as they complete: show their nuclei as they arrive.
+        if (status.progress.regions_done !== regionsSeen) {
+          regionsSeen = status.progress.regions_done;
+          loadNuclei();
+        }
+      },
+    );
+    running.add({ abort: card.stop });
+    wholeSlideJobs.prepend(card.element);
+  };
+  wholeSlideButton.addEventListener("click", () =>
+    guarded(analysisStatus, async () => {
+      wholeSlideButton.disabled = true;
+      try {
+        const started = await postJson("/api/slide-analysis/start", { slide_id: slideId });
+        notice(analysisStatus, started.message, "info");
+        followSlideAnalysis(started.job_id, "Whole slide");
+        await loadBoxes();
+      } catch (error) {
+        wholeSlideButton.disabled = false;
+        throw error;
+      }
+    }),
+  );
+  guarded(analysisStatus, async () => {
+    const answer = await getJson(`/api/slide-analysis/jobs?slide_id=${slideId}&active=true`);
+    for (const status of answer.analyses) followSlideAnalysis(status.job_id, "Whole slide");
+    if (answer.analyses.length) wholeSlideButton.disabled = true;
+  });
 
   // ---- the slide's boxes
   const boxList = h("ul.box-list", { id: "box-list" });
