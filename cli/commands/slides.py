@@ -1,5 +1,4 @@
-"""`slides ls|upload|rm|info|analyze`: whole-slide images through /api/slides, and
-whole-slide analysis through /api/slide-analysis."""
+"""`slides ls|upload|rm|info`: whole-slide images through /api/slides."""
 
 from __future__ import annotations
 
@@ -17,7 +16,6 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from cli.jobs import SLIDE_ANALYSIS, follow, require_completed
 from cli.session import JsonFlag, Session
 
 slides_app = typer.Typer(
@@ -97,47 +95,6 @@ def remove(ctx: typer.Context, slide_id: SlideId, as_json: JsonFlag = False) -> 
     session.client.call("DELETE", f"/api/slides/{slide_id}")
     data = {"deleted": slide_id}
     session.emit(data, lambda d: session.out.print(f"Deleted slide {slide_id}"))
-
-
-@slides_app.command(epilog="Example: micrographia slides analyze 0b6f...9c")
-def analyze(
-    ctx: typer.Context,
-    slide_id: SlideId,
-    label: Annotated[
-        str, typer.Option(help='Label of the analysis box (default "Whole slide N").')
-    ] = "",
-    region_size: Annotated[
-        int, typer.Option(min=0, help="Region edge in level-0 pixels; 0: the service's default.")
-    ] = 0,
-    wait: Annotated[bool, typer.Option(help="Follow the progress, then print the box.")] = True,
-    as_json: JsonFlag = False,
-) -> None:
-    """Segment every nucleus of the slide's tissue (HoVerNet over every inference
-    replica), stored region by region; a progress bar, then the analysis box.
-
-    Ctrl-C asks whether to cancel; a cancelled or interrupted analysis keeps the
-    regions already stored.
-    """
-    session = Session(ctx, as_json)
-    body = {"slide_id": slide_id, "label": label, "region_size": region_size}
-    started = session.client.call("POST", "/api/slide-analysis/start", json=body)
-    job_id = started["job_id"]
-    if not wait:
-        session.emit(
-            started, lambda d: session.out.print(f"Started slide analysis {job_id}: {d['message']}")
-        )
-        return
-    status = follow(session, SLIDE_ANALYSIS, job_id)
-    require_completed(SLIDE_ANALYSIS, status)
-    box = session.client.call("GET", f"/api/boxes/detail/{started['box_id']}")
-
-    def render(d: dict[str, Any]) -> None:
-        session.out.print(
-            f"{d['label']}: {d['total_nuclei']} nuclei, {d['area_mm2']:.3f} mm², "
-            f"{d['density_per_mm2']:.0f} per mm², neoplastic ratio {d['neoplastic_ratio']:.3f}"
-        )
-
-    session.emit(box, render)
 
 
 def register(app: typer.Typer) -> None:

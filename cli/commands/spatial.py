@@ -1,5 +1,6 @@
-"""`analyze` (HoVerNet on a region, live progress), `roi-stats`, `boxes ls|show|rm`,
-`export-geojson`: /api/inference, /api/roi and /api/boxes."""
+"""`analyze` (HoVerNet on a region or the whole slide, live progress), `roi-stats`,
+`boxes ls|show|rm`, `export-geojson`: /api/inference, /api/slide-analysis, /api/roi
+and /api/boxes."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from cli.errors import CliError, UsageError
+from cli.jobs import SLIDE_ANALYSIS, follow, require_completed
 from cli.session import JsonFlag, Session
 
 boxes_app = typer.Typer(
@@ -125,6 +127,21 @@ def remove(ctx: typer.Context, box_id: BoxId, as_json: JsonFlag = False) -> None
     session.emit({"deleted": box_id}, lambda d: session.out.print(f"Deleted box {box_id}"))
 
 
+def _analyze_whole_slide(
+    session: Session, slide_id: str, label: str, region_size: int, wait: bool
+) -> None:
+    body = {"slide_id": slide_id, "label": label, "region_size": region_size}
+    started = session.client.call("POST", "/api/slide-analysis/start", json=body)
+    if not wait:
+        session.emit(started, lambda d: session.out.print(f"Job {d['job_id']}: {d['message']}"))
+        return
+    session.err.print(started["message"], highlight=False)
+    require_completed(SLIDE_ANALYSIS, follow(session, SLIDE_ANALYSIS, started["job_id"]))
+    detail = session.client.call("GET", f"/api/boxes/detail/{started['box_id']}")
+    result = {"box": detail, "count": detail["total_nuclei"], "job_id": started["job_id"]}
+    session.emit(result, lambda d: _box_summary(session, d["box"]))
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(boxes_app, name="boxes")
 
@@ -132,15 +149,34 @@ def register(app: typer.Typer) -> None:
     def analyze(
         ctx: typer.Context,
         slide_id: SlideId,
-        box: BoxOption,
+        box: Annotated[
+            str | None,
+            typer.Option(
+                "--box",
+                help="x,y,width,height in level-0 pixels; without it, the whole slide's tissue.",
+            ),
+        ] = None,
         level: Annotated[int, typer.Option(min=0, help="Slide level to read.")] = 0,
+        label: Annotated[str, typer.Option(help="Whole slide: the box's label.")] = "",
+        region_size: Annotated[
+            int, typer.Option(min=0, help="Whole slide: region edge in level-0 px (0: default).")
+        ] = 0,
+        wait: Annotated[
+            bool, typer.Option(help="Whole slide: follow the job, then print the box.")
+        ] = True,
         as_json: JsonFlag = False,
     ) -> None:
-        """Segment and classify the nuclei in a region (HoVerNet), then its statistics.
+        """Segment and classify the nuclei (HoVerNet) in a region, or without --box in
+        the whole slide's tissue (a job over every inference replica, stored region by
+        region), then the box's statistics.
 
         A progress bar follows the analysis; the result is stored as an analysis box.
+        Ctrl-C on a whole-slide job asks whether to cancel it (stored regions stay).
         """
         session = Session(ctx, as_json)
+        if box is None:
+            _analyze_whole_slide(session, slide_id, label, region_size, wait)
+            return
         x, y, width, height = parse_box(box)
         body = {
             "slide_id": slide_id,
