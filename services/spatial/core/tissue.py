@@ -13,6 +13,7 @@ in two by Otsu (everything above the ceiling passes).
 from __future__ import annotations
 
 import numpy as np
+from scipy import ndimage
 from skimage import filters, morphology
 
 # Saturation, (max - min) / max of RGB: glass ~0.02, stained tissue 0.15 and more.
@@ -45,5 +46,5 @@ def tissue_mask(rgb: np.ndarray, *, min_object_px: int = 16, dilation_px: int = 
     )
     mask = morphology.remove_small_objects(mask, max_size=max(min_object_px - 1, 0))
     if dilation_px > 0 and mask.any():
-        mask = morphology.binary_dilation(mask, morphology.disk(dilation_px))
+        mask = ndimage.binary_dilation(mask, structure=morphology.disk(dilation_px).astype(bool))
     return morphology.remove_small_holes(mask, max_size=max(min_object_px * 4 - 1, 0))
