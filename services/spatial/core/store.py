@@ -298,7 +298,7 @@ class SpatialStore:
                 # Where a newer box holds a centroid, the newer box stands.
                 await connection.execute(
                     f"""UPDATE nuclei n SET visible = false
-                        WHERE n.box_id = $6 AND {_N_IN_RECT}
+                        WHERE n.box_id = $6 AND n.slide_id = $1 AND {_N_IN_RECT}
                           AND {_HELD_BY_NEWER.format(seq="$7")}""",
                     slide,
                     *_corners(bounds),
