@@ -274,7 +274,8 @@ class SpatialStore:
             )
             if row is None:
                 raise NotFound(
-                    f"whole-slide analysis box {box_id} not found (deleted?)", box_id=box_id
+                    f"whole-slide analysis box {box_id} not found: it was deleted (or is not one)",
+                    box_id=box_id,
                 )
             done = await connection.fetchrow(
                 f"SELECT {_REGION_COLUMNS} FROM slide_analysis_regions "
