@@ -20,6 +20,7 @@ import pytest
 
 from common.server import ServiceRunner
 from micrographia.common.v1 import common_pb2
+from micrographia.slides.v1 import slides_pb2, slides_pb2_grpc
 from micrographia.spatial.v1 import spatial_pb2 as pb
 from micrographia.spatial.v1 import spatial_pb2_grpc
 from services.inference import service as inference_service
@@ -72,14 +73,20 @@ REGIONS = 16
 TISSUE_MM2 = 4 * REGION * HEIGHT * (MPP / 1000) ** 2
 
 
-def paint_slide(path: Path, nuclei: list[TrueNucleus], tissue: bool = True) -> Path:
-    image = np.empty((HEIGHT, WIDTH, 3), np.uint8)
+def paint_slide(
+    path: Path,
+    nuclei: list[TrueNucleus],
+    tissue: tuple[int, int, int, int] | None = TISSUE_RECT,
+    size: tuple[int, int] = (WIDTH, HEIGHT),
+) -> Path:
+    width, height = size
+    image = np.empty((height, width, 3), np.uint8)
     image[:] = GLASS
-    if tissue:
-        x0, y0, x1, y1 = TISSUE_RECT
+    if tissue is not None:
+        x0, y0, x1, y1 = tissue
         image[y0:y1, x0:x1] = TISSUE
     for nucleus in nuclei:
-        image[nucleus.mask((HEIGHT, WIDTH))] = TYPE_COLOURS[nucleus.cell_type]
+        image[nucleus.mask((height, width))] = TYPE_COLOURS[nucleus.cell_type]
     return write_aperio(path, image, MPP)
 
 
@@ -391,6 +398,50 @@ def test_deleting_the_box_stops_the_job(stack):
     assert error.value.code() == grpc.StatusCode.NOT_FOUND
 
 
+def test_deleting_the_slide_stops_the_job_through_another_replica(stack):
+    """The slides service asks the platform's spatial service to delete the
+    slide's analyses; the job runs in another spatial process and stops."""
+    replica = stack.inference(delay_s=0.2)
+    stub = stack.stub(stack.spatial(replica.runner.address, slide_analysis_concurrency=2))
+    slide_id = stack.slide("delete-slide.svs")
+    started = start(stub, slide_id)
+    wait_for_stored(stub, started.job_id, 1)
+    with grpc.insecure_channel(stack.platform.address("slides")) as channel:
+        slides = slides_pb2_grpc.SlidesServiceStub(channel)
+        deleted = slides.DeleteSlide(slides_pb2.DeleteSlideRequest(slide_id=slide_id), timeout=30)
+    assert deleted.deleted_boxes == 1
+    final = watch(stub, started.job_id)[-1]
+    assert final.status in (common_pb2.JOB_STATUS_CANCELLED, common_pb2.JOB_STATUS_FAILED), final
+    time.sleep(0.5)  # nothing arrives after the job ended
+    assert not any(r.stored for r in regions_of(stub, started.job_id).regions)
+    with pytest.raises(grpc.RpcError) as error:
+        stub.GetAnalysisBox(pb.GetAnalysisBoxRequest(box_id=started.box_id), timeout=30)
+    assert error.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+@pytest.mark.slow
+def test_the_real_network_runs_through_the_whole_job(stack, platform):
+    """HoVerNet with random weights (the platform's inference service): the real
+    forward pass in a whole-slide job on a tiny slide. What it finds is
+    arbitrary; the job, the regions, the box and the statistics must agree."""
+    stub = stack.stub(stack.spatial(platform.address("inference")))
+    size = (160, 150)
+    path = paint_slide(stack.folder / "tiny.svs", PAINTED[-4:-3], (0, 0, *size), size)
+    slide_id = upload(platform, path)["id"]
+    started = start(stub, slide_id)
+    assert started.regions == 1
+    final = watch(stub, started.job_id)[-1]
+    assert final.status == common_pb2.JOB_STATUS_COMPLETED, final
+    nuclei = final.progress.counters["nuclei"]
+    plan = regions_of(stub, started.job_id)
+    assert [r.stored for r in plan.regions] == [True] and plan.regions[0].nuclei == nuclei
+    box = stub.GetAnalysisBox(pb.GetAnalysisBoxRequest(box_id=started.box_id), timeout=30).box
+    assert box.total_nuclei == nuclei
+    whole = pb.Bounds(x_min=0, y_min=0, x_max=size[0], y_max=size[1])
+    stats = stub.GetRoiStats(pb.GetRoiStatsRequest(slide_id=slide_id, bounds=whole), timeout=30)
+    assert stats.total_nuclei == nuclei
+
+
 # ------------------------------------------------------------------ bad requests
 
 
@@ -423,7 +474,7 @@ def test_bad_starts_are_refused_before_any_job(stack, one_replica, fields, code,
 
 def test_a_slide_without_tissue_is_a_failed_precondition(stack, one_replica):
     _, stub = one_replica
-    glass = paint_slide(stack.folder / "bare-glass.svs", [], tissue=False)
+    glass = paint_slide(stack.folder / "bare-glass.svs", [], tissue=None)
     bare = upload(stack.platform, glass)["id"]
     with pytest.raises(grpc.RpcError) as error:
         start(stub, bare)
