@@ -120,15 +120,18 @@ class Stack:
     runners: list[ServiceRunner] = field(default_factory=list)
     channels: list[grpc.Channel] = field(default_factory=list)
 
-    def inference(self, delay_s: float = 0.0) -> Replica:
-        settings = InferenceSettings(host="127.0.0.1", port=0, grace_period_s=1)
-        runner = ServiceRunner(InferenceService, settings, self.platform.platform)
+    def inference(self, delay_s: float = 0.0, oracle: bool = True, **settings) -> Replica:
+        """An inference replica whose network is the oracle (or, with `oracle`
+        False, HoVerNet with random weights)."""
+        server = InferenceSettings(host="127.0.0.1", port=0, grace_period_s=1, **settings)
+        runner = ServiceRunner(InferenceService, server, self.platform.platform)
         self.platform.loop.run(runner.start())
         self.platform.loop.run(runner.wait_ready())
-        oracle = CountingOracle(delay_s)
-        runner.service.host.install(oracle)
+        counting = CountingOracle(delay_s)
+        if oracle:
+            runner.service.host.install(counting)
         self.runners.append(runner)
-        return Replica(runner, oracle)
+        return Replica(runner, counting)
 
     def spatial(self, inference_address: str, **settings) -> ServiceRunner:
         peers = self.platform.platform.model_copy(update={"inference_address": inference_address})
@@ -421,10 +424,11 @@ def test_deleting_the_slide_stops_the_job_through_another_replica(stack):
 
 @pytest.mark.slow
 def test_the_real_network_runs_through_the_whole_job(stack, platform):
-    """HoVerNet with random weights (the platform's inference service): the real
-    forward pass in a whole-slide job on a tiny slide. What it finds is
-    arbitrary; the job, the regions, the box and the statistics must agree."""
-    stub = stack.stub(stack.spatial(platform.address("inference")))
+    """HoVerNet with random weights: the real forward pass in a whole-slide job
+    on a tiny slide (one patch: no margin). What it finds is arbitrary; the
+    job, the regions, the box and the statistics must agree."""
+    replica = stack.inference(oracle=False, margin=0)
+    stub = stack.stub(stack.spatial(replica.runner.address))
     size = (160, 150)
     path = paint_slide(stack.folder / "tiny.svs", PAINTED[-4:-3], (0, 0, *size), size)
     slide_id = upload(platform, path)["id"]
