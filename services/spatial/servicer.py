@@ -1,7 +1,9 @@
 """gRPC servicer of the spatial service: translates protos to the domain core and back.
 
 Slides are looked up in the slides service (an unknown slide is its NOT_FOUND,
-passed through); the rest is the core's (core/README.md maps each RPC).
+passed through); the rest is the core's (core/README.md maps each RPC). The
+whole-slide analysis is a job (slide_analysis.py); the four job RPCs come from
+the mixin.
 """
 
 from __future__ import annotations
@@ -10,13 +12,16 @@ from collections.abc import AsyncIterator, Callable
 
 from grpc import aio
 
-from common.errors import InvalidArgument
+from common.errors import InvalidArgument, NotFound
+from common.jobs import JobRunner
+from common.jobs.rpc import JobsServicerMixin, job_to_proto
 from micrographia.inference.v1 import inference_pb2_grpc
 from micrographia.slides.v1 import slides_pb2, slides_pb2_grpc
 from micrographia.spatial.v1 import spatial_pb2 as pb
 from micrographia.spatial.v1 import spatial_pb2_grpc
 from services.spatial.core import Bounds, SpatialStore, box_metrics, viewport_bounds
 from services.spatial.core.geojson import feature_collection
+from services.spatial.core.store import parse_id
 from services.spatial.messages import (
     bounds_message,
     box_message,
@@ -25,6 +30,7 @@ from services.spatial.messages import (
     roi_stats_message,
 )
 from services.spatial.settings import SpatialSettings
+from services.spatial.slide_analysis import JOB_TYPE, SlideAnalysisJobs, regions_message
 from services.spatial.viewport import ViewportAnalysis, analysis_bounds
 
 
@@ -36,15 +42,21 @@ def _mpp(slide: slides_pb2.Slide) -> float | None:
     return slide.mpp if slide.HasField("mpp") else None
 
 
-class SpatialServicer(spatial_pb2_grpc.SpatialServiceServicer):
+class SpatialServicer(JobsServicerMixin, spatial_pb2_grpc.SpatialServiceServicer):
+    service_name = "spatial"
+
     def __init__(
         self,
         store: SpatialStore,
         slides: Callable[[], slides_pb2_grpc.SlidesServiceStub],
         inference: Callable[[], inference_pb2_grpc.InferenceServiceStub],
         settings: SpatialSettings,
+        jobs: JobRunner,
+        slide_analyses: SlideAnalysisJobs,
     ) -> None:
         self.store = store
+        self.jobs = jobs
+        self.slide_analyses = slide_analyses
         # Factories: a peer's channel opens on first use, once its address is known.
         self.slides = slides
         self.inference = inference
@@ -122,13 +134,18 @@ class SpatialServicer(spatial_pb2_grpc.SpatialServiceServicer):
     async def DeleteAnalysisBox(
         self, request: pb.DeleteAnalysisBoxRequest, context: aio.ServicerContext
     ) -> pb.DeleteAnalysisBoxResponse:
+        box = await self.store.get_box(request.box_id)
+        # A whole-slide analysis filling this box stops first (nothing half-written).
+        await self.slide_analyses.stop_for(slide_id=box.slide_id, box_id=box.id)
         deleted = await self.store.delete_box(request.box_id)
         return pb.DeleteAnalysisBoxResponse(deleted_nuclei=deleted)
 
     async def DeleteSlideAnalyses(
         self, request: pb.DeleteSlideAnalysesRequest, context: aio.ServicerContext
     ) -> pb.DeleteSlideAnalysesResponse:
-        boxes, nuclei = await self.store.delete_slide(request.slide_id)
+        slide_id = str(parse_id(request.slide_id, "slide_id"))
+        await self.slide_analyses.stop_for(slide_id=slide_id)
+        boxes, nuclei = await self.store.delete_slide(slide_id)
         return pb.DeleteSlideAnalysesResponse(deleted_boxes=boxes, deleted_nuclei=nuclei)
 
     async def ExportGeoJson(
@@ -147,3 +164,30 @@ class SpatialServicer(spatial_pb2_grpc.SpatialServiceServicer):
             raise InvalidArgument("an export names a box_id or a region")
         async for chunk in feature_collection(pages):
             yield pb.ExportGeoJsonResponse(chunk=chunk)
+
+    async def StartSlideAnalysis(
+        self, request: pb.StartSlideAnalysisRequest, context: aio.ServicerContext
+    ) -> pb.StartSlideAnalysisResponse:
+        job, plan = await self.slide_analyses.start(request)
+        tissue = plan.tissue_mm2
+        area = f", {tissue:.2f} mm² of tissue" if plan.mpp else ""
+        return pb.StartSlideAnalysisResponse(
+            job_id=job.id,
+            box_id=plan.box_id,
+            regions=len(plan.regions),
+            tissue_mm2=tissue,
+            message=f"Analysing {len(plan.regions)} regions{area}",
+            estimated_duration_s=self.slide_analyses.estimated_duration_s(plan),
+            job=job_to_proto(job, self.service_name),
+        )
+
+    async def ListSlideAnalysisRegions(
+        self, request: pb.ListSlideAnalysisRegionsRequest, context: aio.ServicerContext
+    ) -> pb.ListSlideAnalysisRegionsResponse:
+        job = await self.jobs.store.get(request.job_id)
+        if job.type != JOB_TYPE:
+            raise NotFound(
+                f"job {job.id} is not a whole-slide analysis (it is {job.type!r})",
+                job_id=job.id,
+            )
+        return regions_message(job, await self.store.stored_regions(job.id))

@@ -6,6 +6,7 @@ from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from common.settings import DEFAULT_PORTS, ServerSettings
+from services.spatial.core.regions import MAX_REGION_SIZE, MIN_REGION_SIZE
 
 
 class SpatialSettings(ServerSettings):
@@ -18,3 +19,15 @@ class SpatialSettings(ServerSettings):
     inference_timeout_s: float = Field(default=3600.0, gt=0)
     # While a viewport analysis runs, a progress message at least this often.
     progress_interval_s: float = Field(default=0.25, gt=0, le=0.3)
+    # Whole-slide analysis: edge of one region (level-0 pixels) when a request says 0.
+    slide_analysis_region_size: int = Field(default=4096, ge=MIN_REGION_SIZE, le=MAX_REGION_SIZE)
+    # Regions segmented at once over the inference channel (round-robin over every
+    # replica its address resolves to), so this many replicas can be busy at once.
+    slide_analysis_concurrency: int = Field(default=4, ge=1)
+    # Longest edge of the thumbnail the tissue mask is computed on, pixels.
+    tissue_mask_size: int = Field(default=2048, ge=64, le=4096)
+    # How often a running job tells the database it is alive (and learns of a cancel
+    # asked for through another replica).
+    job_heartbeat_s: float = Field(default=5.0, gt=0)
+    # A running job whose process has not reported for this long is resumed by another.
+    job_stale_after_s: float = Field(default=30.0, gt=0)

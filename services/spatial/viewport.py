@@ -15,14 +15,13 @@ import math
 from collections.abc import AsyncIterator
 from typing import TypeVar
 
-import numpy as np
-
-from common.errors import InvalidArgument, ProcessingError
+from common.errors import InvalidArgument
 from micrographia.inference.v1 import inference_pb2, inference_pb2_grpc
 from micrographia.slides.v1 import slides_pb2
 from micrographia.spatial.v1 import spatial_pb2 as pb
-from services.spatial.core import Bounds, NucleiBatch, SpatialStore, viewport_bounds
+from services.spatial.core import Bounds, SpatialStore, viewport_bounds
 from services.spatial.messages import box_message, nucleus_message
+from services.spatial.segmentation import nuclei_batch, segment_request
 
 T = TypeVar("T")
 
@@ -94,7 +93,7 @@ class ViewportAnalysis:
         self.latest = _progress(total, total, f"Storing {len(batches)} nuclei")
         yield self.latest
         mpp = self.slide.mpp if self.slide.HasField("mpp") else None
-        nuclei = await asyncio.to_thread(_batch, batches, self.bounds)
+        nuclei = await asyncio.to_thread(nuclei_batch, batches, self.bounds)
         store = asyncio.ensure_future(
             self.store.insert_box(self.slide.id, self.bounds, mpp, nuclei, label=self.request.label)
         )
@@ -112,17 +111,8 @@ class ViewportAnalysis:
 
     async def _segment(self) -> AsyncIterator[inference_pb2.SegmentRegionResponse | None]:
         """The inference stream, with None whenever it stayed quiet for an interval."""
-        b = self.bounds
         call = self.inference.SegmentRegion(
-            inference_pb2.SegmentRegionRequest(
-                slide_id=self.slide.id,
-                x=int(b.x_min),
-                y=int(b.y_min),
-                width=int(b.width),
-                height=int(b.height),
-                level=self.request.level,
-                include_contours=True,
-            ),
+            segment_request(self.slide.id, self.bounds, self.request.level),
             timeout=self.inference_timeout_s,
         )
         messages = aiter(call)
@@ -152,26 +142,3 @@ class ViewportAnalysis:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
                     await task
-
-
-def _batch(nuclei: list[inference_pb2.Nucleus], bounds: Bounds) -> NucleiBatch:
-    """Inference nuclei as columns; only those whose centroid lies in the box."""
-    inside = [
-        n
-        for n in nuclei
-        if bounds.x_min <= n.x < bounds.x_max and bounds.y_min <= n.y < bounds.y_max
-    ]
-    try:
-        return NucleiBatch(
-            x=[n.x for n in inside],
-            y=[n.y for n in inside],
-            cell_type=[n.cell_type for n in inside],
-            probability=[n.probability for n in inside],
-            area_um2=[n.area_um2 for n in inside],
-            perimeter_um=[n.perimeter_um for n in inside],
-            contours=[
-                np.array([(p.x, p.y) for p in n.contour], np.float64).reshape(-1, 2) for n in inside
-            ],
-        )
-    except InvalidArgument as error:
-        raise ProcessingError(f"the inference service sent bad nuclei: {error.message}") from None

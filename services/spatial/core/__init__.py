@@ -11,6 +11,7 @@ from services.spatial.core.store import (
     AnalysisBox,
     SpatialStore,
     StoredNucleus,
+    StoredRegion,
     ViewportNuclei,
 )
 
@@ -25,6 +26,7 @@ __all__ = [
     "NucleiBatch",
     "SpatialStore",
     "StoredNucleus",
+    "StoredRegion",
     "Summary",
     "ViewportNuclei",
     "box_metrics",

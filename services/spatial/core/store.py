@@ -49,6 +49,16 @@ class AnalysisBox:
 
 
 @dataclass(frozen=True)
+class StoredRegion:
+    """A stored region of a whole-slide analysis."""
+
+    index: int
+    bounds: Bounds
+    nuclei: int
+    stored_at: datetime
+
+
+@dataclass(frozen=True)
 class StoredNucleus:
     id: int
     x: float
@@ -72,8 +82,12 @@ def parse_id(value: str, what: str) -> uuid.UUID:
         raise InvalidArgument(f"{what} {value!r} is not a UUID", **{what: value}) from None
 
 
+def _row_bounds(row: asyncpg.Record) -> Bounds:
+    return Bounds(row["x_min"], row["y_min"], row["x_max"], row["y_max"])
+
+
 def _box(row: asyncpg.Record) -> AnalysisBox:
-    bounds = Bounds(row["x_min"], row["y_min"], row["x_max"], row["y_max"])
+    bounds = _row_bounds(row)
     return AnalysisBox(
         id=str(row["id"]),
         slide_id=str(row["slide_id"]),
@@ -81,6 +95,103 @@ def _box(row: asyncpg.Record) -> AnalysisBox:
         bounds=bounds,
         summary=summarize(row["cell_type_counts"], bounds, row["mpp"]),
         created_at=row["created_at"],
+    )
+
+
+_REGION_COLUMNS = "region_index, x_min, y_min, x_max, y_max, nuclei, stored_at"
+
+
+def _region(row: asyncpg.Record) -> StoredRegion:
+    return StoredRegion(row["region_index"], _row_bounds(row), row["nuclei"], row["stored_at"])
+
+
+# A nucleus `n`'s centroid in the half-open rectangle $2..$4 x $3..$5.
+_N_IN_RECT = IN_RECT.replace("centroid", "n.centroid")
+
+# A box newer than seq {seq} holds nucleus `n`'s centroid: an ordinary box by its
+# rectangle, a whole-slide box by the regions it has stored so far.
+_HELD_BY_NEWER = """EXISTS (
+    SELECT 1 FROM analysis_boxes newer
+    WHERE newer.slide_id = n.slide_id AND newer.seq > {seq}
+      AND ST_X(n.centroid) >= newer.x_min AND ST_X(n.centroid) < newer.x_max
+      AND ST_Y(n.centroid) >= newer.y_min AND ST_Y(n.centroid) < newer.y_max
+      AND (NOT newer.whole_slide OR EXISTS (
+          SELECT 1 FROM slide_analysis_regions r WHERE r.box_id = newer.id
+            AND ST_X(n.centroid) >= r.x_min AND ST_X(n.centroid) < r.x_max
+            AND ST_Y(n.centroid) >= r.y_min AND ST_Y(n.centroid) < r.y_max)))"""
+
+
+def _check_inside(nuclei: NucleiBatch, bounds: Bounds) -> None:
+    outside = len(nuclei) - int(nuclei.inside(*_corners(bounds)).sum())
+    if outside:
+        raise InvalidArgument(f"{outside} nuclei lie outside the box {bounds}")
+
+
+async def _next_label(
+    connection: asyncpg.Connection, slide: uuid.UUID, prefix: str, *, whole_slide: bool
+) -> str:
+    """ "<prefix> N": N counts the slide's boxes of the same kind, this one included."""
+    existing = await connection.fetchval(
+        "SELECT count(*) FROM analysis_boxes WHERE slide_id = $1 AND whole_slide = $2",
+        slide,
+        whole_slide,
+    )
+    return f"{prefix} {existing + 1}"
+
+
+async def _insert_box_row(
+    connection: asyncpg.Connection,
+    slide: uuid.UUID,
+    label: str,
+    bounds: Bounds,
+    mpp: float | None,
+    counts: list[int],
+    *,
+    whole_slide: bool,
+) -> asyncpg.Record:
+    summary = summarize(counts, bounds, mpp)
+    return await connection.fetchrow(
+        """INSERT INTO analysis_boxes (id, slide_id, label, x_min, y_min, x_max, y_max,
+               geom, mpp, total_nuclei, area_mm2, density_per_mm2, neoplastic_ratio,
+               cell_type_counts, whole_slide)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, ST_MakeEnvelope($4, $5, $6, $7),
+               $8, $9, $10, $11, $12, $13, $14)
+           RETURNING *""",
+        uuid.uuid4(),
+        slide,
+        label,
+        *_corners(bounds),
+        mpp,
+        summary.total_nuclei,
+        summary.area_mm2,
+        summary.density_per_mm2,
+        summary.neoplastic_ratio,
+        counts,
+        whole_slide,
+    )
+
+
+async def _copy_nuclei(
+    connection: asyncpg.Connection, box_id: uuid.UUID, slide: uuid.UUID, nuclei: NucleiBatch
+) -> None:
+    if len(nuclei):
+        await connection.copy_to_table(
+            "nuclei",
+            source=_copy_data(box_id, slide, nuclei),
+            columns=copy_rows.COLUMNS,
+            format="binary",
+        )
+
+
+async def _has_newer_box(
+    connection: asyncpg.Connection, slide: uuid.UUID, seq: int, bounds: Bounds
+) -> bool:
+    return await connection.fetchval(
+        """SELECT EXISTS (SELECT 1 FROM analysis_boxes WHERE slide_id = $1 AND seq > $6
+               AND geom && ST_MakeEnvelope($2, $3, $4, $5))""",
+        slide,
+        *_corners(bounds),
+        seq,
     )
 
 
@@ -109,59 +220,119 @@ class SpatialStore:
         """Store an analysis: the box, then its nuclei by binary COPY, in one
         transaction. Should anything fail or the caller be cancelled, nothing stays."""
         slide = parse_id(slide_id, "slide_id")
-        outside = len(nuclei) - int(nuclei.inside(*_corners(bounds)).sum())
-        if outside:
-            raise InvalidArgument(f"{outside} nuclei lie outside the box {bounds}")
-        box_id = uuid.uuid4()
+        _check_inside(nuclei, bounds)
         counts = nuclei.counts()
-        summary = summarize(counts, bounds, mpp)
         async with self.pool.acquire() as connection, connection.transaction():
             await _lock_slide(connection, slide)
-            if not label:
-                existing = await connection.fetchval(
-                    "SELECT count(*) FROM analysis_boxes WHERE slide_id = $1", slide
-                )
-                label = f"Analysis {existing + 1}"
-            row = await connection.fetchrow(
-                """INSERT INTO analysis_boxes (id, slide_id, label, x_min, y_min, x_max, y_max,
-                       geom, mpp, total_nuclei, area_mm2, density_per_mm2, neoplastic_ratio,
-                       cell_type_counts)
-                   VALUES ($1, $2, $3, $4, $5, $6, $7, ST_MakeEnvelope($4, $5, $6, $7),
-                       $8, $9, $10, $11, $12, $13)
-                   RETURNING *""",
-                box_id,
-                slide,
-                label,
-                bounds.x_min,
-                bounds.y_min,
-                bounds.x_max,
-                bounds.y_max,
-                mpp,
-                summary.total_nuclei,
-                summary.area_mm2,
-                summary.density_per_mm2,
-                summary.neoplastic_ratio,
-                counts,
+            label = label or await _next_label(connection, slide, "Analysis", whole_slide=False)
+            row = await _insert_box_row(
+                connection, slide, label, bounds, mpp, counts, whole_slide=False
             )
             # The new box stands for its rectangle from now on: hide what older
             # boxes found there (before the COPY, so its own nuclei stay visible).
             await connection.execute(
                 f"UPDATE nuclei SET visible = false WHERE visible AND slide_id = $1 AND {IN_RECT}",
                 slide,
-                bounds.x_min,
-                bounds.y_min,
-                bounds.x_max,
-                bounds.y_max,
+                *_corners(bounds),
             )
-            if len(nuclei):
-                await connection.copy_to_table(
-                    "nuclei",
-                    source=_copy_data(box_id, slide, nuclei),
-                    columns=copy_rows.COLUMNS,
-                    format="binary",
-                )
+            await _copy_nuclei(connection, row["id"], slide, nuclei)
             await cells.store_cells(connection, slide, bounds, nuclei)
         return _box(row)
+
+    async def create_whole_slide_box(
+        self, slide_id: str, bounds: Bounds, mpp: float | None, *, label: str = ""
+    ) -> AnalysisBox:
+        """The (empty) box of a whole-slide analysis; `store_region` fills it."""
+        slide = parse_id(slide_id, "slide_id")
+        async with self.pool.acquire() as connection, connection.transaction():
+            await _lock_slide(connection, slide)
+            label = label or await _next_label(connection, slide, "Whole slide", whole_slide=True)
+            row = await _insert_box_row(
+                connection, slide, label, bounds, mpp, [0] * len(CELL_TYPES), whole_slide=True
+            )
+        return _box(row)
+
+    async def store_region(
+        self, box_id: str, job_id: str, index: int, bounds: Bounds, nuclei: NucleiBatch
+    ) -> StoredRegion:
+        """Store one region of a whole-slide box in one transaction: the older
+        boxes' nuclei there hidden, its nuclei COPYed (hidden where a newer box
+        holds them), cells and the box's figures updated, the region recorded.
+        A region stored already is left as it is (a resumed job may repeat one).
+        NotFound when the box was deleted meanwhile."""
+        box = parse_id(box_id, "box_id")
+        job = parse_id(job_id, "job_id")
+        _check_inside(nuclei, bounds)
+        async with self.pool.acquire() as connection, connection.transaction():
+            slide = await connection.fetchval(
+                "SELECT slide_id FROM analysis_boxes WHERE id = $1", box
+            )
+            if slide is not None:
+                await _lock_slide(connection, slide)
+            row = await connection.fetchrow(
+                "SELECT * FROM analysis_boxes WHERE id = $1 AND whole_slide FOR UPDATE", box
+            )
+            if row is None:
+                raise NotFound(
+                    f"whole-slide analysis box {box_id} not found: it was deleted (or is not one)",
+                    box_id=box_id,
+                )
+            done = await connection.fetchrow(
+                f"SELECT {_REGION_COLUMNS} FROM slide_analysis_regions "
+                "WHERE box_id = $1 AND region_index = $2",
+                box,
+                index,
+            )
+            if done is not None:
+                return _region(done)
+            # Older boxes' nuclei in the region give way; newer boxes keep theirs.
+            await connection.execute(
+                f"""UPDATE nuclei SET visible = false
+                    WHERE visible AND slide_id = $1 AND {IN_RECT} AND box_id IN (
+                        SELECT id FROM analysis_boxes WHERE slide_id = $1 AND seq < $6)""",
+                slide,
+                *_corners(bounds),
+                row["seq"],
+            )
+            await _copy_nuclei(connection, box, slide, nuclei)
+            if await _has_newer_box(connection, slide, row["seq"], bounds):
+                # Where a newer box holds a centroid, the newer box stands.
+                await connection.execute(
+                    f"""UPDATE nuclei n SET visible = false
+                        WHERE n.box_id = $6 AND n.slide_id = $1 AND {_N_IN_RECT}
+                          AND {_HELD_BY_NEWER.format(seq="$7")}""",
+                    slide,
+                    *_corners(bounds),
+                    box,
+                    row["seq"],
+                )
+                await cells.recount_cells(connection, slide, bounds)
+            else:  # the region's nuclei are all that is visible there now
+                await cells.store_cells(connection, slide, bounds, nuclei)
+            counts = [a + b for a, b in zip(row["cell_type_counts"], nuclei.counts(), strict=True)]
+            summary = summarize(counts, _row_bounds(row), row["mpp"])
+            await connection.execute(
+                """UPDATE analysis_boxes SET total_nuclei = $2, area_mm2 = $3,
+                       density_per_mm2 = $4, neoplastic_ratio = $5, cell_type_counts = $6
+                   WHERE id = $1""",
+                box,
+                summary.total_nuclei,
+                summary.area_mm2,
+                summary.density_per_mm2,
+                summary.neoplastic_ratio,
+                counts,
+            )
+            stored = await connection.fetchrow(
+                f"""INSERT INTO slide_analysis_regions
+                        (box_id, job_id, region_index, x_min, y_min, x_max, y_max, nuclei)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {_REGION_COLUMNS}""",
+                box,
+                job,
+                index,
+                *_corners(bounds),
+                len(nuclei),
+            )
+        return _region(stored)
 
     async def delete_box(self, box_id: str) -> int:
         """Delete a box and its nuclei; returns how many nuclei went. Older nuclei
@@ -185,20 +356,14 @@ class SpatialStore:
             if gone is None:  # deleted meanwhile by another caller
                 raise NotFound(f"analysis box {box_id} not found", box_id=box_id)
             await connection.execute(
-                """UPDATE nuclei n SET visible = true
+                f"""UPDATE nuclei n SET visible = true
                    FROM analysis_boxes older
                    WHERE older.slide_id = $1 AND older.seq < $6
                      AND older.geom && ST_MakeEnvelope($2, $3, $4, $5)
                      AND n.box_id = older.id AND NOT n.visible
                      AND ST_X(n.centroid) >= $2 AND ST_X(n.centroid) < $4
                      AND ST_Y(n.centroid) >= $3 AND ST_Y(n.centroid) < $5
-                     AND NOT EXISTS (
-                         SELECT 1 FROM analysis_boxes newer
-                         WHERE newer.slide_id = $1 AND newer.seq > older.seq
-                           AND ST_X(n.centroid) >= newer.x_min
-                           AND ST_X(n.centroid) < newer.x_max
-                           AND ST_Y(n.centroid) >= newer.y_min
-                           AND ST_Y(n.centroid) < newer.y_max)""",
+                     AND NOT {_HELD_BY_NEWER.format(seq="older.seq")}""",
                 slide,
                 gone["x_min"],
                 gone["y_min"],
@@ -243,6 +408,15 @@ class SpatialStore:
             parse_id(slide_id, "slide_id"),
         )
         return [_box(row) for row in rows]
+
+    async def stored_regions(self, job_id: str) -> list[StoredRegion]:
+        """The regions a whole-slide job has stored, in plan order."""
+        rows = await self.pool.fetch(
+            f"SELECT {_REGION_COLUMNS} FROM slide_analysis_regions WHERE job_id = $1 "
+            "ORDER BY region_index",
+            parse_id(job_id, "job_id"),
+        )
+        return [_region(row) for row in rows]
 
     async def get_box(self, box_id: str) -> AnalysisBox:
         row = await self.pool.fetchrow(

@@ -1,0 +1,331 @@
+"""Whole-slide analysis as a durable job: slides -> tissue mask -> regions ->
+inference (every replica at once) -> store, region by region.
+
+`start` checks everything before a job exists (slide id, region size, the
+slide, its tissue), creates the whole-slide box and submits the job; the plan
+(slide, box, regions) lives in the job's params. `work` runs the regions not
+stored yet, `concurrency` SegmentRegion calls in flight over the one inference
+channel (round-robin over every replica its address resolves to), and stores
+each region's nuclei in one transaction as it completes (core/store.py
+`store_region`). The same `work` resumes a job whose process died: the stored
+regions are skipped. Cancelling the job cancels the task, hence the gRPC calls
+in flight and any store under way (its transaction rolls back).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import io
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+import numpy as np
+from PIL import Image
+
+from common import errors
+from common.jobs import JobContext, JobRecord, JobRunner, JobStatus
+from common.jobs.rpc import timestamp
+from common.rpc_errors import RpcFailure
+from micrographia.inference.v1 import inference_pb2_grpc
+from micrographia.slides.v1 import slides_pb2, slides_pb2_grpc
+from micrographia.spatial.v1 import spatial_pb2 as pb
+from services.spatial.core import Bounds, NucleiBatch, SpatialStore, StoredRegion
+from services.spatial.core.regions import check_region_size, plan_regions, region_area_mm2
+from services.spatial.core.store import parse_id
+from services.spatial.core.tissue import tissue_mask
+from services.spatial.messages import bounds_message
+from services.spatial.segmentation import nuclei_batch, segment_request
+from services.spatial.settings import SpatialSettings
+
+JOB_TYPE = "slide_analysis"
+# A rough figure for the estimate in the start answer: level-0 megapixels one
+# inference replica segments per second (HoVerNet fast on a GPU, 0.25 um/px).
+ESTIMATED_MEGAPIXELS_PER_S = 4.0
+# Level-0 pixels: tissue closer than this to the mask's edge is kept (dilation),
+# and specks smaller than the square of it are dropped, in mask pixels at least 1.
+TISSUE_MARGIN_PX = 64
+SPECK_PX = 32
+
+
+@dataclass(frozen=True)
+class SlideAnalysisPlan:
+    """What a job does, as stored in its params."""
+
+    slide_id: str
+    box_id: str
+    mpp: float | None
+    region_size: int
+    regions: list[Bounds]
+
+    def to_params(self) -> dict[str, Any]:
+        return {
+            "slide_id": self.slide_id,
+            "box_id": self.box_id,
+            "mpp": self.mpp,
+            "region_size": self.region_size,
+            "regions": [[r.x_min, r.y_min, r.x_max, r.y_max] for r in self.regions],
+        }
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> SlideAnalysisPlan:
+        return cls(
+            slide_id=params["slide_id"],
+            box_id=params["box_id"],
+            mpp=params.get("mpp"),
+            region_size=int(params["region_size"]),
+            regions=[Bounds(*corners) for corners in params["regions"]],
+        )
+
+    @property
+    def tissue_mm2(self) -> float:
+        return region_area_mm2(self.regions, self.mpp)
+
+
+def _mask_of(jpeg: bytes, width: int, height: int) -> np.ndarray:
+    """The tissue mask of a slide's thumbnail (blocking)."""
+    with Image.open(io.BytesIO(jpeg)) as image:
+        rgb = np.asarray(image.convert("RGB"))
+    scale = max(width / rgb.shape[1], height / rgb.shape[0])  # level-0 px per mask px
+    return tissue_mask(
+        rgb,
+        min_object_px=max(1, round((SPECK_PX / scale) ** 2)),
+        dilation_px=max(1, min(8, round(TISSUE_MARGIN_PX / scale))),
+    )
+
+
+class _Tally:
+    """Progress of one job: regions, nuclei and area stored so far."""
+
+    def __init__(self, plan: SlideAnalysisPlan, stored: list[StoredRegion]) -> None:
+        self.plan = plan
+        self.regions = 0
+        self.nuclei = 0
+        self.mm2 = 0.0
+        for region in stored:
+            self.add(region)
+
+    def add(self, region: StoredRegion) -> None:
+        self.regions += 1
+        self.nuclei += region.nuclei
+        self.mm2 += region.bounds.area_mm2(self.plan.mpp)
+
+    def report(self) -> dict[str, Any]:
+        total = len(self.plan.regions)
+        message = f"Region {self.regions}/{total} stored: {self.nuclei:,} nuclei"
+        if self.plan.mpp:
+            message += f", {self.mm2:.1f} of {self.plan.tissue_mm2:.1f} mm²"
+        return {
+            "current": self.regions,
+            "total": total,
+            "message": message,
+            "counters": {
+                "regions_done": self.regions,
+                "regions_total": total,
+                "nuclei": self.nuclei,
+                "mm2_done": round(self.mm2, 6),
+                "mm2_total": round(self.plan.tissue_mm2, 6),
+            },
+        }
+
+
+def _first_error(group: BaseExceptionGroup) -> BaseException:
+    """The first real failure in a task group's errors (cancellations of the
+    other workers are its consequence)."""
+    leaves: list[BaseException] = []
+
+    def collect(error: BaseException) -> None:
+        if isinstance(error, BaseExceptionGroup):
+            for inner in error.exceptions:
+                collect(inner)
+        else:
+            leaves.append(error)
+
+    collect(group)
+    real = [e for e in leaves if not isinstance(e, asyncio.CancelledError)]
+    return (real or leaves)[0]
+
+
+class SlideAnalysisJobs:
+    """Starts whole-slide analyses on a `JobRunner`, runs and resumes them."""
+
+    def __init__(
+        self,
+        store: SpatialStore,
+        slides: Callable[[], slides_pb2_grpc.SlidesServiceStub],
+        inference: Callable[[], inference_pb2_grpc.InferenceServiceStub],
+        settings: SpatialSettings,
+    ) -> None:
+        self.store = store
+        self.slides = slides
+        self.inference = inference
+        self.settings = settings
+        self.runner: JobRunner | None = None
+
+    # ------------------------------------------------------------ start
+
+    async def start(
+        self, request: pb.StartSlideAnalysisRequest
+    ) -> tuple[JobRecord, SlideAnalysisPlan]:
+        """Validate, find the tissue, plan the regions, create the box, submit."""
+        parse_id(request.slide_id, "slide_id")
+        size = check_region_size(request.region_size or self.settings.slide_analysis_region_size)
+        timeout = self.settings.peer_timeout_s
+        slide = (
+            await self.slides().GetSlide(
+                slides_pb2.GetSlideRequest(slide_id=request.slide_id), timeout=timeout
+            )
+        ).slide
+        thumbnail = await self.slides().GetThumbnail(
+            slides_pb2.GetThumbnailRequest(
+                slide_id=slide.id, max_size=self.settings.tissue_mask_size
+            ),
+            timeout=timeout,
+        )
+        mask = await asyncio.to_thread(_mask_of, thumbnail.image, slide.width_px, slide.height_px)
+        regions = plan_regions(slide.width_px, slide.height_px, size, mask)
+        if not regions:
+            raise errors.FailedPrecondition(
+                f"no tissue found on slide {slide.id}: its thumbnail is all background",
+                slide_id=slide.id,
+            )
+        mpp = slide.mpp if slide.HasField("mpp") else None
+        box = await self.store.create_whole_slide_box(
+            slide.id, Bounds(0, 0, slide.width_px, slide.height_px), mpp, label=request.label
+        )
+        plan = SlideAnalysisPlan(slide.id, box.id, mpp, size, regions)
+        assert self.runner is not None
+        job = await self.runner.submit(
+            JOB_TYPE,
+            self.work,
+            params=plan.to_params(),
+            labels={"slide_id": slide.id, "box_id": box.id},
+        )
+        return job, plan
+
+    @staticmethod
+    def estimated_duration_s(plan: SlideAnalysisPlan) -> float:
+        megapixels = sum(region.area_px for region in plan.regions) / 1e6
+        return round(megapixels / ESTIMATED_MEGAPIXELS_PER_S, 1)
+
+    # ------------------------------------------------------------ the job
+
+    async def work(self, job: JobContext) -> dict[str, Any]:
+        """Segment and store every region not stored yet; progress after each."""
+        plan = SlideAnalysisPlan.from_params(job.params)
+        stored = await self.store.stored_regions(job.job_id)
+        tally = _Tally(plan, stored)
+        await job.report(**tally.report(), force=True)
+        done = {region.index for region in stored}
+        todo = deque(index for index in range(len(plan.regions)) if index not in done)
+        workers = min(self.settings.slide_analysis_concurrency, len(todo))
+        finished = asyncio.Event()
+        running = [workers]
+
+        async def worker() -> None:
+            try:
+                while todo:
+                    index = todo.popleft()
+                    nuclei = await self._segment(plan, index)
+                    region = await self.store.store_region(
+                        plan.box_id, job.job_id, index, plan.regions[index], nuclei
+                    )
+                    tally.add(region)
+                    await job.report(**tally.report())
+            finally:
+                running[0] -= 1
+                if running[0] == 0:
+                    finished.set()
+
+        async def watch_for_cancel() -> None:
+            # A cancel asked through another replica is seen at a report; regions
+            # may take minutes, so report at least every heartbeat.
+            while not finished.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(finished.wait(), self.settings.job_heartbeat_s)
+                if not finished.is_set():
+                    await job.report(force=True)
+
+        if workers:
+            try:
+                async with asyncio.TaskGroup() as group:
+                    for _ in range(workers):
+                        group.create_task(worker())
+                    group.create_task(watch_for_cancel())
+            except BaseExceptionGroup as failure:
+                raise _first_error(failure) from None
+        await job.report(**tally.report(), force=True)
+        return {
+            "slide_id": plan.slide_id,
+            "box_id": plan.box_id,
+            "regions": tally.regions,
+            "nuclei": tally.nuclei,
+            "tissue_mm2": round(plan.tissue_mm2, 6),
+        }
+
+    async def _segment(self, plan: SlideAnalysisPlan, index: int) -> NucleiBatch:
+        """One region's nuclei from the inference service (centroid inside it)."""
+        bounds = plan.regions[index]
+        call = self.inference().SegmentRegion(
+            segment_request(plan.slide_id, bounds), timeout=self.settings.inference_timeout_s
+        )
+        found = []
+        try:
+            async for message in call:
+                if message.HasField("nuclei"):
+                    found.extend(message.nuclei.nuclei)
+        except grpc.RpcError as error:
+            failure = RpcFailure.from_error(error)
+            where = f"{bounds.x_min:g},{bounds.y_min:g} to {bounds.x_max:g},{bounds.y_max:g}"
+            raise errors.ProcessingError(
+                f"region {index + 1}/{len(plan.regions)} ({where}) failed in the inference "
+                f"service: {failure.message}",
+                code=failure.error_code,
+                region=index,
+            ) from None
+        finally:
+            call.cancel()  # cancelled or failed: stop the inference at once
+        return await asyncio.to_thread(nuclei_batch, found, bounds)
+
+    # ------------------------------------------------------------ stopping
+
+    async def stop_for(self, *, slide_id: str, box_id: str | None = None) -> None:
+        """Cancel the unfinished analyses of a slide (or of one box), before the
+        box or the slide's analyses are deleted."""
+        assert self.runner is not None
+        active, _ = await self.runner.store.list(
+            [JobStatus.PENDING, JobStatus.RUNNING], JOB_TYPE, 1000
+        )
+        for record in active:
+            if record.params.get("slide_id") != slide_id:
+                continue
+            if box_id is not None and record.params.get("box_id") != box_id:
+                continue
+            with contextlib.suppress(errors.FailedPrecondition):  # ended meanwhile
+                await self.runner.cancel(record.id)
+
+
+def regions_message(
+    job: JobRecord, stored: list[StoredRegion]
+) -> pb.ListSlideAnalysisRegionsResponse:
+    """The plan of a job with what is stored of it."""
+    plan = SlideAnalysisPlan.from_params(job.params)
+    by_index = {region.index: region for region in stored}
+    regions = []
+    for index, bounds in enumerate(plan.regions):
+        region = by_index.get(index)
+        regions.append(
+            pb.SlideAnalysisRegion(
+                index=index,
+                bounds=bounds_message(bounds),
+                stored=region is not None,
+                nuclei=region.nuclei if region else 0,
+                stored_at=timestamp(region.stored_at) if region else None,
+            )
+        )
+    return pb.ListSlideAnalysisRegionsResponse(
+        job_id=job.id, slide_id=plan.slide_id, box_id=plan.box_id, regions=regions
+    )
