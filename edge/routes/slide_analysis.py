@@ -25,7 +25,7 @@ from edge.jobs_json import job_json
 from edge.openapi import proto_body, sse_body
 from edge.protojson import to_json
 from edge.routes.job_routes import JOB_STATUS, JobError
-from edge.routes.spatial import AnalysisBoxOut, box_json
+from edge.routes.spatial import box_json
 from edge.sse import Event, event_stream
 from micrographia.common.v1 import common_pb2
 from micrographia.spatial.v1 import spatial_pb2 as pb
@@ -84,12 +84,24 @@ class SlideAnalysisList(BaseModel):
     total: int = Field(description="Analyses that matched")
 
 
-class SlideAnalysisComplete(BaseModel):
-    """The last event of a progress stream: the final status and the box."""
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
 
-    type: str = Field("complete", description='"complete"')
-    status: SlideAnalysisStatus
-    box: AnalysisBoxOut | None = Field(description="The stored box; null if it was deleted")
+
+# The last event of a progress stream: the final status and the box.
+COMPLETE_EVENT = {
+    "title": "SlideAnalysisComplete",
+    "type": "object",
+    "properties": {
+        "type": {"const": "complete"},
+        "status": _ref("SlideAnalysisStatus"),
+        "box": {
+            "anyOf": [_ref("AnalysisBoxOut"), {"type": "null"}],
+            "description": "The stored box; null if it was deleted",
+        },
+    },
+    "required": ["type", "status", "box"],
+}
 
 
 def slide_analysis_json(job: common_pb2.Job) -> dict[str, Any]:
@@ -210,10 +222,7 @@ async def status(job_id: str, backends: BackendsDep) -> dict[str, Any]:
     summary="Progress of a whole-slide analysis as SSE",
     response_class=StreamingResponse,
     responses=sse_body(
-        {
-            "progress": {"$ref": "#/components/schemas/SlideAnalysisStatus"},
-            "complete": {"$ref": "#/components/schemas/SlideAnalysisComplete"},
-        }
+{"progress": _ref("SlideAnalysisStatus"), "complete": COMPLETE_EVENT}
     ),
 )
 async def events(job_id: str, request: Request, backends: BackendsDep):
