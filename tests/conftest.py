@@ -87,3 +87,17 @@ def edge(platform: RunningPlatform) -> Iterator[httpx.Client]:
     """An HTTP client of the running edge."""
     with httpx.Client(base_url=platform.base_url, timeout=30) as client:
         yield client
+
+
+@pytest.fixture
+def oracle_network(platform: RunningPlatform) -> Iterator[None]:
+    """The platform's inference service with the oracle network (painted nuclei in,
+    HoVerNet's ideal maps out) for one test, then its own network again. Tests of
+    the real network's path stay beside each test that uses this."""
+    from services.inference.core.oracle import OraclePredictor
+
+    host = platform.runners["inference"].service.host
+    network = host.predictor
+    host.install(OraclePredictor())
+    yield
+    host.install(network)

@@ -14,55 +14,22 @@ import asyncio
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
-import numpy as np
 import pytest
 from mcp import Client
 
 from edge.app import create_app
-from services.inference.core.oracle import TYPE_COLOURS, OraclePredictor
 from tests.cli.helpers import failed, invoke, ok
 from tests.edge.test_docs import _events_match, _matches
-from tests.inference.synthetic import TrueNucleus, write_aperio
+from tests.inference.synthetic import SMALL_SLIDE_NUCLEI, write_small_slide
 
-GLASS = (242, 240, 244)
-TISSUE = (200, 120, 180)
 REGION = 256
 
 
 @pytest.fixture(scope="module")
 def schema() -> dict:
     return create_app().openapi()
-
-
-# Nuclei painted in the oracle's colours, one per type 1..5 and more (centres, px).
-SPOTS = [(60, 60), (120, 60), (180, 60), (60, 140), (120, 140), (180, 140), (90, 200), (170, 200)]
-
-
-def write_small_slide(path: Path) -> Path:
-    """600 x 300 px at 0.25 um/px: tissue with eight nuclei in the top-left 256 px
-    region only; the rest is glass."""
-    image = np.empty((300, 600, 3), np.uint8)
-    image[:] = GLASS
-    image[24:232, 24:232] = TISSUE
-    for index, (x, y) in enumerate(SPOTS):
-        nucleus = TrueNucleus(x, y, 8, 1 + index % 5)
-        image[nucleus.mask(image.shape[:2])] = TYPE_COLOURS[nucleus.cell_type]
-    return write_aperio(path, image, 0.25)
-
-
-@pytest.fixture
-def oracle(platform) -> Iterator[None]:
-    """The platform's inference service with the oracle network (painted nuclei in,
-    HoVerNet's ideal maps out) for one test; the real network's path is the first
-    test's. Put back afterwards."""
-    host = platform.runners["inference"].service.host
-    network = host.predictor
-    host.install(OraclePredictor())
-    yield
-    host.install(network)
 
 
 @pytest.fixture
@@ -184,7 +151,7 @@ def test_bad_requests_name_the_problem(platform, slide_id):
             assert answer.json()["error_code"] in {"JOB_NOT_FOUND", "NOT_FOUND"}
 
 
-def test_mcp_tools_start_follow_and_report_progress(platform, slide_id, oracle):
+def test_mcp_tools_start_follow_and_report_progress(platform, slide_id, oracle_network):
     progress: list[tuple[float, float | None, str | None]] = []
 
     async def on_progress(value: float, total: float | None, message: str | None) -> None:
@@ -210,15 +177,15 @@ def test_mcp_tools_start_follow_and_report_progress(platform, slide_id, oracle):
     regions = final.structured_content["progress"]["regions_total"]
     assert progress and progress[-1][:2] == (regions, regions)
     assert status.structured_content == final.structured_content
-    assert final.structured_content["progress"]["nuclei"] == len(SPOTS)
+    assert final.structured_content["progress"]["nuclei"] == len(SMALL_SLIDE_NUCLEI)
     assert missing.is_error and "NOT_FOUND" in missing.content[0].text
 
 
-def test_cli_analyze_without_a_box_runs_the_whole_slide(platform, slide_id, oracle):
+def test_cli_analyze_without_a_box_runs_the_whole_slide(platform, slide_id, oracle_network):
     outcome = invoke(platform.base_url, "analyze", slide_id, "--region-size", str(REGION), "--json")
     result = ok(outcome)
     assert result["box"]["slide_id"] == slide_id
-    assert result["count"] == result["box"]["total_nuclei"] == len(SPOTS)
+    assert result["count"] == result["box"]["total_nuclei"] == len(SMALL_SLIDE_NUCLEI)
     shown = ok(invoke(platform.base_url, "jobs", "show", result["job_id"], "--json"))
     assert shown["status"] == "completed"
     bad = failed(invoke(platform.base_url, "analyze", str(uuid.uuid4()), "--json"), "NOT_FOUND")

@@ -88,3 +88,23 @@ def write_aperio(path: Path, image: np.ndarray, mpp: float | None, levels: int =
             else:
                 tiff.write(level, description="Aperio Image Library v12.0.15 ", **tiled)
     return path
+
+
+# A small whole slide for the interfaces' tests: eight nuclei in the oracle's colours
+# (centres, level-0 px) on pink tissue in the top-left 256 px, glass elsewhere.
+SMALL_SLIDE_NUCLEI = [
+    TrueNucleus(x, y, 8, 1 + index % 5)
+    for index, (x, y) in enumerate(
+        [(60, 60), (120, 60), (180, 60), (60, 140), (120, 140), (180, 140), (90, 200), (170, 200)]
+    )
+]
+
+
+def write_small_slide(path: Path) -> Path:
+    """600 x 300 px at 0.25 um/px: `SMALL_SLIDE_NUCLEI` on tissue in one 256 px region."""
+    image = np.empty((300, 600, 3), np.uint8)
+    image[:] = (242, 240, 244)  # glass
+    image[24:232, 24:232] = (200, 120, 180)  # tissue, too light to be nuclear
+    for nucleus in SMALL_SLIDE_NUCLEI:
+        image[nucleus.mask(image.shape[:2])] = TYPE_COLOURS[nucleus.cell_type]
+    return write_aperio(path, image, 0.25)

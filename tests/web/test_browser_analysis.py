@@ -9,6 +9,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
+from tests.inference.synthetic import SMALL_SLIDE_NUCLEI, write_small_slide
 from tests.web.conftest import TILES_SHOWN, skip_unless_implemented
 from tests.web.test_browser_slides import SLIDE, upload
 
@@ -93,4 +94,34 @@ def test_cancel_stops_an_analysis_and_stores_nothing(app_page, platform):
     page.locator("#analysis .notice.info", has_text="cancelled").wait_for()
     assert page.locator("#cancel-analysis").is_hidden()
     assert httpx.get(f"{platform.base_url}/api/boxes/{slide_id}").json()["boxes"] == []
+    assert app.page_errors == []
+
+
+def test_analyse_the_whole_slide_and_follow_its_job(app_page, platform, tmp_path, oracle_network):
+    """The oracle network, so the job is quick and its nuclei known: eight painted
+    nuclei in the slide's one tissue region (the real network's path is
+    tests/edge/test_slide_analysis.py's first test)."""
+    app, page = app_page, app_page.page
+    slide_file = write_small_slide(tmp_path / "painted-whole-slide.svs")
+    slide_id = upload(app, slide_file)
+    app.open(f"viewer/{slide_id}")
+    page.wait_for_function(TILES_SHOWN)
+
+    page.click("#analyse-slide")
+    assert page.locator("#analyse-slide").is_disabled()  # one analysis at a time
+    card = page.locator("#slide-analyses .job")
+    card.wait_for()
+    page.locator('#slide-analyses .job[data-status="completed"]').wait_for(timeout=120_000)
+    app.shot("viewer-whole-slide")
+
+    analyses = httpx.get(
+        f"{platform.base_url}/api/slide-analysis/jobs", params={"slide_id": slide_id}
+    ).json()["analyses"]
+    assert [a["status"] for a in analyses] == ["completed"]
+    box_id = analyses[0]["box_id"]
+    assert card.get_attribute("data-job-id") == analyses[0]["job_id"]
+    listed = page.locator(f'#box-list li[data-box-id="{box_id}"]')
+    listed.wait_for()
+    assert f"{len(SMALL_SLIDE_NUCLEI)} nuclei" in listed.inner_text()
+    assert not page.locator("#analyse-slide").is_disabled()
     assert app.page_errors == []
