@@ -45,10 +45,10 @@ JOB_TYPE = "slide_analysis"
 # A rough figure for the estimate in the start answer: level-0 megapixels one
 # inference replica segments per second (HoVerNet fast on a GPU, 0.25 um/px).
 ESTIMATED_MEGAPIXELS_PER_S = 4.0
-# Level-0 pixels: tissue closer than this to the mask's edge is kept (dilation),
-# and specks smaller than the square of it are dropped, in mask pixels at least 1.
+# Level-0 pixels: tissue is grown by this much (borders kept), at least one mask
+# pixel, at most 8; specks under this edge squared go, at least 4 mask pixels.
 TISSUE_MARGIN_PX = 64
-SPECK_PX = 32
+SPECK_PX = 64
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def _mask_of(jpeg: bytes, width: int, height: int) -> np.ndarray:
     scale = max(width / rgb.shape[1], height / rgb.shape[0])  # level-0 px per mask px
     return tissue_mask(
         rgb,
-        min_object_px=max(1, round((SPECK_PX / scale) ** 2)),
+        min_object_px=max(4, round((SPECK_PX / scale) ** 2)),
         dilation_px=max(1, min(8, round(TISSUE_MARGIN_PX / scale))),
     )
 
@@ -222,10 +222,32 @@ class SlideAnalysisJobs:
         done = {region.index for region in stored}
         todo = deque(index for index in range(len(plan.regions)) if index not in done)
         workers = min(self.settings.slide_analysis_concurrency, len(todo))
+        if workers:
+            await self._run_regions(job, plan, todo, tally, workers)
+        await job.report(**tally.report(), force=True)
+        return {
+            "slide_id": plan.slide_id,
+            "box_id": plan.box_id,
+            "regions": tally.regions,
+            "nuclei": tally.nuclei,
+            "tissue_mm2": round(plan.tissue_mm2, 6),
+        }
+
+    async def _run_regions(
+        self,
+        job: JobContext,
+        plan: SlideAnalysisPlan,
+        todo: deque[int],
+        tally: _Tally,
+        workers: int,
+    ) -> None:
+        """`workers` regions at a time until none is left; the first failure
+        (or a cancel seen at a report) stops the others and is raised."""
         finished = asyncio.Event()
-        running = [workers]
+        running = workers
 
         async def worker() -> None:
+            nonlocal running
             try:
                 while todo:
                     index = todo.popleft()
@@ -236,8 +258,8 @@ class SlideAnalysisJobs:
                     tally.add(region)
                     await job.report(**tally.report())
             finally:
-                running[0] -= 1
-                if running[0] == 0:
+                running -= 1
+                if running == 0:
                     finished.set()
 
         async def watch_for_cancel() -> None:
@@ -249,22 +271,13 @@ class SlideAnalysisJobs:
                 if not finished.is_set():
                     await job.report(force=True)
 
-        if workers:
-            try:
-                async with asyncio.TaskGroup() as group:
-                    for _ in range(workers):
-                        group.create_task(worker())
-                    group.create_task(watch_for_cancel())
-            except BaseExceptionGroup as failure:
-                raise _first_error(failure) from None
-        await job.report(**tally.report(), force=True)
-        return {
-            "slide_id": plan.slide_id,
-            "box_id": plan.box_id,
-            "regions": tally.regions,
-            "nuclei": tally.nuclei,
-            "tissue_mm2": round(plan.tissue_mm2, 6),
-        }
+        try:
+            async with asyncio.TaskGroup() as group:
+                for _ in range(workers):
+                    group.create_task(worker())
+                group.create_task(watch_for_cancel())
+        except BaseExceptionGroup as failure:
+            raise _first_error(failure) from None
 
     async def _segment(self, plan: SlideAnalysisPlan, index: int) -> NucleiBatch:
         """One region's nuclei from the inference service (centroid inside it)."""
