@@ -297,7 +297,7 @@ def test_two_replicas_split_the_job_and_find_the_same_nuclei(stack, one_replica)
     assert watch(single, reference.job_id)[-1].status == common_pb2.JOB_STATUS_COMPLETED
 
     a, b = stack.inference(delay_s=0.02), stack.inference(delay_s=0.02)
-    both = f"ipv4:{a.runner.address},{b.runner.address}"
+    both = f"{a.runner.address},{b.runner.address}"  # a plain list: common.channels
     stub = stack.stub(stack.spatial(both, slide_analysis_concurrency=4))
     slide_id = stack.slide("replicas.svs")
     started = start(stub, slide_id)
