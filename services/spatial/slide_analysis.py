@@ -198,12 +198,16 @@ class SlideAnalysisJobs:
         )
         plan = SlideAnalysisPlan(slide.id, box.id, mpp, size, regions)
         assert self.runner is not None
-        job = await self.runner.submit(
-            JOB_TYPE,
-            self.work,
-            params=plan.to_params(),
-            labels={"slide_id": slide.id, "box_id": box.id},
-        )
+        try:
+            job = await self.runner.submit(
+                JOB_TYPE,
+                self.work,
+                params=plan.to_params(),
+                labels={"slide_id": slide.id, "box_id": box.id},
+            )
+        except BaseException:
+            await asyncio.shield(self.store.delete_box(box.id))  # no box without its job
+            raise
         return job, plan
 
     @staticmethod
