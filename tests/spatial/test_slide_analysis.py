@@ -9,6 +9,7 @@ corners (and patch seams), and glass on its right, where no region is planned.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -274,7 +275,7 @@ def test_every_painted_nucleus_is_stored_once_across_region_borders(stack, one_r
     last = plan.regions[-1].bounds
     assert (last.x_min, last.y_min, last.x_max, last.y_max) == (768, 768, 1024, HEIGHT)
 
-    # ROI statistics and the box cover the whole slide.
+    # ROI statistics, the box and its export cover the whole slide.
     whole = pb.Bounds(x_min=0, y_min=0, x_max=WIDTH, y_max=HEIGHT)
     stats = stub.GetRoiStats(pb.GetRoiStatsRequest(slide_id=slide_id, bounds=whole), timeout=30)
     assert stats.total_nuclei == len(PAINTED)
@@ -283,6 +284,9 @@ def test_every_painted_nucleus_is_stored_once_across_region_borders(stack, one_r
     assert box.total_nuclei == len(PAINTED)
     b = box.bounds
     assert (b.x_min, b.y_min, b.x_max, b.y_max) == (0, 0, WIDTH, HEIGHT)
+    chunks = stub.ExportGeoJson(pb.ExportGeoJsonRequest(box_id=started.box_id), timeout=30)
+    exported = json.loads(b"".join(chunk.chunk for chunk in chunks))
+    assert len(exported["features"]) == len(PAINTED)
 
     listed = stub.ListJobs(common_pb2.ListJobsRequest(type="slide_analysis"), timeout=30)
     assert started.job_id in [job.id for job in listed.jobs]
