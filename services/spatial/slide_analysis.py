@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from common import errors
 from common.jobs import JobContext, JobRecord, JobRunner, JobStatus
 from common.jobs.rpc import timestamp
 from common.rpc_errors import RpcFailure
-from micrographia.inference.v1 import inference_pb2_grpc
+from micrographia.inference.v1 import inference_pb2, inference_pb2_grpc
 from micrographia.slides.v1 import slides_pb2, slides_pb2_grpc
 from micrographia.spatial.v1 import spatial_pb2 as pb
 from services.spatial.core import Bounds, NucleiBatch, SpatialStore, StoredRegion
@@ -41,7 +42,11 @@ from services.spatial.messages import bounds_message
 from services.spatial.segmentation import nuclei_batch, segment_request
 from services.spatial.settings import SpatialSettings
 
+logger = logging.getLogger("micrographia.spatial")
+
 JOB_TYPE = "slide_analysis"
+# Seconds before retrying a region whose replica went away (times the attempt).
+RETRY_DELAY_S = 0.5
 # A rough figure for the estimate in the start answer: level-0 megapixels one
 # inference replica segments per second (HoVerNet fast on a GPU, 0.25 um/px).
 ESTIMATED_MEGAPIXELS_PER_S = 4.0
@@ -284,28 +289,47 @@ class SlideAnalysisJobs:
             raise _first_error(failure) from None
 
     async def _segment(self, plan: SlideAnalysisPlan, index: int) -> NucleiBatch:
-        """One region's nuclei from the inference service (centroid inside it)."""
+        """One region's nuclei from the inference service (centroid inside it).
+        A replica that goes away mid-call (UNAVAILABLE) costs a retry, which
+        round-robin sends to another; any other failure fails the region."""
         bounds = plan.regions[index]
+        attempts = self.settings.slide_analysis_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                found = await self._segment_once(plan.slide_id, bounds)
+                break
+            except grpc.RpcError as error:
+                failure = RpcFailure.from_error(error)
+                if failure.grpc_code == grpc.StatusCode.UNAVAILABLE and attempt < attempts:
+                    logger.warning(
+                        "region %d of job for slide %s: inference unavailable (%s), retrying",
+                        index,
+                        plan.slide_id,
+                        failure.message,
+                    )
+                    await asyncio.sleep(RETRY_DELAY_S * attempt)
+                    continue
+                where = f"{bounds.x_min:g},{bounds.y_min:g} to {bounds.x_max:g},{bounds.y_max:g}"
+                raise errors.ProcessingError(
+                    f"region {index + 1}/{len(plan.regions)} ({where}) failed in the inference "
+                    f"service: {failure.message}",
+                    code=failure.error_code,
+                    region=index,
+                ) from None
+        return await asyncio.to_thread(nuclei_batch, found, bounds)
+
+    async def _segment_once(self, slide_id: str, bounds: Bounds) -> list[inference_pb2.Nucleus]:
         call = self.inference().SegmentRegion(
-            segment_request(plan.slide_id, bounds), timeout=self.settings.inference_timeout_s
+            segment_request(slide_id, bounds), timeout=self.settings.inference_timeout_s
         )
-        found = []
+        found: list[inference_pb2.Nucleus] = []
         try:
             async for message in call:
                 if message.HasField("nuclei"):
                     found.extend(message.nuclei.nuclei)
-        except grpc.RpcError as error:
-            failure = RpcFailure.from_error(error)
-            where = f"{bounds.x_min:g},{bounds.y_min:g} to {bounds.x_max:g},{bounds.y_max:g}"
-            raise errors.ProcessingError(
-                f"region {index + 1}/{len(plan.regions)} ({where}) failed in the inference "
-                f"service: {failure.message}",
-                code=failure.error_code,
-                region=index,
-            ) from None
         finally:
             call.cancel()  # cancelled or failed: stop the inference at once
-        return await asyncio.to_thread(nuclei_batch, found, bounds)
+        return found
 
     # ------------------------------------------------------------ stopping
 

@@ -318,6 +318,20 @@ def test_two_replicas_split_the_job_and_find_the_same_nuclei(stack, one_replica)
     assert_each_painted_nucleus_once(found)
 
 
+def test_a_replica_lost_mid_job_leaves_its_regions_to_the_other(stack):
+    a, b = stack.inference(delay_s=0.3), stack.inference(delay_s=0.3)
+    both = f"{a.runner.address},{b.runner.address}"
+    stub = stack.stub(stack.spatial(both, slide_analysis_concurrency=4))
+    slide_id = stack.slide("lost-replica.svs")
+    started = start(stub, slide_id)
+    wait_for_stored(stub, started.job_id, 2)
+    stack.stop(b.runner)  # its calls in flight end UNAVAILABLE: retried on the other
+    final = watch(stub, started.job_id)[-1]
+    assert final.status == common_pb2.JOB_STATUS_COMPLETED, final
+    assert b.asked and len(a.asked) + len(b.asked) > REGIONS  # some regions twice
+    assert_each_painted_nucleus_once(all_nuclei(stub, slide_id))
+
+
 def test_cancel_stops_the_inference_and_keeps_whole_regions(stack):
     replica = stack.inference(delay_s=0.2)
     stub = stack.stub(stack.spatial(replica.runner.address, slide_analysis_concurrency=2))
