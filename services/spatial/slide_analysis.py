@@ -4,8 +4,8 @@ inference (every replica at once) -> store, region by region.
 `start` checks everything before a job exists (slide id, region size, the
 slide, its tissue), creates the whole-slide box and submits the job; the plan
 (slide, box, regions) lives in the job's params. `work` runs the regions not
-stored yet, `concurrency` SegmentRegion calls in flight over the one inference
-channel (round-robin over every replica its address resolves to), and stores
+stored yet, `SLIDE_ANALYSIS_CONCURRENCY` SegmentRegion calls in flight over the
+one inference channel (round-robin over every replica its address resolves to), and stores
 each region's nuclei in one transaction as it completes (core/store.py
 `store_region`). The same `work` resumes a job whose process died: the stored
 regions are skipped. Cancelling the job cancels the task, hence the gRPC calls
