@@ -4,6 +4,7 @@ headless service gives one per replica)."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 
 from grpc import aio
@@ -104,13 +105,43 @@ def channel_options(max_message_bytes: int) -> list[tuple[str, object]]:
     ]
 
 
+_SCHEMES = ("dns:", "ipv4:", "ipv6:", "unix:", "unix-abstract:", "vsock:")
+
+
+def grpc_target(address: str) -> str:
+    """The gRPC target of an address setting. One address, or a target with a
+    scheme, is used as it is (a name resolving to every replica is balanced over
+    them all); a comma list of IP:port pairs ("10.0.0.5:50054,10.0.0.6:50054")
+    becomes gRPC's `ipv4:`/`ipv6:` list, balanced over each."""
+    address = address.strip()
+    if "," not in address or address.startswith(_SCHEMES):
+        return address
+    parts = [part.strip() for part in address.split(",") if part.strip()]
+    versions = set()
+    for part in parts:
+        host, _, port = part.rpartition(":")
+        try:
+            versions.add(ipaddress.ip_address(host.strip("[]")).version)
+        except ValueError:
+            raise ValueError(
+                f"address list {address!r}: {part!r} is not IP:port (a list takes IP "
+                "addresses; a DNS name resolving to every replica is one address)"
+            ) from None
+        if not port.isdigit():
+            raise ValueError(f"address list {address!r}: {part!r} has no port")
+    if len(versions) > 1:
+        raise ValueError(f"address list {address!r} mixes IPv4 and IPv6")
+    return f"ipv{versions.pop()}:{','.join(parts)}"
+
+
 def open_channel(
     address: str,
     tracer_provider: TracerProvider | None,
     max_message_bytes: int = 64 * 1024 * 1024,
 ) -> aio.Channel:
-    """An insecure (in-cluster) channel to `address`, e.g. "127.0.0.1:50053"."""
+    """An insecure (in-cluster) channel to `address`, e.g. "127.0.0.1:50053", a
+    name resolving to every replica, or a comma list of IP:port (`grpc_target`)."""
     interceptors = client_interceptors(tracer_provider) if tracer_provider is not None else None
     return aio.insecure_channel(
-        address, options=channel_options(max_message_bytes), interceptors=interceptors
+        grpc_target(address), options=channel_options(max_message_bytes), interceptors=interceptors
     )

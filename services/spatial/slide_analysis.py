@@ -4,8 +4,8 @@ inference (every replica at once) -> store, region by region.
 `start` checks everything before a job exists (slide id, region size, the
 slide, its tissue), creates the whole-slide box and submits the job; the plan
 (slide, box, regions) lives in the job's params. `work` runs the regions not
-stored yet, `concurrency` SegmentRegion calls in flight over the one inference
-channel (round-robin over every replica its address resolves to), and stores
+stored yet, `SLIDE_ANALYSIS_CONCURRENCY` SegmentRegion calls in flight over the
+one inference channel (round-robin over every replica its address resolves to), and stores
 each region's nuclei in one transaction as it completes (core/store.py
 `store_region`). The same `work` resumes a job whose process died: the stored
 regions are skipped. Cancelling the job cancels the task, hence the gRPC calls
@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import io
+import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ from common import errors
 from common.jobs import JobContext, JobRecord, JobRunner, JobStatus
 from common.jobs.rpc import timestamp
 from common.rpc_errors import RpcFailure
-from micrographia.inference.v1 import inference_pb2_grpc
+from micrographia.inference.v1 import inference_pb2, inference_pb2_grpc
 from micrographia.slides.v1 import slides_pb2, slides_pb2_grpc
 from micrographia.spatial.v1 import spatial_pb2 as pb
 from services.spatial.core import Bounds, NucleiBatch, SpatialStore, StoredRegion
@@ -41,14 +42,18 @@ from services.spatial.messages import bounds_message
 from services.spatial.segmentation import nuclei_batch, segment_request
 from services.spatial.settings import SpatialSettings
 
+logger = logging.getLogger("micrographia.spatial")
+
 JOB_TYPE = "slide_analysis"
+# Seconds before retrying a region whose replica went away (times the attempt).
+RETRY_DELAY_S = 0.5
 # A rough figure for the estimate in the start answer: level-0 megapixels one
 # inference replica segments per second (HoVerNet fast on a GPU, 0.25 um/px).
 ESTIMATED_MEGAPIXELS_PER_S = 4.0
-# Level-0 pixels: tissue closer than this to the mask's edge is kept (dilation),
-# and specks smaller than the square of it are dropped, in mask pixels at least 1.
+# Level-0 pixels: tissue is grown by this much (borders kept), at least one mask
+# pixel, at most 8; specks under this edge squared go, at least 4 mask pixels.
 TISSUE_MARGIN_PX = 64
-SPECK_PX = 32
+SPECK_PX = 64
 
 
 @dataclass(frozen=True)
@@ -92,7 +97,7 @@ def _mask_of(jpeg: bytes, width: int, height: int) -> np.ndarray:
     scale = max(width / rgb.shape[1], height / rgb.shape[0])  # level-0 px per mask px
     return tissue_mask(
         rgb,
-        min_object_px=max(1, round((SPECK_PX / scale) ** 2)),
+        min_object_px=max(4, round((SPECK_PX / scale) ** 2)),
         dilation_px=max(1, min(8, round(TISSUE_MARGIN_PX / scale))),
     )
 
@@ -198,12 +203,16 @@ class SlideAnalysisJobs:
         )
         plan = SlideAnalysisPlan(slide.id, box.id, mpp, size, regions)
         assert self.runner is not None
-        job = await self.runner.submit(
-            JOB_TYPE,
-            self.work,
-            params=plan.to_params(),
-            labels={"slide_id": slide.id, "box_id": box.id},
-        )
+        try:
+            job = await self.runner.submit(
+                JOB_TYPE,
+                self.work,
+                params=plan.to_params(),
+                labels={"slide_id": slide.id, "box_id": box.id},
+            )
+        except BaseException:
+            await asyncio.shield(self.store.delete_box(box.id))  # no box without its job
+            raise
         return job, plan
 
     @staticmethod
@@ -222,10 +231,32 @@ class SlideAnalysisJobs:
         done = {region.index for region in stored}
         todo = deque(index for index in range(len(plan.regions)) if index not in done)
         workers = min(self.settings.slide_analysis_concurrency, len(todo))
+        if workers:
+            await self._run_regions(job, plan, todo, tally, workers)
+        await job.report(**tally.report(), force=True)
+        return {
+            "slide_id": plan.slide_id,
+            "box_id": plan.box_id,
+            "regions": tally.regions,
+            "nuclei": tally.nuclei,
+            "tissue_mm2": round(plan.tissue_mm2, 6),
+        }
+
+    async def _run_regions(
+        self,
+        job: JobContext,
+        plan: SlideAnalysisPlan,
+        todo: deque[int],
+        tally: _Tally,
+        workers: int,
+    ) -> None:
+        """`workers` regions at a time until none is left; the first failure
+        (or a cancel seen at a report) stops the others and is raised."""
         finished = asyncio.Event()
-        running = [workers]
+        running = workers
 
         async def worker() -> None:
+            nonlocal running
             try:
                 while todo:
                     index = todo.popleft()
@@ -236,8 +267,8 @@ class SlideAnalysisJobs:
                     tally.add(region)
                     await job.report(**tally.report())
             finally:
-                running[0] -= 1
-                if running[0] == 0:
+                running -= 1
+                if running == 0:
                     finished.set()
 
         async def watch_for_cancel() -> None:
@@ -249,46 +280,56 @@ class SlideAnalysisJobs:
                 if not finished.is_set():
                     await job.report(force=True)
 
-        if workers:
-            try:
-                async with asyncio.TaskGroup() as group:
-                    for _ in range(workers):
-                        group.create_task(worker())
-                    group.create_task(watch_for_cancel())
-            except BaseExceptionGroup as failure:
-                raise _first_error(failure) from None
-        await job.report(**tally.report(), force=True)
-        return {
-            "slide_id": plan.slide_id,
-            "box_id": plan.box_id,
-            "regions": tally.regions,
-            "nuclei": tally.nuclei,
-            "tissue_mm2": round(plan.tissue_mm2, 6),
-        }
+        try:
+            async with asyncio.TaskGroup() as group:
+                for _ in range(workers):
+                    group.create_task(worker())
+                group.create_task(watch_for_cancel())
+        except BaseExceptionGroup as failure:
+            raise _first_error(failure) from None
 
     async def _segment(self, plan: SlideAnalysisPlan, index: int) -> NucleiBatch:
-        """One region's nuclei from the inference service (centroid inside it)."""
+        """One region's nuclei from the inference service (centroid inside it).
+        A replica that goes away mid-call (UNAVAILABLE) costs a retry, which
+        round-robin sends to another; any other failure fails the region."""
         bounds = plan.regions[index]
+        attempts = self.settings.slide_analysis_attempts
+        for attempt in range(1, attempts + 1):
+            try:
+                found = await self._segment_once(plan.slide_id, bounds)
+                break
+            except grpc.RpcError as error:
+                failure = RpcFailure.from_error(error)
+                if failure.grpc_code == grpc.StatusCode.UNAVAILABLE and attempt < attempts:
+                    logger.warning(
+                        "region %d of job for slide %s: inference unavailable (%s), retrying",
+                        index,
+                        plan.slide_id,
+                        failure.message,
+                    )
+                    await asyncio.sleep(RETRY_DELAY_S * attempt)
+                    continue
+                where = f"{bounds.x_min:g},{bounds.y_min:g} to {bounds.x_max:g},{bounds.y_max:g}"
+                raise errors.ProcessingError(
+                    f"region {index + 1}/{len(plan.regions)} ({where}) failed in the inference "
+                    f"service: {failure.message}",
+                    code=failure.error_code,
+                    region=index,
+                ) from None
+        return await asyncio.to_thread(nuclei_batch, found, bounds)
+
+    async def _segment_once(self, slide_id: str, bounds: Bounds) -> list[inference_pb2.Nucleus]:
         call = self.inference().SegmentRegion(
-            segment_request(plan.slide_id, bounds), timeout=self.settings.inference_timeout_s
+            segment_request(slide_id, bounds), timeout=self.settings.inference_timeout_s
         )
-        found = []
+        found: list[inference_pb2.Nucleus] = []
         try:
             async for message in call:
                 if message.HasField("nuclei"):
                     found.extend(message.nuclei.nuclei)
-        except grpc.RpcError as error:
-            failure = RpcFailure.from_error(error)
-            where = f"{bounds.x_min:g},{bounds.y_min:g} to {bounds.x_max:g},{bounds.y_max:g}"
-            raise errors.ProcessingError(
-                f"region {index + 1}/{len(plan.regions)} ({where}) failed in the inference "
-                f"service: {failure.message}",
-                code=failure.error_code,
-                region=index,
-            ) from None
         finally:
             call.cancel()  # cancelled or failed: stop the inference at once
-        return await asyncio.to_thread(nuclei_batch, found, bounds)
+        return found
 
     # ------------------------------------------------------------ stopping
 

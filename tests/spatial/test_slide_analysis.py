@@ -9,6 +9,7 @@ corners (and patch seams), and glass on its right, where no region is planned.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -120,11 +121,14 @@ class Stack:
     runners: list[ServiceRunner] = field(default_factory=list)
     channels: list[grpc.Channel] = field(default_factory=list)
 
-    def inference(self, delay_s: float = 0.0, oracle: bool = True, **settings) -> Replica:
+    def inference(
+        self, delay_s: float = 0.0, oracle: bool = True, weights: str = "random", **settings
+    ) -> Replica:
         """An inference replica whose network is the oracle (or, with `oracle`
-        False, HoVerNet with random weights)."""
+        False, HoVerNet with `weights`)."""
         server = InferenceSettings(host="127.0.0.1", port=0, grace_period_s=1, **settings)
-        runner = ServiceRunner(InferenceService, server, self.platform.platform)
+        platform = self.platform.platform.model_copy(update={"inference_weights": weights})
+        runner = ServiceRunner(InferenceService, server, platform)
         self.platform.loop.run(runner.start())
         self.platform.loop.run(runner.wait_ready())
         counting = CountingOracle(delay_s)
@@ -135,10 +139,12 @@ class Stack:
 
     def spatial(self, inference_address: str, **settings) -> ServiceRunner:
         peers = self.platform.platform.model_copy(update={"inference_address": inference_address})
+        # Jobs of a stopped service are resumed only by one told to (a short
+        # job_stale_after_s): every spatial service here shares the jobs table.
         options = {
             "slide_analysis_region_size": REGION,
             "job_heartbeat_s": 0.2,
-            "job_stale_after_s": 1.0,
+            "job_stale_after_s": 60.0,
             **settings,
         }
         runner = ServiceRunner(
@@ -269,7 +275,7 @@ def test_every_painted_nucleus_is_stored_once_across_region_borders(stack, one_r
     last = plan.regions[-1].bounds
     assert (last.x_min, last.y_min, last.x_max, last.y_max) == (768, 768, 1024, HEIGHT)
 
-    # ROI statistics and the box cover the whole slide.
+    # ROI statistics, the box and its export cover the whole slide.
     whole = pb.Bounds(x_min=0, y_min=0, x_max=WIDTH, y_max=HEIGHT)
     stats = stub.GetRoiStats(pb.GetRoiStatsRequest(slide_id=slide_id, bounds=whole), timeout=30)
     assert stats.total_nuclei == len(PAINTED)
@@ -278,6 +284,9 @@ def test_every_painted_nucleus_is_stored_once_across_region_borders(stack, one_r
     assert box.total_nuclei == len(PAINTED)
     b = box.bounds
     assert (b.x_min, b.y_min, b.x_max, b.y_max) == (0, 0, WIDTH, HEIGHT)
+    chunks = stub.ExportGeoJson(pb.ExportGeoJsonRequest(box_id=started.box_id), timeout=30)
+    exported = json.loads(b"".join(chunk.chunk for chunk in chunks))
+    assert len(exported["features"]) == len(PAINTED)
 
     listed = stub.ListJobs(common_pb2.ListJobsRequest(type="slide_analysis"), timeout=30)
     assert started.job_id in [job.id for job in listed.jobs]
@@ -292,7 +301,7 @@ def test_two_replicas_split_the_job_and_find_the_same_nuclei(stack, one_replica)
     assert watch(single, reference.job_id)[-1].status == common_pb2.JOB_STATUS_COMPLETED
 
     a, b = stack.inference(delay_s=0.02), stack.inference(delay_s=0.02)
-    both = f"ipv4:{a.runner.address},{b.runner.address}"
+    both = f"{a.runner.address},{b.runner.address}"  # a plain list: common.channels
     stub = stack.stub(stack.spatial(both, slide_analysis_concurrency=4))
     slide_id = stack.slide("replicas.svs")
     started = start(stub, slide_id)
@@ -307,6 +316,20 @@ def test_two_replicas_split_the_job_and_find_the_same_nuclei(stack, one_replica)
     found = all_nuclei(stub, slide_id)
     assert found == all_nuclei(single, reference_slide)
     assert_each_painted_nucleus_once(found)
+
+
+def test_a_replica_lost_mid_job_leaves_its_regions_to_the_other(stack):
+    a, b = stack.inference(delay_s=0.3), stack.inference(delay_s=0.3)
+    both = f"{a.runner.address},{b.runner.address}"
+    stub = stack.stub(stack.spatial(both, slide_analysis_concurrency=4))
+    slide_id = stack.slide("lost-replica.svs")
+    started = start(stub, slide_id)
+    wait_for_stored(stub, started.job_id, 2)
+    stack.stop(b.runner)  # its calls in flight end UNAVAILABLE: retried on the other
+    final = watch(stub, started.job_id)[-1]
+    assert final.status == common_pb2.JOB_STATUS_COMPLETED, final
+    assert b.asked and len(a.asked) + len(b.asked) > REGIONS  # some regions twice
+    assert_each_painted_nucleus_once(all_nuclei(stub, slide_id))
 
 
 def test_cancel_stops_the_inference_and_keeps_whole_regions(stack):
@@ -355,12 +378,14 @@ def test_a_restarted_service_resumes_only_the_missing_regions(stack, one_replica
     stack.stop(first)  # like a crash: the job stays running, its heartbeat goes stale
 
     asked_before = set(replica.asked)
-    second = stack.spatial(replica.runner.address, slide_analysis_concurrency=2)
+    second = stack.spatial(
+        replica.runner.address, slide_analysis_concurrency=2, job_stale_after_s=1.0
+    )
     stub = stack.stub(second)
     job = stub.GetJob(common_pb2.GetJobRequest(job_id=started.job_id), timeout=30).job
     assert job.status == common_pb2.JOB_STATUS_RUNNING
     stored_then = {r.index: r for r in regions_of(stub, started.job_id).regions if r.stored}
-    assert stored_then
+    assert 2 <= len(stored_then) < REGIONS
 
     final = watch(stub, started.job_id)[-1]
     assert final.status == common_pb2.JOB_STATUS_COMPLETED, final
@@ -373,7 +398,7 @@ def test_a_restarted_service_resumes_only_the_missing_regions(stack, one_replica
         assert plan.regions[index].nuclei == region.nuclei
     resumed = set(replica.asked) - asked_before
     stored_corners = {(int(r.bounds.x_min), int(r.bounds.y_min)) for r in stored_then.values()}
-    assert not resumed & stored_corners
+    assert resumed and not resumed & stored_corners
 
     # The same nuclei as an uninterrupted run.
     found = all_nuclei(stub, slide_id)
@@ -383,6 +408,18 @@ def test_a_restarted_service_resumes_only_the_missing_regions(stack, one_replica
     reference = start(single, reference_slide)
     assert watch(single, reference.job_id)[-1].status == common_pb2.JOB_STATUS_COMPLETED
     assert found == all_nuclei(single, reference_slide)
+
+
+def test_a_failing_region_fails_the_job_with_the_reason(stack):
+    replica = stack.inference(oracle=False, weights=str(stack.folder / "missing.pth"))
+    stub = stack.stub(stack.spatial(replica.runner.address))
+    slide_id = stack.slide("no-model.svs")
+    started = start(stub, slide_id)
+    final = watch(stub, started.job_id)[-1]
+    assert final.status == common_pb2.JOB_STATUS_FAILED, final
+    assert final.error.code == "FAILED_PRECONDITION"
+    assert f"/{REGIONS}" in final.error.message and "no HoVerNet model" in final.error.message
+    assert not any(r.stored for r in regions_of(stub, started.job_id).regions)
 
 
 def test_deleting_the_box_stops_the_job(stack):

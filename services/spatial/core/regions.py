@@ -19,10 +19,11 @@ from common.errors import InvalidArgument
 from services.spatial.core.bounds import Bounds
 
 # Bounds of a region's edge, level-0 pixels: smaller ones cost a call each for
-# little tissue, larger ones hold a replica too long (and exceed what the
-# inference service reads at once).
+# little tissue; larger ones hold a replica too long, and at 0.5 um/px (20x)
+# 8192 is already the inference service's largest region at the model's
+# 0.25 um/px (16384 px a side).
 MIN_REGION_SIZE = 256
-MAX_REGION_SIZE = 16384
+MAX_REGION_SIZE = 8192
 
 
 def check_region_size(size: int) -> int:

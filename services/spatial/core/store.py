@@ -130,7 +130,8 @@ def _check_inside(nuclei: NucleiBatch, bounds: Bounds) -> None:
 async def _next_label(
     connection: asyncpg.Connection, slide: uuid.UUID, prefix: str, *, whole_slide: bool
 ) -> str:
-    """ "<prefix> N": N counts the slide's boxes of the same kind, this one included."""
+    """The default label "<prefix> N": N counts the slide's boxes of the same
+    kind (viewport or whole-slide), this one included."""
     existing = await connection.fetchval(
         "SELECT count(*) FROM analysis_boxes WHERE slide_id = $1 AND whole_slide = $2",
         slide,
