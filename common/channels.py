@@ -57,6 +57,8 @@ IDEMPOTENT_READS: dict[str, tuple[str, ...]] = {
         "ListNucleiInViewport",
         "ListAnalysisBoxes",
         "GetAnalysisBox",
+        "ListSlideAnalysisRegions",
+        *_JOB_READS,
     ),
 }
 

@@ -69,6 +69,8 @@ def test_rest_and_sse_follow_a_whole_slide_analysis_to_its_box(platform, schema,
         assert last["progress"]["mm2_done"] == pytest.approx(started["tissue_mm2"])
         complete = events[-1][1]
         assert complete["box"]["id"] == box_id and complete["box"]["label"] == "whole"
+        # The box's area is the analysed tissue's, not the slide's (glass included).
+        assert complete["box"]["area_mm2"] == pytest.approx(started["tissue_mm2"])
         assert complete["box"]["total_nuclei"] == last["progress"]["nuclei"]
 
         path = "/api/slide-analysis/status/{job_id}"

@@ -51,10 +51,14 @@ def _ratio(numerator: int, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
 
 
-def summarize(counts: Sequence[int], bounds: Bounds, mpp: float | None) -> Summary:
-    """`counts[t]` nuclei of type t in `bounds` -> totals, density, every type's share."""
+def summarize(
+    counts: Sequence[int], bounds: Bounds, mpp: float | None, area_px: float | None = None
+) -> Summary:
+    """`counts[t]` nuclei of type t in `bounds` -> totals, density, every type's share.
+    `area_px`: the area they were found in when it is not all of `bounds` (a
+    whole-slide analysis: its tissue regions)."""
     total = int(sum(counts))
-    area_mm2 = bounds.area_mm2(mpp)
+    area_mm2 = bounds.area_mm2(mpp) if area_px is None else area_px * (mpp or 0.0) ** 2 * 1e-6
     breakdown = [
         CellTypeCount(index, name, int(counts[index]), counts[index] / total if total else 0.0)
         for index, name in enumerate(CELL_TYPE_NAMES)

@@ -93,7 +93,7 @@ def _box(row: asyncpg.Record) -> AnalysisBox:
         slide_id=str(row["slide_id"]),
         label=row["label"],
         bounds=bounds,
-        summary=summarize(row["cell_type_counts"], bounds, row["mpp"]),
+        summary=summarize(row["cell_type_counts"], bounds, row["mpp"], row["analysed_px"]),
         created_at=row["created_at"],
     )
 
@@ -150,13 +150,15 @@ async def _insert_box_row(
     *,
     whole_slide: bool,
 ) -> asyncpg.Record:
-    summary = summarize(counts, bounds, mpp)
+    # A whole-slide box has analysed nothing yet; it grows region by region.
+    analysed_px = 0.0 if whole_slide else None
+    summary = summarize(counts, bounds, mpp, analysed_px)
     return await connection.fetchrow(
         """INSERT INTO analysis_boxes (id, slide_id, label, x_min, y_min, x_max, y_max,
                geom, mpp, total_nuclei, area_mm2, density_per_mm2, neoplastic_ratio,
-               cell_type_counts, whole_slide)
+               cell_type_counts, whole_slide, analysed_px)
            VALUES ($1, $2, $3, $4, $5, $6, $7, ST_MakeEnvelope($4, $5, $6, $7),
-               $8, $9, $10, $11, $12, $13, $14)
+               $8, $9, $10, $11, $12, $13, $14, $15)
            RETURNING *""",
         uuid.uuid4(),
         slide,
@@ -169,6 +171,7 @@ async def _insert_box_row(
         summary.neoplastic_ratio,
         counts,
         whole_slide,
+        analysed_px,
     )
 
 
@@ -311,10 +314,12 @@ class SpatialStore:
             else:  # the region's nuclei are all that is visible there now
                 await cells.store_cells(connection, slide, bounds, nuclei)
             counts = [a + b for a, b in zip(row["cell_type_counts"], nuclei.counts(), strict=True)]
-            summary = summarize(counts, _row_bounds(row), row["mpp"])
+            analysed_px = (row["analysed_px"] or 0.0) + bounds.area_px
+            summary = summarize(counts, _row_bounds(row), row["mpp"], analysed_px)
             await connection.execute(
                 """UPDATE analysis_boxes SET total_nuclei = $2, area_mm2 = $3,
-                       density_per_mm2 = $4, neoplastic_ratio = $5, cell_type_counts = $6
+                       density_per_mm2 = $4, neoplastic_ratio = $5, cell_type_counts = $6,
+                       analysed_px = $7
                    WHERE id = $1""",
                 box,
                 summary.total_nuclei,
@@ -322,6 +327,7 @@ class SpatialStore:
                 summary.density_per_mm2,
                 summary.neoplastic_ratio,
                 counts,
+                analysed_px,
             )
             stored = await connection.fetchrow(
                 f"""INSERT INTO slide_analysis_regions

@@ -2,6 +2,11 @@
 -- A whole-slide box holds (for the overlap rule) only the regions it has stored,
 -- not its whole rectangle, until they are all there (core/store.py).
 ALTER TABLE analysis_boxes ADD COLUMN IF NOT EXISTS whole_slide boolean NOT NULL DEFAULT false;
+-- The area of a whole-slide box's stored regions, level-0 px^2: its area and
+-- density are the analysed tissue's, not the slide's glass included. NULL for
+-- a viewport box, whose area is its rectangle's.
+ALTER TABLE analysis_boxes ADD COLUMN IF NOT EXISTS analysed_px double precision
+    CHECK (analysed_px >= 0);
 
 -- The regions of a whole-slide analysis that are stored, each written in the
 -- transaction that stored its nuclei (so a row means: all its nuclei are in).
