@@ -105,7 +105,10 @@ def run_ours(image: np.ndarray, network, device: str, batch: int, precision: str
     size = image.shape[0]
     predictor = NetworkPredictor(network, device, SPEC.patch_input, SPEC.patch_output, precision)
     tile = int(os.environ.get("BENCH_INFERENCE_TILE") or 2048)
-    config = SegmentationConfig(batch_size=batch, tile_size=tile, margin=64)
+    workers = int(os.environ.get("BENCH_INFERENCE_WORKERS") or (os.cpu_count() or 2))
+    config = SegmentationConfig(
+        batch_size=batch, tile_size=tile, margin=64, postprocess_workers=workers
+    )
     slide = SlideFacts(size, size, MPP, (1.0,))
     plan = plan_region(slide, 0, 0, size, size, SPEC, config)
     events: list = []

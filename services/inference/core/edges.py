@@ -57,14 +57,23 @@ def hv_edges(nuclear_probability: torch.Tensor, hv: torch.Tensor) -> Edges:
 
 def _sobel(planes: torch.Tensor) -> torch.Tensor:
     """d/dx of plane 0 and d/dy of plane 1 (float64), as cv2.Sobel(ksize=21,
-    CV_64F): separable correlations with OpenCV's own coefficients."""
-    derivative, smoothing = _sobel_kernels(planes.device)
-    padded = F.pad(planes.to(torch.float64)[:, None], (SOBEL_SIZE // 2,) * 4, mode="reflect")
-    along_x = F.conv2d(padded[0:1], derivative.view(1, 1, 1, -1))
-    horizontal = F.conv2d(along_x, smoothing.view(1, 1, -1, 1))
-    along_y = F.conv2d(padded[1:2], derivative.view(1, 1, -1, 1))
-    vertical = F.conv2d(along_y, smoothing.view(1, 1, 1, -1))
-    return torch.cat([horizontal, vertical])[:, 0]
+    CV_64F): separable correlations with OpenCV's own coefficients, as sums of
+    shifted views (no convolution algorithm to pick, the same on any device)."""
+    derivative, smoothing = _sobel_kernels()
+    padded = F.pad(planes.to(torch.float64)[:, None], (SOBEL_SIZE // 2,) * 4, mode="reflect")[:, 0]
+    horizontal = _correlate(_correlate(padded[0], derivative, 1), smoothing, 0)
+    vertical = _correlate(_correlate(padded[1], derivative, 0), smoothing, 1)
+    return torch.stack([horizontal, vertical])
+
+
+def _correlate(plane: torch.Tensor, kernel: tuple[float, ...], dim: int) -> torch.Tensor:
+    """`plane` correlated with `kernel` along `dim`, keeping only full windows."""
+    length = plane.shape[dim] - len(kernel) + 1
+    out = plane.narrow(dim, 0, length) * kernel[0]
+    for shift, weight in enumerate(kernel[1:], start=1):
+        if weight:
+            out.add_(plane.narrow(dim, shift, length), alpha=weight)
+    return out
 
 
 def _sobel_opencv(planes: torch.Tensor) -> torch.Tensor:
@@ -102,14 +111,12 @@ def _to_float32(values: torch.Tensor) -> torch.Tensor:
 
 
 @cache
-def _sobel_kernels(device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+def _sobel_kernels() -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """OpenCV's derivative and smoothing coefficients for a 21-tap Sobel."""
     import cv2
 
     derivative, smoothing = cv2.getDerivKernels(1, 0, SOBEL_SIZE, normalize=False, ktype=cv2.CV_64F)
-    return (
-        torch.from_numpy(derivative.ravel().copy()).to(device),
-        torch.from_numpy(smoothing.ravel().copy()).to(device),
-    )
+    return tuple(derivative.ravel().tolist()), tuple(smoothing.ravel().tolist())
 
 
 def copy_to_pinned(tensor: torch.Tensor, non_blocking: bool) -> torch.Tensor:
