@@ -96,10 +96,18 @@ class NetworkPredictor:
             torch.nn.Module.to(self.network, memory_format=torch.channels_last)
             torch.backends.cudnn.benchmark = True
         self._lock = threading.Lock()
+        self._widest = 0  # the largest batch so far
 
     def _launch(self, batch: np.ndarray) -> torch.Tensor:
         """Queue the forward pass of one batch; returns N x 4 x H x W (np, h, v, type)."""
         torch = self.torch
+        count = len(batch)
+        if self.cuda and count < self._widest:
+            # One batch shape on the device: cuDNN tunes its algorithms per shape,
+            # seconds for a whole HoVerNet, so a tile's short last batch is padded.
+            padding = np.zeros((self._widest - count, *batch.shape[1:]), batch.dtype)
+            batch = np.concatenate([batch, padding])
+        self._widest = max(self._widest, count)
         images = torch.from_numpy(batch)
         if self.cuda:
             images = images.pin_memory().to(self.device, non_blocking=True)
@@ -122,7 +130,7 @@ class NetworkPredictor:
                 parts.append(torch.argmax(out["tp"].float(), dim=1, keepdim=True).float())
             else:
                 parts.append(torch.zeros_like(nuclear))
-            return torch.cat(parts, dim=1).contiguous()
+            return torch.cat(parts, dim=1)[:count].contiguous()
 
     def predict(self, batches: Iterable[np.ndarray]) -> Iterator[Maps]:
         for batch in batches:
