@@ -259,8 +259,9 @@ def segment_region(
 
 
 def postprocess_pool(processes: int) -> ProcessPoolExecutor:
-    """Worker processes for post-processing: the watershed holds the GIL, so on a
-    fast device threads leave it waiting. Started (forkserver) and warmed once."""
+    """Worker processes for post-processing, in place of threads (what remains of
+    it under the GIL: Python per component and per nucleus). Started (forkserver)
+    and warmed once."""
     pool = ProcessPoolExecutor(processes, mp_context=get_context("forkserver"))
     for future in [pool.submit(_warm) for _ in range(processes)]:
         future.result()
