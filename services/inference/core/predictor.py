@@ -62,7 +62,8 @@ class Predictor(Protocol):
     device: str
 
     def predict(self, batches: Iterable[np.ndarray]) -> Iterator[Maps]:
-        """Maps of each batch, in order; may run one batch ahead of the consumer."""
+        """Maps of each batch, in order, on the predictor's device; on CUDA they may
+        still be being computed (the caller's later device work queues behind them)."""
         ...
 
 
