@@ -84,3 +84,44 @@ def test_labels_from_host_halves() -> None:
     edges = hv_edges(torch.from_numpy(nuclear), torch.from_numpy(np.moveaxis(hv, -1, 0).copy()))
     labels = instance_labels(edges.nuclear.numpy(), edges.edges.numpy())
     np.testing.assert_array_equal(labels, HoVerNet._proc_np_hv(nuclear[..., None], hv))
+
+
+@pytest.mark.slow
+def test_worker_processes_find_the_same_nuclei_as_threads() -> None:
+    from services.inference.core import (
+        ModelSpec,
+        NucleiFound,
+        SegmentationConfig,
+        SlideFacts,
+        plan_region,
+        segment_region,
+    )
+    from services.inference.core.segmentation import postprocess_pool
+
+    image = paint(*PAINTED_SIZE, PAINTED_NUCLEI)
+    height, width = image.shape[:2]
+    slide = SlideFacts(width, height, 0.25, (1.0,))
+    config = SegmentationConfig(batch_size=8, tile_size=400)
+    spec = ModelSpec()
+    plan = plan_region(slide, 0, 0, width, height, spec, config)
+
+    def centroids(pool=None) -> list[tuple[float, float]]:
+        events: list = []
+        segment_region(
+            plan,
+            slide,
+            spec,
+            OraclePredictor(),
+            lambda level, x, y, w, h: image[y : y + h, x : x + w],
+            config,
+            events.append,
+            postprocess=pool,
+        )
+        found = [n for e in events if isinstance(e, NucleiFound) for n in e.nuclei]
+        return sorted((round(n.x, 3), round(n.y, 3)) for n in found)
+
+    with postprocess_pool(1) as pool:
+        in_processes = centroids(pool)
+    in_threads = centroids()
+    assert len(in_threads) == len(PAINTED_NUCLEI)
+    assert in_processes == in_threads
