@@ -4,10 +4,11 @@ Both run on the same region at 0.25 um/px, with the same network (HoVerNet
 fast, six types, seeded random weights: no pretrained weights can be had
 here), the same batch size and the same device, in this one run:
 
-- ours: services.inference.core (global patch grid, stitched canvases, tiles
-  with margins, O(pixels) instance post-processing, batches overlapped with
-  transfer and post-processing, autocast on CUDA), pixels from an in-memory
-  level reader (the service's gRPC transport is not in the figure);
+- ours: services.inference.core (global patch grid, canvases stitched on the
+  device, the dense half of post-processing there and the sparse half on CPU
+  threads while the device runs the next tile, autocast on CUDA), pixels from
+  an in-memory level reader (the service's gRPC transport is not in the
+  figure);
 - reference: tiatoolbox's NucleusInstanceSegmentor on the same pixels as a
   VirtualWSIReader at 0.25 um/px.
 
@@ -20,7 +21,11 @@ oracle network in HoVerNet's place (core/oracle_network.py: a HoVerNet whose
 forward pass draws the painted nuclei's ideal maps), run by both engines.
 
 Size: BENCH_INFERENCE_MM (region edge in mm; default 0.1 on a CPU, 1.0 on a
-GPU), BENCH_INFERENCE_BATCH (default 4 on a CPU, 64 on a GPU).
+GPU), BENCH_INFERENCE_BATCH (default 4 on a CPU, 64 on a GPU). Post-processing:
+BENCH_INFERENCE_TILE (px, default 2048), BENCH_INFERENCE_WORKERS (threads,
+default one per core) or BENCH_INFERENCE_PROCESSES (worker processes instead).
+Both engines are warmed up first on a corner big enough for full batches
+(cuDNN picks its algorithms per batch shape; tiatoolbox compiles the network).
 """
 
 from __future__ import annotations
@@ -105,7 +110,10 @@ def run_ours(image: np.ndarray, network, device: str, batch: int, precision: str
     size = image.shape[0]
     predictor = NetworkPredictor(network, device, SPEC.patch_input, SPEC.patch_output, precision)
     tile = int(os.environ.get("BENCH_INFERENCE_TILE") or 2048)
-    config = SegmentationConfig(batch_size=batch, tile_size=tile, margin=64)
+    workers = int(os.environ.get("BENCH_INFERENCE_WORKERS") or (os.cpu_count() or 2))
+    config = SegmentationConfig(
+        batch_size=batch, tile_size=tile, margin=64, postprocess_workers=workers
+    )
     slide = SlideFacts(size, size, MPP, (1.0,))
     plan = plan_region(slide, 0, 0, size, size, SPEC, config)
     events: list = []
@@ -261,8 +269,8 @@ def main() -> None:
     batch = int(os.environ.get("BENCH_INFERENCE_BATCH") or (64 if gpu else 4))
     precision = os.environ.get("BENCH_INFERENCE_PRECISION") or "bf16"
     oracle_px = int(os.environ.get("BENCH_INFERENCE_ORACLE_PX") or 1200)
-    # Post-processing in worker processes (the watershed holds the GIL); 0: threads.
-    processes = int(os.environ.get("BENCH_INFERENCE_PROCESSES") or (8 if gpu else 0))
+    # Post-processing in worker processes instead of threads (0: threads).
+    processes = int(os.environ.get("BENCH_INFERENCE_PROCESSES") or 0)
     ours_only = os.environ.get("BENCH_INFERENCE_OURS_ONLY") == "1"
     size = round(edge_mm * 1000 / MPP)
     area_mm2 = (size * MPP / 1000) ** 2
@@ -270,11 +278,13 @@ def main() -> None:
     print(
         f"   device {device} ({card}), region {size} x {size} px at {MPP} um/px = "
         f"{area_mm2:.3f} mm^2, batch {batch}, precision {precision if gpu else 'fp32'}, "
-        f"post-processing in {processes or 'no'} worker processes",
+        f"post-processing in "
+        f"{f'{processes} processes' if processes else f'{os.cpu_count()} threads'}",
         flush=True,
     )
     image, _ = painted_tissue(size)
-    corner = image[: min(size, 400), : min(size, 400)].copy()
+    # Warm-up: enough patches for full batches (1400 px: 100 patches with margins).
+    corner = image[: min(size, 1400), : min(size, 1400)].copy()
     workdir = Path(tempfile.mkdtemp(prefix="bench-inference-"))
     pool = postprocess_pool(processes) if processes else None
     try:

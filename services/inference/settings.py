@@ -38,10 +38,12 @@ class InferenceSettings(ServerSettings):
     margin: int = Field(default=64, ge=0)
     # Largest region accepted, in model pixels (width x height at the model's resolution).
     max_region_pixels: int = Field(default=16384 * 16384, gt=0)
-    # CPU threads post-processing stitched tiles while the device runs the next.
+    # CPU threads post-processing stitched tiles while the device runs the next (the
+    # sparse half is mostly OpenCV and NumPy, which release the GIL: beside a GPU, one
+    # per core).
     postprocess_workers: int = Field(default=2, ge=1)
-    # Worker processes for that instead (the watershed holds the GIL; worth it beside a
-    # fast GPU with many cores); 0 uses the threads.
+    # Worker processes for that instead (no faster than threads on an H200 box, see
+    # benchmarks/RESULTS.md); 0 uses the threads.
     postprocess_processes: int = Field(default=0, ge=0)
     # Progress is sent at least this often, seconds.
     progress_interval_s: float = Field(default=0.3, gt=0)

@@ -44,10 +44,10 @@ class OraclePredictor:
     def predict(self, batches: Iterable[np.ndarray]) -> Iterator[Maps]:
         for batch in batches:
             maps = [self.patch_maps(patch) for patch in batch]
-            yield Maps(
-                np=np.stack([m[0] for m in maps]),
-                hv=np.stack([m[1] for m in maps]),
-                tp=np.stack([m[2] for m in maps]),
+            yield Maps.from_arrays(
+                np.stack([m[0] for m in maps]),
+                np.stack([m[1] for m in maps]),
+                np.stack([m[2] for m in maps]),
             )
 
     def patch_maps(self, patch: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -2,10 +2,11 @@
 
 A `Predictor` turns patches (N x in x in x 3 uint8) into HoVerNet's three maps
 for their centres (N x out x out): nuclear probability, horizontal/vertical
-distances, type. On CUDA the next batch is launched before the previous one's
-maps are copied back (on a side stream, into pinned memory), so transfer,
-compute and the caller's CPU work overlap; autocast runs the convolutions in
-bf16/fp16.
+distances, type. On CUDA the maps stay on the device (the caller stitches and
+filters them there, see segmentation.py and edges.py) and nothing waits for
+the device: inputs go up from pinned memory without blocking, so the host
+queues batch n+1 while the device runs batch n; autocast runs the
+convolutions in bf16/fp16.
 """
 
 from __future__ import annotations
@@ -23,14 +24,36 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Maps:
-    """HoVerNet's outputs for N patches."""
+    """HoVerNet's outputs for N patches, packed N x 4 x H x W float32 on the
+    predictor's device: nuclear probability, horizontal, vertical, type index."""
 
-    np: np.ndarray  # N x H x W float32, nuclear probability
-    hv: np.ndarray  # N x H x W x 2 float32, horizontal and vertical maps
-    tp: np.ndarray  # N x H x W uint8, most likely type
+    packed: torch.Tensor
+
+    @classmethod
+    def from_arrays(cls, nuclear: np.ndarray, hv: np.ndarray, types: np.ndarray) -> Maps:
+        """From host arrays N x H x W, N x H x W x 2 and N x H x W."""
+        import torch
+
+        planes = [nuclear[:, None], np.moveaxis(hv, -1, 1), types[:, None].astype(np.float32)]
+        return cls(torch.from_numpy(np.concatenate(planes, axis=1).astype(np.float32)))
+
+    @property
+    def np(self) -> np.ndarray:
+        """N x H x W float32 nuclear probability (on the host)."""
+        return self.packed[:, 0].cpu().numpy()
+
+    @property
+    def hv(self) -> np.ndarray:
+        """N x H x W x 2 float32 horizontal and vertical maps (on the host)."""
+        return self.packed[:, 1:3].permute(0, 2, 3, 1).cpu().numpy()
+
+    @property
+    def tp(self) -> np.ndarray:
+        """N x H x W uint8 most likely type (on the host)."""
+        return self.packed[:, 3].round().byte().cpu().numpy()
 
     def __len__(self) -> int:
-        return len(self.np)
+        return len(self.packed)
 
 
 class Predictor(Protocol):
@@ -39,7 +62,8 @@ class Predictor(Protocol):
     device: str
 
     def predict(self, batches: Iterable[np.ndarray]) -> Iterator[Maps]:
-        """Maps of each batch, in order; may run one batch ahead of the consumer."""
+        """Maps of each batch, in order, on the predictor's device; on CUDA they may
+        still be being computed (the caller's later device work queues behind them)."""
         ...
 
 
@@ -73,10 +97,18 @@ class NetworkPredictor:
             torch.nn.Module.to(self.network, memory_format=torch.channels_last)
             torch.backends.cudnn.benchmark = True
         self._lock = threading.Lock()
+        self._widest = 0  # the largest batch so far
 
     def _launch(self, batch: np.ndarray) -> torch.Tensor:
-        """Queue the forward pass of one batch; returns N x H x W x 4 (np, h, v, type)."""
+        """Queue the forward pass of one batch; returns N x 4 x H x W (np, h, v, type)."""
         torch = self.torch
+        count = len(batch)
+        if self.cuda and count < self._widest:
+            # One batch shape on the device: cuDNN tunes its algorithms per shape,
+            # seconds for a whole HoVerNet, so a tile's short last batch is padded.
+            padding = np.zeros((self._widest - count, *batch.shape[1:]), batch.dtype)
+            batch = np.concatenate([batch, padding])
+        self._widest = max(self._widest, count)
         images = torch.from_numpy(batch)
         if self.cuda:
             images = images.pin_memory().to(self.device, non_blocking=True)
@@ -99,53 +131,15 @@ class NetworkPredictor:
                 parts.append(torch.argmax(out["tp"].float(), dim=1, keepdim=True).float())
             else:
                 parts.append(torch.zeros_like(nuclear))
-            return torch.cat(parts, dim=1).permute(0, 2, 3, 1).contiguous()
+            return torch.cat(parts, dim=1)[:count].contiguous()
 
     def predict(self, batches: Iterable[np.ndarray]) -> Iterator[Maps]:
-        if not self.cuda:
-            for batch in batches:
-                with self._lock:
-                    packed = self._launch(batch).numpy()
-                yield _unpack(packed)
-            return
-        yield from self._predict_cuda(batches)
-
-    def _predict_cuda(self, batches: Iterable[np.ndarray]) -> Iterator[Maps]:
-        torch = self.torch
-        copier = torch.cuda.Stream(device=self.device)
-        pending = None
         for batch in batches:
             with self._lock:
                 packed = self._launch(batch)
-                computed = torch.cuda.Event()
-                computed.record()
-                copier.wait_event(computed)
-                with torch.cuda.stream(copier):
-                    host = torch.empty(packed.shape, dtype=packed.dtype, pin_memory=True)
-                    host.copy_(packed, non_blocking=True)
-                    packed.record_stream(copier)
-                    copied = torch.cuda.Event()
-                    copied.record(copier)
-            if pending is not None:
-                yield _finish(*pending)
-            pending = (host, copied)
-        if pending is not None:
-            yield _finish(*pending)
+            yield Maps(packed)
 
     def release(self) -> None:
         """Give cached device memory back (after a cancelled or finished request)."""
         if self.cuda:
             self.torch.cuda.empty_cache()
-
-
-def _finish(host: torch.Tensor, copied: torch.cuda.Event) -> Maps:
-    copied.synchronize()
-    return _unpack(host.numpy())
-
-
-def _unpack(packed: np.ndarray) -> Maps:
-    return Maps(
-        np=packed[..., 0],
-        hv=packed[..., 1:3],
-        tp=np.rint(packed[..., 3]).astype(np.uint8),
-    )

@@ -7,9 +7,11 @@ rectangle, one outside the slide, or one over the configured size).
     tiles   the region (model space) cut into cores of `tile_size` px, each
             with `margin` px of patches around it, so a nucleus whose centroid
             lies in a core is whole on that tile's canvas;
-    overlap pixels of tile n+1 are read while tile n runs; the predictor runs
-            batch n+1 while batch n is stitched; tile n is post-processed on a
-            CPU worker while the device runs tile n+1;
+    overlap pixels of tile n+1 are read while tile n runs; batches are
+            stitched into a canvas where the maps are (the GPU on CUDA), the
+            dense half of post-processing runs there (edges.py), and only its
+            results are copied back, without waiting; tile n's sparse half
+            (watershed.py) runs on a CPU worker while the device runs tile n+1;
     report  progress after every batch, a tile's nuclei as soon as it is
             post-processed, then the summary.
 
@@ -29,6 +31,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPool
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from multiprocessing import get_context
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -43,10 +46,14 @@ from .geometry import (
     model_to_level0,
     plan_tiles,
 )
-from .instances import measure, perimeter, shoelace_area, watershed
+from .instances import measure, perimeter, shoelace_area
 from .model import ModelSpec
 from .pixels import LevelReader, ModelPixels, read_model_pixels
-from .predictor import Predictor
+from .predictor import Maps, Predictor
+from .watershed import instance_labels
+
+if TYPE_CHECKING:
+    import torch
 
 
 @dataclass(frozen=True)
@@ -239,7 +246,10 @@ def segment_region(
             check()
             context = tile.grid.context
             valid = pixels.valid[context:-context, context:-context]
-            finishing.append(post.submit(_tile_nuclei, tile, canvas, valid, plan, slide, spec))
+            filtered = canvas.filtered()
+            if not isinstance(post, ThreadPoolExecutor):
+                filtered.wait()  # a CUDA event does not travel to another process
+            finishing.append(post.submit(_tile_nuclei, tile, filtered, valid, plan, slide, spec))
         while finishing:
             check()
             reported += _report(finishing.popleft(), emit)
@@ -249,8 +259,9 @@ def segment_region(
 
 
 def postprocess_pool(processes: int) -> ProcessPoolExecutor:
-    """Worker processes for post-processing: the watershed holds the GIL, so on a
-    fast device threads leave it waiting. Started (forkserver) and warmed once."""
+    """Worker processes for post-processing, in place of threads (what remains of
+    it under the GIL: Python per component and per nucleus). Started (forkserver)
+    and warmed once."""
     pool = ProcessPoolExecutor(processes, mp_context=get_context("forkserver"))
     for future in [pool.submit(_warm) for _ in range(processes)]:
         future.result()
@@ -258,7 +269,7 @@ def postprocess_pool(processes: int) -> ProcessPoolExecutor:
 
 
 def _warm() -> None:
-    watershed(np.zeros((8, 8), np.float32), np.zeros((8, 8, 2), np.float32))
+    instance_labels(np.zeros((8, 8), np.uint8), np.zeros((8, 8), np.float32))
 
 
 def _report(future: Future[list[Nucleus]], emit: Callable[[Event], None]) -> int:
@@ -290,47 +301,85 @@ def _batches(
 
 @dataclass
 class Canvas:
-    """The stitched maps of one tile."""
+    """The stitched maps of one tile, 4 x H x W float32 (nuclear probability,
+    horizontal, vertical, type) on the maps' device, made at the first batch."""
 
-    np: np.ndarray
-    hv: np.ndarray
-    tp: np.ndarray
+    shape: tuple[int, int]
+    maps: torch.Tensor | None = None
 
     @classmethod
     def for_tile(cls, tile: Tile) -> Canvas:
-        rows, columns = tile.grid.rows * tile.grid.output, tile.grid.columns * tile.grid.output
-        return cls(
-            np.zeros((rows, columns), np.float32),
-            np.zeros((rows, columns, 2), np.float32),
-            np.zeros((rows, columns), np.uint8),
-        )
+        return cls((tile.grid.rows * tile.grid.output, tile.grid.columns * tile.grid.output))
 
-    def place(self, tile: Tile, first: int, maps) -> None:
+    def place(self, tile: Tile, first: int, maps: Maps) -> None:
+        import torch
+
+        if self.maps is None:
+            self.maps = torch.zeros(
+                (4, *self.shape), dtype=torch.float32, device=maps.packed.device
+            )
+        # On the CPU through numpy: torch's strided CPU copies are ~50x slower here.
+        canvas, patches = self.maps, maps.packed
+        if canvas.device.type == "cpu":
+            canvas, patches = canvas.numpy(), patches.numpy()
         o = tile.grid.output
         for i in range(len(maps)):
             row, column = divmod(first + i, tile.grid.columns)
-            window = (slice(row * o, (row + 1) * o), slice(column * o, (column + 1) * o))
-            self.np[window] = maps.np[i]
-            self.hv[window] = maps.hv[i]
-            self.tp[window] = maps.tp[i]
+            canvas[:, row * o : (row + 1) * o, column * o : (column + 1) * o] = patches[i]
+
+    def filtered(self) -> FilteredTile:
+        """The dense half of post-processing where the maps are, then its results
+        (and the types, as uint8) copied to the host without waiting."""
+        import torch
+
+        from .edges import copy_to_pinned, hv_edges
+
+        edges = hv_edges(self.maps[0], self.maps[1:3])
+        with torch.inference_mode():
+            types = self.maps[3].round().to(torch.uint8)
+        if self.maps.device.type == "cpu":
+            return FilteredTile(edges.nuclear.numpy(), edges.edges.numpy(), types.numpy())
+        on_host = edges.to_host(non_blocking=True)
+        types = copy_to_pinned(types, non_blocking=True)
+        ready = torch.cuda.Event()
+        ready.record()
+        return FilteredTile(on_host.nuclear.numpy(), on_host.edges.numpy(), types.numpy(), ready)
+
+
+@dataclass
+class FilteredTile:
+    """What the CPU half needs of one tile: nuclear mask, edge map, types (host
+    arrays), and on CUDA the event after which their copies have landed."""
+
+    nuclear: np.ndarray
+    edges: np.ndarray
+    types: np.ndarray
+    ready: object | None = None
+
+    def wait(self) -> FilteredTile:
+        if self.ready is not None:
+            self.ready.synchronize()
+            self.ready = None
+        return self
 
 
 def _tile_nuclei(
     tile: Tile,
-    canvas: Canvas,
+    maps: FilteredTile,
     valid: np.ndarray,
     plan: RegionPlan,
     slide: SlideFacts,
     spec: ModelSpec,
 ) -> list[Nucleus]:
-    """Instances of a stitched tile whose centroid lies in its core, in level-0 terms."""
-    canvas.np[~valid] = 0  # nothing grows out of padding
-    labels = watershed(canvas.np, canvas.hv)
+    """Instances of a filtered tile whose centroid lies in its core, in level-0 terms."""
+    maps.wait()
+    nuclear = np.where(valid, maps.nuclear, 0).astype(np.uint8)  # nothing grows out of padding
+    labels = instance_labels(nuclear, maps.edges)
     origin = tile.grid.canvas
     scale = plan.resolution.scale
     names = spec.type_names
     nuclei = []
-    for found in measure(labels, canvas.tp if spec.num_types else None):
+    for found in measure(labels, maps.types if spec.num_types else None):
         cx, cy = found.centroid
         # Continuous model coordinates put a pixel's centre at index + 0.5.
         if not tile.core.contains(
