@@ -7,6 +7,7 @@ the model and the pipeline.
 
 from __future__ import annotations
 
+import os
 from typing import Literal
 
 from pydantic import Field
@@ -39,9 +40,9 @@ class InferenceSettings(ServerSettings):
     # Largest region accepted, in model pixels (width x height at the model's resolution).
     max_region_pixels: int = Field(default=16384 * 16384, gt=0)
     # CPU threads post-processing stitched tiles while the device runs the next (the
-    # sparse half is mostly OpenCV and NumPy, which release the GIL: beside a GPU, one
-    # per core).
-    postprocess_workers: int = Field(default=2, ge=1)
+    # sparse half is mostly OpenCV and NumPy, which release the GIL); 0 picks one per
+    # core beside a GPU, 2 on a CPU (where the network itself needs the cores).
+    postprocess_workers: int = Field(default=0, ge=0)
     # Worker processes for that instead (no faster than threads on an H200 box, see
     # benchmarks/RESULTS.md); 0 uses the threads.
     postprocess_processes: int = Field(default=0, ge=0)
@@ -54,11 +55,13 @@ class InferenceSettings(ServerSettings):
         return ModelSpec(mode=self.mode, num_types=self.num_types, mpp=self.model_mpp)
 
     def segmentation_config(self, device: str) -> SegmentationConfig:
+        gpu = device.startswith(("cuda", "mps"))
         batch = self.batch_size or (64 if device.startswith("cuda") else 4)
+        workers = self.postprocess_workers or ((os.cpu_count() or 2) if gpu else 2)
         return SegmentationConfig(
             batch_size=batch,
             tile_size=self.tile_size,
             margin=self.margin,
             max_region_pixels=self.max_region_pixels,
-            postprocess_workers=self.postprocess_workers,
+            postprocess_workers=workers,
         )
