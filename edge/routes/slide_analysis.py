@@ -221,9 +221,7 @@ async def status(job_id: str, backends: BackendsDep) -> dict[str, Any]:
     "/events/{job_id}",
     summary="Progress of a whole-slide analysis as SSE",
     response_class=StreamingResponse,
-    responses=sse_body(
-{"progress": _ref("SlideAnalysisStatus"), "complete": COMPLETE_EVENT}
-    ),
+    responses=sse_body({"progress": _ref("SlideAnalysisStatus"), "complete": COMPLETE_EVENT}),
 )
 async def events(job_id: str, request: Request, backends: BackendsDep):
     """`progress` with the status on every change (regions, nuclei, mm^2, ETA), the
