@@ -3,7 +3,8 @@
 `JobRunner.submit()` records a pending job and starts its work as an asyncio
 task; the work reports progress through a `JobContext` (throttled writes, an
 ETA from the rate so far) and learns of cancellation there. A cancel request
-cancels the task itself, so work really stops. A sweeper takes over jobs whose
+cancels the task itself, so work really stops; one made through another process
+is seen at the next report or heartbeat. A sweeper takes over jobs whose
 worker stopped reporting (a crashed or restarted process): jobs of a type with
 a resume handler are resumed (their steps are idempotent), the others fail with
 the reason.
@@ -223,7 +224,12 @@ class JobRunner:
         while True:
             await asyncio.sleep(self._heartbeat_s)
             try:
-                await self.store.heartbeat(list(self._tasks))
+                # A cancel asked through another process stops the work here within
+                # a heartbeat, even while a long step makes no report.
+                for job_id in await self.store.heartbeat(list(self._tasks)):
+                    task = self._tasks.get(job_id)
+                    if task is not None:
+                        task.cancel()
                 await self.recover_interrupted()
             except Exception:
                 logger.exception("job maintenance failed; retrying")

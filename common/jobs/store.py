@@ -156,13 +156,18 @@ class JobStore:
         await self._notify()
         return bool(cancel)
 
-    async def heartbeat(self, job_ids: Iterable[str]) -> None:
+    async def heartbeat(self, job_ids: Iterable[str]) -> list[str]:
+        """Mark running jobs alive; returns those whose cancellation was requested
+        (perhaps through another process)."""
         ids = [_job_uuid(job_id) for job_id in job_ids]
-        if ids:
-            await self._pool.execute(
-                "UPDATE jobs SET heartbeat_at = now() WHERE id = ANY($1) AND status = 'running'",
-                ids,
-            )
+        if not ids:
+            return []
+        rows = await self._pool.fetch(
+            """UPDATE jobs SET heartbeat_at = now() WHERE id = ANY($1) AND status = 'running'
+               RETURNING id, cancel_requested""",
+            ids,
+        )
+        return [str(row["id"]) for row in rows if row["cancel_requested"]]
 
     async def finish(
         self,

@@ -250,41 +250,23 @@ class SlideAnalysisJobs:
         tally: _Tally,
         workers: int,
     ) -> None:
-        """`workers` regions at a time until none is left; the first failure
-        (or a cancel seen at a report) stops the others and is raised."""
-        finished = asyncio.Event()
-        running = workers
+        """`workers` regions at a time until none is left; the first failure (or
+        a cancel, seen at a report or the runner's heartbeat) stops the others."""
 
         async def worker() -> None:
-            nonlocal running
-            try:
-                while todo:
-                    index = todo.popleft()
-                    nuclei = await self._segment(plan, index)
-                    region = await self.store.store_region(
-                        plan.box_id, job.job_id, index, plan.regions[index], nuclei
-                    )
-                    tally.add(region)
-                    await job.report(**tally.report())
-            finally:
-                running -= 1
-                if running == 0:
-                    finished.set()
-
-        async def watch_for_cancel() -> None:
-            # A cancel asked through another replica is seen at a report; regions
-            # may take minutes, so report at least every heartbeat.
-            while not finished.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(finished.wait(), self.settings.job_heartbeat_s)
-                if not finished.is_set():
-                    await job.report(force=True)
+            while todo:
+                index = todo.popleft()
+                nuclei = await self._segment(plan, index)
+                region = await self.store.store_region(
+                    plan.box_id, job.job_id, index, plan.regions[index], nuclei
+                )
+                tally.add(region)
+                await job.report(**tally.report())
 
         try:
             async with asyncio.TaskGroup() as group:
                 for _ in range(workers):
                     group.create_task(worker())
-                group.create_task(watch_for_cancel())
         except BaseExceptionGroup as failure:
             raise _first_error(failure) from None
 
