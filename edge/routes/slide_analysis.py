@@ -115,8 +115,8 @@ def slide_analysis_json(job: common_pb2.Job) -> dict[str, Any]:
         "box_id": job.labels.get("box_id", ""),
         "status": record["status"],
         "progress": {
-            "regions_done": int(counters.get("regions_done", progress.current)),
-            "regions_total": int(counters.get("regions_total", progress.total)),
+            "regions_done": progress.current,
+            "regions_total": progress.total,
             "nuclei": int(counters.get("nuclei", 0)),
             "mm2_done": counters.get("mm2_done", 0.0),
             "mm2_total": counters.get("mm2_total", 0.0),
@@ -226,8 +226,6 @@ async def status(job_id: str, backends: BackendsDep) -> dict[str, Any]:
 async def events(job_id: str, request: Request, backends: BackendsDep):
     """`progress` with the status on every change (regions, nuclei, mm^2, ETA), the
     last one completed, failed or cancelled; then `complete` with it and the box."""
-    await get_slide_analysis(backends, job_id)  # an unknown job is a 404, not an event
-
     async def progress() -> AsyncIterator[Event]:
         last: dict[str, Any] | None = None
         async for job in follow(backends, job_id):

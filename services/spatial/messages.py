@@ -6,8 +6,14 @@ from dataclasses import asdict
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from micrographia.slides.v1 import slides_pb2
 from micrographia.spatial.v1 import spatial_pb2 as pb
 from services.spatial.core import AnalysisBox, Bounds, BoxMetrics, StoredNucleus, Summary
+
+
+def slide_mpp(slide: slides_pb2.Slide) -> float | None:
+    """The slide's microns per pixel; None when it does not say."""
+    return slide.mpp if slide.HasField("mpp") else None
 
 
 def bounds_message(bounds: Bounds) -> pb.Bounds:

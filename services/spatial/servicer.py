@@ -28,6 +28,7 @@ from services.spatial.messages import (
     metrics_message,
     nucleus_message,
     roi_stats_message,
+    slide_mpp,
 )
 from services.spatial.settings import SpatialSettings
 from services.spatial.slide_analysis import JOB_TYPE, SlideAnalysisJobs, regions_message
@@ -36,10 +37,6 @@ from services.spatial.viewport import ViewportAnalysis, analysis_bounds
 
 def _bounds(message: pb.Bounds) -> Bounds:
     return Bounds(message.x_min, message.y_min, message.x_max, message.y_max)
-
-
-def _mpp(slide: slides_pb2.Slide) -> float | None:
-    return slide.mpp if slide.HasField("mpp") else None
 
 
 class SpatialServicer(JobsServicerMixin, spatial_pb2_grpc.SpatialServiceServicer):
@@ -89,8 +86,8 @@ class SpatialServicer(JobsServicerMixin, spatial_pb2_grpc.SpatialServiceServicer
     ) -> pb.GetRoiStatsResponse:
         slide = await self._slide(request.slide_id)
         bounds = _bounds(request.bounds).clamped(slide.width_px, slide.height_px)
-        summary = await self.store.region_stats(slide.id, bounds, _mpp(slide))
-        return roi_stats_message(slide.id, bounds, summary, _mpp(slide))
+        summary = await self.store.region_stats(slide.id, bounds, slide_mpp(slide))
+        return roi_stats_message(slide.id, bounds, summary, slide_mpp(slide))
 
     async def ListNucleiInViewport(
         self, request: pb.ListNucleiInViewportRequest, context: aio.ServicerContext

@@ -38,7 +38,7 @@ from services.spatial.core import Bounds, NucleiBatch, SpatialStore, StoredRegio
 from services.spatial.core.regions import check_region_size, plan_regions, region_area_mm2
 from services.spatial.core.store import parse_id
 from services.spatial.core.tissue import tissue_mask
-from services.spatial.messages import bounds_message
+from services.spatial.messages import bounds_message, slide_mpp
 from services.spatial.segmentation import nuclei_batch, segment_request
 from services.spatial.settings import SpatialSettings
 
@@ -197,7 +197,7 @@ class SlideAnalysisJobs:
                 f"no tissue found on slide {slide.id}: its thumbnail is all background",
                 slide_id=slide.id,
             )
-        mpp = slide.mpp if slide.HasField("mpp") else None
+        mpp = slide_mpp(slide)
         box = await self.store.create_whole_slide_box(
             slide.id, Bounds(0, 0, slide.width_px, slide.height_px), mpp, label=request.label
         )

@@ -20,7 +20,7 @@ from micrographia.inference.v1 import inference_pb2, inference_pb2_grpc
 from micrographia.slides.v1 import slides_pb2
 from micrographia.spatial.v1 import spatial_pb2 as pb
 from services.spatial.core import Bounds, SpatialStore, viewport_bounds
-from services.spatial.messages import box_message, nucleus_message
+from services.spatial.messages import box_message, nucleus_message, slide_mpp
 from services.spatial.segmentation import nuclei_batch, segment_request
 
 T = TypeVar("T")
@@ -92,7 +92,7 @@ class ViewportAnalysis:
         total = self.latest.progress.total
         self.latest = _progress(total, total, f"Storing {len(batches)} nuclei")
         yield self.latest
-        mpp = self.slide.mpp if self.slide.HasField("mpp") else None
+        mpp = slide_mpp(self.slide)
         nuclei = await asyncio.to_thread(nuclei_batch, batches, self.bounds)
         store = asyncio.ensure_future(
             self.store.insert_box(self.slide.id, self.bounds, mpp, nuclei, label=self.request.label)

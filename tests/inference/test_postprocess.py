@@ -10,11 +10,18 @@ import torch
 from tiatoolbox.models.architecture.hovernet import HoVerNet
 
 from services.inference.core.edges import _min_max, _sobel, _sobel_opencv, hv_edges
-from services.inference.core.instances import watershed
 from services.inference.core.oracle import OraclePredictor
 from services.inference.core.watershed import instance_labels
 from tests.inference.conftest import PAINTED_NUCLEI, PAINTED_SIZE
 from tests.inference.synthetic import paint
+
+
+def watershed(np_map: np.ndarray, hv_map: np.ndarray) -> np.ndarray:
+    """Instance labels from the probability (H x W) and HV (H x W x 2) maps: the
+    two halves as the pipeline runs them, apart."""
+    hv = torch.from_numpy(np.ascontiguousarray(np.moveaxis(hv_map, -1, 0), dtype=np.float32))
+    edges = hv_edges(torch.from_numpy(np.asarray(np_map, dtype=np.float32)), hv)
+    return instance_labels(edges.nuclear.numpy(), edges.edges.numpy())
 
 
 def oracle_maps() -> tuple[np.ndarray, np.ndarray]:

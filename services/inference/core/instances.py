@@ -1,7 +1,7 @@
 """Instance post-processing of a stitched canvas, in O(pixels).
 
-The watershed is tiatoolbox's (`HoVerNet._proc_np_hv`), split in edges.py and
-watershed.py and giving the same labels. Per-nucleus facts
+The labels come from tiatoolbox's watershed (`HoVerNet._proc_np_hv`), split in
+edges.py and watershed.py and giving the same labels. Per-nucleus facts
 come from one `scipy.ndimage.find_objects` pass: each nucleus is then measured
 inside its bounding box only, never by scanning the whole canvas per nucleus
 (tiatoolbox's `get_instance_info` compares the full map with every id). The
@@ -27,20 +27,6 @@ class Instance:
     contour: np.ndarray  # K x 2 int (x, y)
     cell_type: int
     probability: float
-
-
-def watershed(np_map: np.ndarray, hv_map: np.ndarray) -> np.ndarray:
-    """Instance labels (H x W int32) from the probability (H x W) and HV
-    (H x W x 2) maps: tiatoolbox's `HoVerNet._proc_np_hv`, as edges.py and
-    watershed.py split it (the pipeline runs the halves apart)."""
-    import torch
-
-    from .edges import hv_edges
-    from .watershed import instance_labels
-
-    hv = torch.from_numpy(np.ascontiguousarray(np.moveaxis(hv_map, -1, 0), dtype=np.float32))
-    edges = hv_edges(torch.from_numpy(np.asarray(np_map, dtype=np.float32)), hv)
-    return instance_labels(edges.nuclear.numpy(), edges.edges.numpy())
 
 
 def measure(labels: np.ndarray, types: np.ndarray | None) -> list[Instance]:
