@@ -226,6 +226,7 @@ async def status(job_id: str, backends: BackendsDep) -> dict[str, Any]:
 async def events(job_id: str, request: Request, backends: BackendsDep):
     """`progress` with the status on every change (regions, nuclei, mm^2, ETA), the
     last one completed, failed or cancelled; then `complete` with it and the box."""
+
     async def progress() -> AsyncIterator[Event]:
         last: dict[str, Any] | None = None
         async for job in follow(backends, job_id):
