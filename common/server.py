@@ -24,10 +24,10 @@ from grpc_reflection.v1alpha import reflection
 from opentelemetry.sdk.trace import TracerProvider
 
 from common.channels import KEEPALIVE_TIME_MS, open_channel
-from common.interceptors import AccessLogInterceptor, ErrorInterceptor
+from common.interceptors import AccessLogLayer, ErrorLayer, ServiceInterceptor, TracingLayer
 from common.logs import configure_logging
 from common.settings import PlatformSettings, ServerSettings
-from common.telemetry import server_interceptor, tracer_provider_for
+from common.telemetry import TRACED, tracer_provider_for
 
 logger = logging.getLogger("micrographia.server")
 
@@ -107,9 +107,9 @@ class ServiceRunner:
         size = self.settings.max_message_bytes
         server = aio.server(
             interceptors=[
-                server_interceptor(self.tracer_provider),
-                AccessLogInterceptor(),
-                ErrorInterceptor(),
+                ServiceInterceptor(
+                    [TracingLayer(self.tracer_provider, TRACED), AccessLogLayer(), ErrorLayer()]
+                )
             ],
             options=[
                 ("grpc.max_send_message_length", size),

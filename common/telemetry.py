@@ -3,18 +3,17 @@
 Each service gets its own TracerProvider (so spans carry the right
 `service.name` even when every service runs in one process), all feeding the
 configured exporter. Trace context crosses gRPC in the W3C `traceparent`
-metadata, injected by the client interceptors and extracted by the server one.
+metadata, injected by the client interceptors and extracted by the server's
+tracing layer (`common.interceptors.TracingLayer`: OpenTelemetry's own aio server
+interceptor holds its span across the yields of a stream and detaches it from
+another task when a caller leaves early).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from opentelemetry.instrumentation.grpc import (
-    aio_client_interceptors,
-    aio_server_interceptor,
-    filters,
-)
+from opentelemetry.instrumentation.grpc import aio_client_interceptors, filters
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import (
@@ -52,11 +51,10 @@ def tracer_provider_for(service_name: str, platform: PlatformSettings) -> Tracer
     return provider
 
 
-# Not traced: health probes and reflection (noise, and the health Watch handler
-# writes through its context, which the span wrapper cannot iterate), and Deep
+# Not traced: health probes and reflection (noise), and Deep
 # Zoom tile fetches, which come by the hundred per pan: a span each would cost
 # more than serving a cached tile.
-_UNTRACED = filters.negate(
+TRACED = filters.negate(
     filters.any_of(
         filters.service_prefix("grpc.health."),
         filters.service_prefix("grpc.reflection."),
@@ -65,11 +63,6 @@ _UNTRACED = filters.negate(
 )
 
 
-def server_interceptor(provider: TracerProvider):
-    """The gRPC server interceptor that continues the caller's trace."""
-    return aio_server_interceptor(tracer_provider=provider, filter_=_UNTRACED)
-
-
 def client_interceptors(provider: TracerProvider) -> list:
     """gRPC client interceptors that start a client span and propagate it."""
-    return list(aio_client_interceptors(tracer_provider=provider, filter_=_UNTRACED))
+    return list(aio_client_interceptors(tracer_provider=provider, filter_=TRACED))

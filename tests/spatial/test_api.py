@@ -330,6 +330,31 @@ def test_boxes_list_detail_export_and_delete(spatial: Spatial, analysed):
     assert spatial.api.get("/api/boxes/detail/not-a-uuid").status_code in (400, 422)
 
 
+def test_streams_survive_clients_that_leave_at_once(spatial: Spatial, analysed):
+    """Downloads and live analyses closed before their body is read, many times
+    over: the spatial service stays up and answers in full afterwards."""
+    slide_id, (_, older) = analysed
+    region = {"slide_id": slide_id, "x_min": 0, "y_min": 0, "x_max": 2000, "y_max": 1500}
+    whole = spatial.api.post("/api/roi/geojson", json=region).json()
+    viewport = {"slide_id": slide_id, "x": 0, "y": 0, "width": 300, "height": 300}
+    spatial.script.steps, spatial.script.step_s = 3, 0.2
+    boxes = spatial.box_count(slide_id)
+    for _ in range(40):
+        with spatial.api.stream("GET", f"/api/boxes/{older['id']}/geojson") as response:
+            assert response.status_code == 200
+        with spatial.api.stream("POST", "/api/roi/geojson", json=region) as response:
+            assert response.status_code == 200
+    for _ in range(5):
+        with spatial.api.stream(
+            "POST", "/api/inference/viewport-stream", json=viewport
+        ) as response:
+            assert response.status_code == 200
+    health = httpx.get(f"{spatial.base_url}/health", timeout=10).json()
+    assert health["backends"]["spatial"]["status"] == "serving"
+    assert spatial.api.post("/api/roi/geojson", json=region).json() == whole
+    assert spatial.box_count(slide_id) == boxes  # the abandoned analyses stored nothing
+
+
 def test_deleting_the_slide_deletes_its_analyses(spatial: Spatial):
     slide_id = spatial.slide()
     spatial.script.steps, spatial.script.step_s = 1, 0.05
