@@ -18,9 +18,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from numba import njit, types
 
-from .models.base import FitModel, no_guess, no_jacobian
+from .models.base import EVALUATE, GUESS, JACOBIAN, FitModel, no_guess, no_jacobian
 
 # Cell outcomes (the `status` array).
 CONVERGED = 1
@@ -350,7 +350,39 @@ def _descend(
     return MAX_ITERATIONS, ssr, max_iterations
 
 
-@njit(cache=True, nogil=True)
+_VECTOR = types.float64[::1]
+_MATRIX = types.float64[:, ::1]
+_COUNTS = types.int64[::1]
+
+
+# One explicit signature, the model's functions as first-class function values:
+# compiled once for every model, and loaded from the on-disk cache afterwards.
+@njit(
+    types.void(
+        types.FunctionType(EVALUATE),
+        types.FunctionType(JACOBIAN),
+        types.boolean,
+        types.FunctionType(GUESS),
+        types.boolean,
+        _MATRIX,  # times
+        _MATRIX,  # values
+        _VECTOR,  # start
+        _VECTOR,  # lower
+        _VECTOR,  # upper
+        types.boolean[::1],  # free
+        types.int64,  # max_iterations
+        types.float64,  # ftol
+        types.float64,  # xtol
+        types.int64,  # onset
+        _MATRIX,  # params
+        _VECTOR,  # ssr
+        _COUNTS,  # n_points
+        _COUNTS,  # status
+        _COUNTS,  # iterations
+    ),
+    cache=True,
+    nogil=True,
+)
 def _fit_cells(
     evaluate,
     jacobian,
@@ -420,8 +452,10 @@ def fit_cells(
     """Fit `model` to each row of `values` (cells x points, NaN = no point) at the
     matching row of `times`. `start`, `lower`, `upper`, `free` are per parameter."""
     options = options or SolverOptions()
-    values = np.ascontiguousarray(values, dtype=np.float64)
-    times = np.ascontiguousarray(np.broadcast_to(times, values.shape), dtype=np.float64)
+    # C-ordered and writable: the compiled signature takes mutable arrays (a broadcast
+    # view, or an array read from shared memory, is not).
+    values = np.require(values, np.float64, ["C", "W"])
+    times = np.require(np.broadcast_to(times, values.shape), np.float64, ["C", "W"])
     cells = values.shape[0]
     n = len(model.parameters)
     fits = CellFits(
@@ -439,13 +473,13 @@ def fit_cells(
         model.guess is not None,
         times,
         values,
-        np.asarray(start, dtype=np.float64),
-        np.asarray(lower, dtype=np.float64),
-        np.asarray(upper, dtype=np.float64),
-        np.asarray(free, dtype=np.bool_),
-        options.max_iterations,
-        options.ftol,
-        options.xtol,
+        np.ascontiguousarray(start, dtype=np.float64),
+        np.ascontiguousarray(lower, dtype=np.float64),
+        np.ascontiguousarray(upper, dtype=np.float64),
+        np.ascontiguousarray(free, dtype=np.bool_),
+        int(options.max_iterations),
+        float(options.ftol),
+        float(options.xtol),
         model.parameter_names.index(model.onset) if model.onset else -1,
         fits.params,
         fits.ssr,

@@ -10,6 +10,13 @@ equation, parameters, and numba functions over one cell's valid points
   solver takes forward differences, as scipy's default does;
 - `guess(t, y, p)` (optional): improve the starting point `p` in place from the
   data; the solver starts from whichever of the two fits better.
+
+Each is compiled for its signature below (`@njit(EVALUATE, cache=True, ...)`):
+the solver takes them as first-class function values of these types, so it is
+compiled once for all models and its on-disk cache serves every later process.
+(A jitted function passed as itself has a type of its own that numba's cache
+cannot match in a new process: every process compiled the solver again, for
+every model, 5-20 s each.)
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from numba import njit
+from numba import njit, types
 
 
 @dataclass(frozen=True)
@@ -32,12 +39,18 @@ class ModelParameter:
     fixed: bool = False
 
 
-@njit(cache=True, nogil=True)
+_VECTOR = types.float64[::1]
+EVALUATE = types.void(_VECTOR, _VECTOR, _VECTOR)  # (t, p, out)
+JACOBIAN = types.void(_VECTOR, _VECTOR, _VECTOR, types.float64[:, ::1])  # (t, p, out, jac)
+GUESS = types.void(_VECTOR, _VECTOR, _VECTOR)  # (t, y, p)
+
+
+@njit(JACOBIAN, cache=True, nogil=True)
 def no_jacobian(t, p, out, jac):  # pragma: no cover - never called, a placeholder type
     pass
 
 
-@njit(cache=True, nogil=True)
+@njit(GUESS, cache=True, nogil=True)
 def no_guess(t, y, p):  # pragma: no cover - never called, a placeholder type
     pass
 

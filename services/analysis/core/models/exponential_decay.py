@@ -4,16 +4,16 @@ import math
 
 from numba import njit
 
-from .base import FitModel, ModelParameter, crossing_rate, end_means
+from .base import EVALUATE, GUESS, JACOBIAN, FitModel, ModelParameter, crossing_rate, end_means
 
 
-@njit(cache=True, nogil=True)
+@njit(EVALUATE, cache=True, nogil=True)
 def evaluate(t, p, out):
     for i in range(t.size):
         out[i] = p[0] * math.exp(-p[1] * t[i]) + p[2]
 
 
-@njit(cache=True, nogil=True)
+@njit(JACOBIAN, cache=True, nogil=True)
 def jacobian(t, p, out, jac):
     for i in range(t.size):
         decay = math.exp(-p[1] * t[i])
@@ -23,7 +23,7 @@ def jacobian(t, p, out, jac):
         jac[i, 2] = 1.0
 
 
-@njit(cache=True, nogil=True)
+@njit(GUESS, cache=True, nogil=True)
 def guess(t, y, p):
     """Baseline from the last tenth, start from the first, rate from the time the
     trace has fallen 63% of the way."""

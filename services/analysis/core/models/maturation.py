@@ -4,17 +4,17 @@ import math
 
 from numba import njit
 
-from .base import FitModel, ModelParameter, crossing_rate, end_means
+from .base import EVALUATE, GUESS, JACOBIAN, FitModel, ModelParameter, crossing_rate, end_means
 
 
-@njit(cache=True, nogil=True)
+@njit(EVALUATE, cache=True, nogil=True)
 def evaluate(t, p, out):
     amplitude, rate, offset = p[0], p[1], p[2]
     for i in range(t.size):
         out[i] = amplitude * (1.0 - math.exp(-rate * t[i])) + offset
 
 
-@njit(cache=True, nogil=True)
+@njit(JACOBIAN, cache=True, nogil=True)
 def jacobian(t, p, out, jac):
     amplitude, rate, offset = p[0], p[1], p[2]
     for i in range(t.size):
@@ -25,7 +25,7 @@ def jacobian(t, p, out, jac):
         jac[i, 2] = 1.0
 
 
-@njit(cache=True, nogil=True)
+@njit(GUESS, cache=True, nogil=True)
 def guess(t, y, p):
     """Offset from the first tenth of the points, plateau from the last tenth, rate
     from the time the trace crosses 63% of the way (1 - 1/e) between them."""

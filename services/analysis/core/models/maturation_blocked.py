@@ -5,10 +5,10 @@ import math
 
 from numba import njit
 
-from .base import FitModel, ModelParameter
+from .base import EVALUATE, FitModel, ModelParameter
 
 
-@njit(cache=True, nogil=True)
+@njit(EVALUATE, cache=True, nogil=True)
 def evaluate(t, p, out):
     g0, gu0, km, beta, t0, offset = p[0], p[1], p[2], p[3], p[4], p[5]
     for i in range(t.size):

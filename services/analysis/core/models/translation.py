@@ -5,10 +5,10 @@ import math
 
 from numba import njit
 
-from .base import FitModel, ModelParameter
+from .base import EVALUATE, FitModel, ModelParameter
 
 
-@njit(cache=True, nogil=True)
+@njit(EVALUATE, cache=True, nogil=True)
 def evaluate(t, p, out):
     t0, ktl, delta, beta, offset = p[0], p[1], p[2], p[3], p[4]
     d = delta - beta

@@ -5,12 +5,12 @@ import math
 
 from numba import njit
 
-from .base import FitModel, ModelParameter
+from .base import EVALUATE, FitModel, ModelParameter
 
 # Parameter order: t0, ktl, delta, offset (fitted), km, beta, scale (fixed by default).
 
 
-@njit(cache=True, nogil=True)
+@njit(EVALUATE, cache=True, nogil=True)
 def evaluate(t, p, out):
     t0, ktl, delta, offset, km, beta, scale = p[0], p[1], p[2], p[3], p[4], p[5], p[6]
     b = beta - delta

@@ -2,16 +2,16 @@
 
 from numba import njit
 
-from .base import FitModel, ModelParameter
+from .base import EVALUATE, JACOBIAN, FitModel, ModelParameter
 
 
-@njit(cache=True, nogil=True)
+@njit(EVALUATE, cache=True, nogil=True)
 def evaluate(t, p, out):
     for i in range(t.size):
         out[i] = p[0] + p[1]
 
 
-@njit(cache=True, nogil=True)
+@njit(JACOBIAN, cache=True, nogil=True)
 def jacobian(t, p, out, jac):
     for i in range(t.size):
         out[i] = p[0] + p[1]
