@@ -114,10 +114,6 @@ class SlidesServicer(slides_pb2_grpc.SlidesServiceServicer):
             response = await spatial.DeleteSlideAnalyses(request, timeout=self.peer_timeout_s)
         except grpc.RpcError as error:
             code = error.code()
-            if code is grpc.StatusCode.UNIMPLEMENTED:
-                # A spatial service without analyses yet has none to delete.
-                logger.info("spatial cannot delete analyses yet; slide %s has none", slide_id)
-                return 0
             if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
                 # gRPC's details name the peer's internal address: the log keeps them.
                 logger.warning(

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
@@ -39,23 +38,8 @@ def invoke(url: str, *args: str, env: dict[str, str] | None = None, stdin: str =
     return Outcome(result.exit_code, result.stdout, result.stderr)
 
 
-def skip_if_not_implemented(outcome: Outcome) -> None:
-    """Skip only where the edge answers 501 NOT_IMPLEMENTED (a backend not merged yet)."""
-    try:
-        body = json.loads(outcome.stdout)
-    except ValueError:
-        return
-    if isinstance(body, dict) and (body.get("status"), body.get("error_code")) == (
-        501,
-        "NOT_IMPLEMENTED",
-    ):
-        pytest.skip(f"{body.get('error')}: not implemented by the platform yet")
-
-
 def ok(outcome: Outcome) -> Any:
-    """The JSON of a command that must have succeeded (skips on 501)."""
-    if outcome.exit_code != 0:
-        skip_if_not_implemented(outcome)
+    """The JSON of a command that must have succeeded."""
     assert outcome.exit_code == 0, outcome.stdout + outcome.stderr
     return outcome.data
 

@@ -1,6 +1,6 @@
 """slides ls|upload|rm|info, analyze, roi-stats, boxes ls|show|rm and export-geojson
 with a real slide (an H&E crop as a pyramidal tiled TIFF) and the platform's random
-HoVerNet weights. Analysis skips only while the edge answers 501 NOT_IMPLEMENTED."""
+HoVerNet weights."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from cli.client import EdgeClient
-from tests.cli.helpers import Run, failed, ok, skip_if_not_implemented
+from tests.cli.helpers import Run, failed, ok
 
 SLIDE = "wsi/derived-OS-1-detail.generic-tiled.tif"
 REGION = "0,0,256,256"
@@ -82,7 +82,6 @@ def test_a_malformed_box_is_a_usage_error(cli):
 @pytest.mark.slow
 def test_analyze_then_boxes_roi_stats_and_geojson(cli, slide, tmp_path):
     analyzed = cli("analyze", slide["id"], "--box", REGION, "--json")
-    skip_if_not_implemented(analyzed)
     result = ok(analyzed)
     box = result["box"]
     assert box["slide_id"] == slide["id"]
@@ -115,7 +114,6 @@ def test_analyze_then_boxes_roi_stats_and_geojson(cli, slide, tmp_path):
 
 def test_analyze_an_unknown_slide_is_not_found(cli):
     outcome = cli("analyze", str(uuid.uuid4()), "--box", REGION, "--json")
-    skip_if_not_implemented(outcome)
     body = failed(outcome, "NOT_FOUND")
     assert body["status"] == 404
 
@@ -123,7 +121,6 @@ def test_analyze_an_unknown_slide_is_not_found(cli):
 def test_export_of_an_unknown_box_writes_nothing(cli, tmp_path):
     output = tmp_path / "nuclei.geojson"
     outcome = cli("export-geojson", str(uuid.uuid4()), "-o", str(output), "--json")
-    skip_if_not_implemented(outcome)
     body = outcome.data
     assert outcome.exit_code == 1 and body["status"] == 404, body
     assert list(tmp_path.iterdir()) == []

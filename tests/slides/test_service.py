@@ -140,8 +140,7 @@ def test_thumbnail_says_when_it_came_from_the_disk_cache(stub, hole_slide) -> No
     assert first.image == second.image and second.content_type == "image/jpeg"
 
 
-def test_delete_reports_no_boxes_while_spatial_has_no_analyses(stub, aperio_svs: Path) -> None:
-    # Until the spatial issue lands its DeleteSlideAnalyses is UNIMPLEMENTED: nothing to remove.
+def test_delete_of_a_slide_never_analysed_reports_no_boxes(stub, aperio_svs: Path) -> None:
     slide = stub.UploadSlide(upload_messages(aperio_svs, "short-lived.svs"), timeout=30).slide
     assert stub.DeleteSlide(pb.DeleteSlideRequest(slide_id=slide.id), timeout=10).deleted_boxes == 0
 

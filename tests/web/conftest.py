@@ -9,7 +9,6 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 CHROMIUM = os.environ.get("MICROGRAPHIA_CHROMIUM", "/usr/bin/chromium")
@@ -82,12 +81,6 @@ def app_page(browser, platform, screenshots, request) -> Iterator[AppPage]:
         app.shot(f"end-{request.node.name}")
     finally:
         context.close()
-
-
-def skip_unless_implemented(response: httpx.Response, what: str) -> None:
-    """Pages whose backend is not merged yet: skip only on 501 NOT_IMPLEMENTED."""
-    if response.status_code == 501 and response.json().get("error_code") == "NOT_IMPLEMENTED":
-        pytest.skip(f"{what} answers 501 NOT_IMPLEMENTED on this build")
 
 
 TILES_SHOWN = "window.micrographiaViewer && window.micrographiaViewer.tiles.loaded > 0"

@@ -1,8 +1,7 @@
 """Live viewport analysis in the browser: draw a box on a real slide, watch the
 progress, see the box listed with its statistics and its nuclei drawn; ROI
 statistics of a drawn rectangle. The platform's HoVerNet has random weights, so
-the test checks that what the page shows is what the API stored, not biology.
-Skips only while the spatial backend answers 501."""
+the test checks that what the page shows is what the API stored, not biology."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ import httpx
 import pytest
 
 from tests.inference.synthetic import SMALL_SLIDE_NUCLEI, write_small_slide
-from tests.web.conftest import TILES_SHOWN, skip_unless_implemented
+from tests.web.conftest import TILES_SHOWN
 from tests.web.test_browser_slides import SLIDE, upload
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -26,8 +25,6 @@ def drag(page, start, end) -> None:
 def test_draw_a_box_and_watch_its_nuclei_appear(app_page, platform):
     if not SLIDE.is_file():
         pytest.skip(f"real slides not found in {SLIDE.parent}")
-    probe = httpx.get(f"{platform.base_url}/api/boxes/00000000-0000-0000-0000-000000000000")
-    skip_unless_implemented(probe, "GET /api/boxes")
     app, page = app_page, app_page.page
     slide_id = upload(app, SLIDE)
     app.open(f"viewer/{slide_id}")
@@ -79,8 +76,6 @@ def test_draw_a_box_and_watch_its_nuclei_appear(app_page, platform):
 def test_cancel_stops_an_analysis_and_stores_nothing(app_page, platform):
     if not SLIDE.is_file():
         pytest.skip(f"real slides not found in {SLIDE.parent}")
-    probe = httpx.get(f"{platform.base_url}/api/boxes/00000000-0000-0000-0000-000000000000")
-    skip_unless_implemented(probe, "GET /api/boxes")
     app, page = app_page, app_page.page
     slide_id = upload(app, SLIDE)
     app.open(f"viewer/{slide_id}")

@@ -1,19 +1,16 @@
 """The microscopy workbench and fitting in a real browser: browse the data roots,
 open a real ND2 and scrub its frames; run a workflow from the generated form on a
-small synthetic movie and read its results; fit traces and see the plots. The
-workflow and fitting parts skip only while their backends answer 501."""
+small synthetic movie and read its results; fit traces and see the plots."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import httpx
 import numpy as np
 import pytest
 import tifffile
 
 from tests.conftest import SHARED_DATA
-from tests.web.conftest import skip_unless_implemented
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -70,9 +67,6 @@ def write_movie(path: Path, n_frames: int = 6, size: int = 288) -> Path:
 
 
 def test_run_a_workflow_from_the_form(app_page, platform, data_root):
-    skip_unless_implemented(
-        httpx.get(f"{platform.base_url}/api/processing/config-schema"), "the workflow"
-    )
     movie = write_movie(data_root / "web-workflow" / "cells.ome.tif")
     app, page = app_page, app_page.page
     app.open("microscopy")
@@ -119,7 +113,6 @@ def write_traces(path: Path, n_cells: int = 12) -> Path:
 
 
 def test_fit_traces_and_see_the_plots(app_page, platform, data_root):
-    skip_unless_implemented(httpx.get(f"{platform.base_url}/api/analysis/models"), "fitting")
     csv = write_traces(data_root / "web-fitting" / "traces.csv")
     app, page = app_page, app_page.page
     app.open(f"fitting?csv={csv}")
