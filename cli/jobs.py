@@ -3,6 +3,10 @@ SSE stream, and Ctrl-C that asks whether to cancel it."""
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,20 +98,51 @@ def follow(session: Session, kind: JobKind, job_id: str) -> dict[str, Any]:
     )
     progress = Progress(*columns, console=session.err, disable=not session.err.is_terminal)
     status: dict[str, Any] = {"status": "pending"}
-    try:  # from the first line on: Ctrl-C right after it must still ask
-        session.err.print(f"Following {kind.name} job {job_id} (Ctrl-C to stop)", highlight=False)
-        with progress:
-            bar = progress.add_task(kind.name, total=100.0, where="", step="", eta="")
-            while status.get("status") not in TERMINAL:
-                for _, status in session.client.events("GET", f"{kind.prefix}/events/{job_id}"):
-                    progress.update(bar, **_describe(kind, status))
-                    if status.get("status") in TERMINAL:
-                        break
-                else:
-                    status = kind.status(session, job_id)
-    except KeyboardInterrupt:
-        _interrupted(session, kind, job_id)
+    with ctrl_c_interrupts():
+        try:  # from the first line on: Ctrl-C right after it must still ask
+            message = f"Following {kind.name} job {job_id} (Ctrl-C to stop)"
+            session.err.print(message, highlight=False)
+            with progress:
+                bar = progress.add_task(kind.name, total=100.0, where="", step="", eta="")
+                while status.get("status") not in TERMINAL:
+                    events = session.client.events("GET", f"{kind.prefix}/events/{job_id}")
+                    for _, status in events:
+                        progress.update(bar, **_describe(kind, status))
+                        if status.get("status") in TERMINAL:
+                            break
+                    else:
+                        status = kind.status(session, job_id)
+        except KeyboardInterrupt:
+            _interrupted(session, kind, job_id)
     return status
+
+
+@contextmanager
+def ctrl_c_interrupts() -> Iterator[None]:
+    """Ctrl-C raises KeyboardInterrupt inside, whatever this process inherited.
+
+    A process started by one that ignores SIGINT (a shell's `&` without job control,
+    a test runner or supervisor started that way) inherits the ignoring, and Python then
+    installs no KeyboardInterrupt handler; a blocked SIGINT is inherited the same way.
+    Either made the user's Ctrl-C vanish while a job was followed: the command went on
+    to the job's end and exited 0. Following promises "Ctrl-C to stop", so it takes
+    SIGINT back for as long as it follows, and gives the inherited state back after.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only; an embedding program owns them
+        return
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    masks = hasattr(signal, "pthread_sigmask")
+    was_blocked = masks and signal.SIGINT in signal.pthread_sigmask(
+        signal.SIG_UNBLOCK, {signal.SIGINT}
+    )
+    try:
+        yield
+    finally:
+        if was_blocked:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        if previous is not None:  # None: a handler installed outside Python, left alone
+            signal.signal(signal.SIGINT, previous)
 
 
 def _interrupted(session: Session, kind: JobKind, job_id: str) -> None:
