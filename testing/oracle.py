@@ -17,7 +17,7 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 from scipy import ndimage
 
-from .predictor import Maps
+from services.inference.core.predictor import Maps
 
 # Type index -> RGB of its nuclei (index 0, background, is never painted).
 TYPE_COLOURS = {

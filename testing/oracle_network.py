@@ -8,7 +8,7 @@ import numpy as np
 import torch
 from tiatoolbox.models.architecture.hovernet import HoVerNet
 
-from .oracle import OraclePredictor
+from testing.oracle import OraclePredictor
 
 # Logit margin: softmax turns +-LOGIT into probabilities of 1 and 0 (to float32 precision).
 LOGIT = 30.0

@@ -123,7 +123,7 @@ def link_true_objects(truth: np.ndarray, max_gap: int = 2) -> tuple[np.ndarray, 
     time-lapse): the true objects linked by the same overlap tracking. Returns the
     label movie (track id + 1) and {track: parent}. Scores against it measure what
     segmentation errors cost the tracking, not the linking itself."""
-    from .tracking import track_objects
+    from services.microscopy.core.workflow.tracking import track_objects
 
     frames = [_relabel(np.asarray(frame)) for frame in truth]
     tracks = track_objects(((f, int(f.max())) for f in frames), max_gap=max_gap)

@@ -94,7 +94,7 @@ def oracle_network(platform: RunningPlatform) -> Iterator[None]:
     """The platform's inference service with the oracle network (painted nuclei in,
     HoVerNet's ideal maps out) for one test, then its own network again. Tests of
     the real network's path stay beside each test that uses this."""
-    from services.inference.core.oracle import OraclePredictor
+    from testing.oracle import OraclePredictor
 
     host = platform.runners["inference"].service.host
     network = host.predictor

@@ -53,7 +53,7 @@ class MicroscopyService(GrpcService):
         )
         self.shared_memory = SharedMemoryTargets()
         servicer = MicroscopyServicer(
-            self.jobs, self.files, self.workers, recent, self.shared_memory, workflows
+            self.jobs, self.files, self.workers, recent, workflows, self.shared_memory
         )
         microscopy_pb2_grpc.add_MicroscopyServiceServicer_to_server(servicer, server)
 

@@ -12,7 +12,6 @@ import logging
 import asyncpg
 from grpc import aio
 
-from common import errors
 from common.jobs.rpc import JobsServicerMixin, job_to_proto
 from common.jobs.runner import JobRunner
 from common.workers import Workers
@@ -33,8 +32,7 @@ logger = logging.getLogger("micrographia.microscopy")
 class MicroscopyServicer(JobsServicerMixin, microscopy_pb2_grpc.MicroscopyServiceServicer):
     """Files, frames, the explorer and recent files; job RPCs from the mixin.
 
-    Workflow RPCs translate to `Workflows` (services/microscopy/workflows.py);
-    without one they answer UNAVAILABLE.
+    Workflow RPCs translate to `Workflows` (services/microscopy/workflows.py).
     `recent` is None when recent-file tracking is off.
     """
 
@@ -46,11 +44,11 @@ class MicroscopyServicer(JobsServicerMixin, microscopy_pb2_grpc.MicroscopyServic
         files: MicroscopyFiles,
         workers: Workers,
         recent: RecentFiles | None,
+        workflows: Workflows,
         shared_memory: SharedMemoryTargets | None = None,
-        workflows: Workflows | None = None,
     ) -> None:
         self.jobs = jobs
-        self._offered_workflows = workflows
+        self._workflows = workflows
         self._shared_memory = shared_memory or SharedMemoryTargets()
         self._files = files
         self._workers = workers
@@ -104,7 +102,7 @@ class MicroscopyServicer(JobsServicerMixin, microscopy_pb2_grpc.MicroscopyServic
             else DEFAULT_HIGH_PERCENTILE
         )
         if request.overlay_job_id:
-            rendered = await self._workflows().render_overlay(
+            rendered = await self._workflows.render_overlay(
                 request.overlay_job_id, address, low, high, request.max_size
             )
         else:
@@ -163,11 +161,6 @@ class MicroscopyServicer(JobsServicerMixin, microscopy_pb2_grpc.MicroscopyServic
 
     # ------------------------------------------------------------ workflow
 
-    def _workflows(self) -> Workflows:
-        if self._offered_workflows is None:
-            raise errors.Unavailable("processing workflows are not configured in this service")
-        return self._offered_workflows
-
     async def GetProcessingConfigSchema(
         self, request: pb.GetProcessingConfigSchemaRequest, context: aio.ServicerContext
     ):
@@ -175,12 +168,12 @@ class MicroscopyServicer(JobsServicerMixin, microscopy_pb2_grpc.MicroscopyServic
 
     async def StartWorkflow(self, request: pb.StartWorkflowRequest, context: aio.ServicerContext):
         if request.simulate:
-            job, estimate = await self._workflows().start_simulation()
+            job, estimate = await self._workflows.start_simulation()
             message = "Simulated workflow started (60 s)"
         else:
             config = messages.workflow_config(request)
-            plan = await self._workers.run(self._workflows().plan, config)
-            job, estimate = await self._workflows().start(plan)
+            plan = await self._workers.run(self._workflows.plan, config)
+            job, estimate = await self._workflows.start(plan)
             message = "Workflow started successfully"
         return pb.StartWorkflowResponse(
             job_id=job.id,
@@ -192,11 +185,11 @@ class MicroscopyServicer(JobsServicerMixin, microscopy_pb2_grpc.MicroscopyServic
     async def GetWorkflowResults(
         self, request: pb.GetWorkflowResultsRequest, context: aio.ServicerContext
     ):
-        job = await self._workflows().finished_job(request.job_id)
+        job = await self._workflows.finished_job(request.job_id)
         return messages.workflow_results_message(job.id, job.result or {})
 
     async def MergeResults(self, request: pb.MergeResultsRequest, context: aio.ServicerContext):
         summary = await self._workers.run(
-            self._workflows().merge, request.sample_yaml, request.input_dir, request.output_dir
+            self._workflows.merge, request.sample_yaml, request.input_dir, request.output_dir
         )
         return messages.merge_message(summary)

@@ -80,6 +80,7 @@ def test_a_malformed_box_is_a_usage_error(cli):
 
 
 @pytest.mark.slow
+@pytest.mark.model
 def test_analyze_then_boxes_roi_stats_and_geojson(cli, slide, tmp_path):
     analyzed = cli("analyze", slide["id"], "--box", REGION, "--json")
     result = ok(analyzed)

@@ -15,9 +15,9 @@ import pytest
 
 from common.server import ServiceRunner
 from micrographia.inference.v1 import inference_pb2_grpc
-from services.inference.core import OraclePredictor
 from services.inference.service import InferenceService
 from services.inference.settings import InferenceSettings
+from testing.oracle import OraclePredictor
 from tests.harness import RunningPlatform
 from tests.inference.synthetic import TrueNucleus, paint, write_aperio
 

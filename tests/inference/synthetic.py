@@ -1,4 +1,4 @@
-"""Slides of painted nuclei with known ground truth (see core/oracle.py).
+"""Slides of painted nuclei with known ground truth (see testing/oracle.py).
 
 Nuclei are discs painted at level 0 at known centres, radii and types, on a
 light background; positions are chosen in model space (0.25 um/px) so that
@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 import tifffile
 
-from services.inference.core.oracle import BACKGROUND, TYPE_COLOURS
+from testing.oracle import BACKGROUND, TYPE_COLOURS
 
 
 @dataclass(frozen=True)

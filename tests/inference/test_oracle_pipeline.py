@@ -1,6 +1,6 @@
 """The whole pipeline around the network, checked against painted nuclei.
 
-An oracle stands in for HoVerNet (core/oracle.py): it sees only pixels, read
+An oracle stands in for HoVerNet (testing/oracle.py): it sees only pixels, read
 from real pyramidal TIFFs through OpenSlide. Nuclei lie across patch seams
 (vertical, horizontal, corners), across tile seams, on the requested
 rectangle's edges and at the slide's border; each must come back exactly once,
@@ -19,7 +19,6 @@ import pytest
 from services.inference.core import (
     ModelSpec,
     NucleiFound,
-    OraclePredictor,
     Progress,
     SegmentationConfig,
     SlideFacts,
@@ -27,6 +26,7 @@ from services.inference.core import (
     plan_region,
     segment_region,
 )
+from testing.oracle import OraclePredictor
 from tests.inference.synthetic import TrueNucleus, paint, true_contour_area, write_aperio
 
 SPEC = ModelSpec()

@@ -10,8 +10,8 @@ import torch
 from tiatoolbox.models.architecture.hovernet import HoVerNet
 
 from services.inference.core.edges import _min_max, _sobel, _sobel_opencv, hv_edges
-from services.inference.core.oracle import OraclePredictor
 from services.inference.core.watershed import instance_labels
+from testing.oracle import OraclePredictor
 from tests.inference.conftest import PAINTED_NUCLEI, PAINTED_SIZE
 from tests.inference.synthetic import paint
 

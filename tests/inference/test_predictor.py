@@ -12,6 +12,7 @@ from tests.inference.synthetic import paint
 
 
 @pytest.mark.slow
+@pytest.mark.model
 def test_predictor_maps_equal_tiatoolbox_infer_batch() -> None:
     import torch
     from tiatoolbox.models.architecture.hovernet import HoVerNet

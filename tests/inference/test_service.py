@@ -78,6 +78,7 @@ def test_oracle_nuclei_through_grpc(extra_inference, painted_slide) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.model
 def test_random_weights_forward_pass_equals_tiatoolbox(inference_stub, painted_slide) -> None:
     """The real network (random, seeded weights) on one patch, end to end, gives
     exactly what tiatoolbox's own infer_batch + postproc give on the same pixels."""

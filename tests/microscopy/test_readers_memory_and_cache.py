@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from services.microscopy.core.readers import ReaderCache, open_reader
-from services.microscopy.core.synthetic import synthetic_plane, write_synthetic_ome_tiff
+from testing.synthetic_tiff import synthetic_plane, write_synthetic_ome_tiff
 
 T, C, H, W = 64, 2, 1024, 1024  # 256 MiB of uint16 pixels
 FRAME_BYTES = H * W * 2

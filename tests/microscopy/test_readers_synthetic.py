@@ -10,7 +10,7 @@ import pytest
 import tifffile
 
 from services.microscopy.core.readers import open_reader
-from services.microscopy.core.synthetic import synthetic_plane, write_synthetic_ome_tiff
+from testing.synthetic_tiff import synthetic_plane, write_synthetic_ome_tiff
 
 T, Z, C, H, W = 4, 3, 2, 20, 24
 

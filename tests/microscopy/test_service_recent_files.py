@@ -10,16 +10,19 @@ from pathlib import Path
 import pytest
 
 from common.db import apply_migrations, create_pool
+from common.jobs import JobRunner, JobStore
 from common.server import ServiceRunner
 from common.workers import Workers
 from micrographia.microscopy.v1 import microscopy_pb2 as pb
-from services.microscopy.core import MicroscopyMetadata, write_synthetic_ome_tiff
+from services.microscopy.core import MicroscopyMetadata
 from services.microscopy.files import MicroscopyFiles, data_roots
 from services.microscopy.messages import stored_metadata_message
 from services.microscopy.recent import RecentFiles
 from services.microscopy.service import MIGRATIONS, MicroscopyService
 from services.microscopy.servicer import MicroscopyServicer
 from services.microscopy.settings import MicroscopySettings
+from services.microscopy.workflows import Workflows
+from testing.synthetic_tiff import write_synthetic_ome_tiff
 from tests.microscopy.conftest import ARCADIA_TIMELAPSE, CLUSTER_ND2, CZI_SCENES, CZI_TIMELAPSE
 from tests.microscopy.edge_api import data_of, error_of, microscopy_stub, post
 
@@ -163,7 +166,11 @@ async def test_load_metadata_survives_a_database_failure(database_url, real_file
     files = MicroscopyFiles(data_roots([path.parent]), reader_cache_size=2)
     workers = Workers(1, "test")
     try:
-        servicer = MicroscopyServicer(None, files, workers, RecentFiles(pool, retention=5))
+        jobs = JobRunner(JobStore(pool))
+        workflows = Workflows(jobs, files, workers)
+        servicer = MicroscopyServicer(
+            jobs, files, workers, RecentFiles(pool, retention=5), workflows
+        )
         request = pb.LoadMetadataRequest(file_path=str(path))
         response = await servicer.LoadMetadata(request, None)
     finally:

@@ -14,7 +14,8 @@ import pytest
 from common.rpc_errors import RpcFailure
 from micrographia.microscopy.v1 import microscopy_pb2 as pb
 from micrographia.microscopy.v1 import microscopy_pb2_grpc
-from services.microscopy.core import open_reader, write_synthetic_ome_tiff
+from services.microscopy.core import open_reader
+from testing.synthetic_tiff import write_synthetic_ome_tiff
 
 
 @pytest.fixture

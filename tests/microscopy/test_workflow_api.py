@@ -13,7 +13,7 @@ import httpx
 import pytest
 from mcp import Client
 
-from services.microscopy.core import write_synthetic_ome_tiff
+from testing.synthetic_tiff import write_synthetic_ome_tiff
 from tests.microscopy.edge_api import data_of, error_of
 from tests.microscopy.test_workflow_merge import write_traces
 

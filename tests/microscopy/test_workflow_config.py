@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from common.errors import InvalidArgument, PermissionDenied
-from services.microscopy.core import DataRoots, open_reader, write_synthetic_ome_tiff
+from services.microscopy.core import DataRoots, open_reader
 from services.microscopy.core.workflow.config import (
     ProcessingConfig,
     config_schema,
@@ -19,6 +19,7 @@ from services.microscopy.core.workflow.config import (
     plan_workflow,
 )
 from services.microscopy.core.workflow.runner import fov_tasks
+from testing.synthetic_tiff import write_synthetic_ome_tiff
 
 REST_FORM = {
     "microscopy_path": "/data/experiment.ome.tif",

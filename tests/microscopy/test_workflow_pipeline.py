@@ -12,7 +12,7 @@ import pytest
 import tifffile
 
 from common.errors import InvalidArgument
-from services.microscopy.core.workflow import scoring, storage
+from services.microscopy.core.workflow import storage
 from services.microscopy.core.workflow.pipeline import (
     STEPS,
     Cancelled,
@@ -23,7 +23,8 @@ from services.microscopy.core.workflow.pipeline import (
     run_fov,
     step_done,
 )
-from services.microscopy.core.workflow.synthetic import SyntheticCell, SyntheticMovie, dividing
+from testing import scoring
+from testing.synthetic_movie import SyntheticCell, SyntheticMovie, dividing
 
 TIMELAPSE = "timelapse/laptrack-cell_segmentation_data_small.npz"
 N_FRAMES = 12

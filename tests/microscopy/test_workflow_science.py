@@ -14,7 +14,7 @@ from skimage.measure import regionprops
 
 from benchmarks import reference_workflow as reference
 from services.microscopy.core.workflow import background, extraction, morphology, segmentation
-from services.microscopy.core.workflow.synthetic import SyntheticMovie, scattered_cells
+from testing.synthetic_movie import SyntheticMovie, scattered_cells
 
 TIMELAPSE = "timelapse/laptrack-cell_segmentation_data_small.npz"
 

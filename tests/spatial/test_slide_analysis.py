@@ -25,12 +25,12 @@ from micrographia.slides.v1 import slides_pb2, slides_pb2_grpc
 from micrographia.spatial.v1 import spatial_pb2 as pb
 from micrographia.spatial.v1 import spatial_pb2_grpc
 from services.inference import service as inference_service
-from services.inference.core.oracle import TYPE_COLOURS
 from services.inference.service import InferenceService
 from services.inference.servicer import InferenceServicer
 from services.inference.settings import InferenceSettings
 from services.spatial.service import SpatialService
 from services.spatial.settings import SpatialSettings
+from testing.oracle import TYPE_COLOURS
 from tests.harness import RunningPlatform
 from tests.inference.conftest import CountingOracle, upload
 from tests.inference.synthetic import TrueNucleus, write_aperio
@@ -460,6 +460,7 @@ def test_deleting_the_slide_stops_the_job_through_another_replica(stack):
 
 
 @pytest.mark.slow
+@pytest.mark.model
 def test_the_real_network_runs_through_the_whole_job(stack, platform):
     """HoVerNet with random weights: the real forward pass in a whole-slide job
     on a tiny slide (one patch: no margin). What it finds is arbitrary; the

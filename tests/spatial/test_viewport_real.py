@@ -18,6 +18,7 @@ REAL_HE = SHARED_DATA / "wsi" / "derived-OS-1-detail.generic-tiled.tif"  # 1101 
 
 
 @pytest.mark.slow
+@pytest.mark.model
 def test_viewport_stream_through_real_inference(platform, tmp_path):
     slide = REAL_HE if REAL_HE.is_file() else write_aperio_svs(tmp_path / "he.svs", 2000, 1500)
     with httpx.Client(base_url=platform.base_url, timeout=600) as api:

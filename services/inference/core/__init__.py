@@ -4,7 +4,6 @@ No gRPC here: see README.md for which core call each RPC makes.
 """
 
 from .model import ModelSpec, WeightsUnavailable, load_network, select_device
-from .oracle import OraclePredictor
 from .predictor import Maps, NetworkPredictor, Predictor
 from .segmentation import (
     Event,
@@ -26,7 +25,6 @@ __all__ = [
     "NetworkPredictor",
     "NucleiFound",
     "Nucleus",
-    "OraclePredictor",
     "Predictor",
     "Progress",
     "RegionPlan",

@@ -31,7 +31,6 @@ from .readers import (
     open_reader,
 )
 from .render import RenderedFrame, render_png
-from .synthetic import synthetic_plane, write_synthetic_ome_tiff
 
 __all__ = [
     "MICROSCOPY_EXTENSIONS",
@@ -58,6 +57,4 @@ __all__ = [
     "is_microscopy_name",
     "open_reader",
     "render_png",
-    "synthetic_plane",
-    "write_synthetic_ome_tiff",
 ]

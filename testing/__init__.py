@@ -1,0 +1,9 @@
+"""Test data with known answers, shared by tests/ and benchmarks/; never shipped
+(the wheel and the images carry only micrographia, common, services, edge, cli).
+
+- `synthetic_tiff`: any-size T x C OME-TIFF, written plane by plane.
+- `synthetic_movie`: movies of cells with known truth (moving, late, missing, dividing).
+- `scoring`: segmentation precision/recall/F1 and CTC TRA/DET/LNK (traccuracy).
+- `oracle`, `oracle_network`: a model with known answers (painted nuclei in,
+  HoVerNet's ideal maps out), as a `Predictor` and as a HoVerNet module any engine runs.
+"""
