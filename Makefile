@@ -2,7 +2,8 @@
 #
 #   make run     set up (idempotent) and run all five services and the edge
 #   make test    set up and run the test suite
-#   make bench   set up and run the benchmarks
+#   make test-quick  the suite without the slow tests (browser, real network, scale)
+#   make bench   set up and run the benchmarks (BENCH_ARGS=--small: each on small data)
 #   make lint    ruff, and hadolint on the Dockerfile
 #   make protos  regenerate the gRPC Python code from protos/
 #   make web     the web app's npm assets (web/node_modules, from package-lock.json)
@@ -18,7 +19,7 @@ export MICROGRAPHIA_SLIDES_DIR ?= $(CURDIR)/var/slides
 
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: setup run test bench bench-tools browser-tools web lint format protos database clean
+.PHONY: setup run test test-quick bench bench-tools browser-tools web lint format protos database clean
 
 setup: $(STAMP) database web browser-tools
 
@@ -39,8 +40,12 @@ run: setup
 test: setup
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Browser, real-network and scale tests are all marked slow (pyproject.toml's markers).
+test-quick: setup
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
 bench: setup bench-tools
-	$(BIN)/python -m benchmarks $(BENCH)
+	$(BIN)/python -m benchmarks $(BENCH_ARGS) $(BENCH)
 
 # wrk (Debian) drives HTTP load without taking the CPU the measured processes need.
 bench-tools:

@@ -1,8 +1,10 @@
-"""python -m benchmarks [name ...]: run every benchmark module (bench_*.py), or those named."""
+"""python -m benchmarks [--small] [name ...]: run every benchmark module (bench_*.py), or
+those named; --small runs each on small data (what CI runs, see __init__.py)."""
 
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import sys
 import time
@@ -24,4 +26,10 @@ def main(selected: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    arguments = sys.argv[1:]
+    if "--small" in arguments:
+        arguments.remove("--small")
+        # Before any benchmark is imported (they size their data at import), and
+        # inherited by the processes they start.
+        os.environ["MICROGRAPHIA_BENCH_SMALL"] = "1"
+    main(arguments)

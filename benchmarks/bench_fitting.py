@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import least_squares
 
+from benchmarks import scaled
 from benchmarks.processes import running
 from benchmarks.report import report
 from common.executor import make_executor
@@ -31,8 +32,8 @@ from services.analysis.core.fitting import chunks, concatenate, fit_all, fit_chu
 from services.analysis.core.models import MODELS
 from services.analysis.core.plan import plan_fit
 
-N_CELLS = int(os.environ.get("MICROGRAPHIA_BENCH_FIT_CELLS", "10000"))
-REFERENCE_CELLS = int(os.environ.get("MICROGRAPHIA_BENCH_FIT_REFERENCE", "1000"))
+N_CELLS = int(os.environ.get("MICROGRAPHIA_BENCH_FIT_CELLS") or scaled(10000, 200))
+REFERENCE_CELLS = int(os.environ.get("MICROGRAPHIA_BENCH_FIT_REFERENCE") or scaled(1000, 50))
 TIMES = np.arange(181) / 6.0
 CHUNK = 1000
 

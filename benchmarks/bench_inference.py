@@ -17,7 +17,7 @@ Figures: patches/s and seconds per mm^2 of region, each with the ratio.
 Random weights give HoVerNet maps near 0.5 everywhere (no nuclei, or a few
 blobs), so a match of random nuclei says little. The nuclei match (count
 within 1 %, >= 99 % matched at IoU >= 0.5) is therefore also measured with an
-oracle network in HoVerNet's place (core/oracle_network.py: a HoVerNet whose
+oracle network in HoVerNet's place (testing/oracle_network.py: a HoVerNet whose
 forward pass draws the painted nuclei's ideal maps), run by both engines.
 
 Size: BENCH_INFERENCE_MM (region edge in mm; default 0.1 on a CPU, 1.0 on a
@@ -41,6 +41,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from benchmarks import scaled
 from benchmarks.report import report
 from services.inference.core import (
     ModelSpec,
@@ -51,8 +52,8 @@ from services.inference.core import (
     plan_region,
     segment_region,
 )
-from services.inference.core.oracle import BACKGROUND, TYPE_COLOURS
 from services.inference.core.segmentation import postprocess_pool
+from testing.oracle import BACKGROUND, TYPE_COLOURS
 
 MPP = 0.25
 SPEC = ModelSpec()
@@ -261,14 +262,14 @@ def main() -> None:
     import torch
 
     from services.inference.core.model import random_network, select_device
-    from services.inference.core.oracle_network import OracleHoVerNet
+    from testing.oracle_network import OracleHoVerNet
 
     device = select_device(os.environ.get("BENCH_INFERENCE_DEVICE") or None)
     gpu = device.startswith("cuda")
-    edge_mm = float(os.environ.get("BENCH_INFERENCE_MM") or (1.0 if gpu else 0.1))
+    edge_mm = float(os.environ.get("BENCH_INFERENCE_MM") or scaled(1.0 if gpu else 0.1, 0.08))
     batch = int(os.environ.get("BENCH_INFERENCE_BATCH") or (64 if gpu else 4))
     precision = os.environ.get("BENCH_INFERENCE_PRECISION") or "bf16"
-    oracle_px = int(os.environ.get("BENCH_INFERENCE_ORACLE_PX") or 1200)
+    oracle_px = int(os.environ.get("BENCH_INFERENCE_ORACLE_PX") or scaled(1200, 320))
     # Post-processing in worker processes instead of threads (0: threads).
     processes = int(os.environ.get("BENCH_INFERENCE_PROCESSES") or 0)
     ours_only = os.environ.get("BENCH_INFERENCE_OURS_ONLY") == "1"

@@ -41,17 +41,18 @@ import grpc
 import numpy as np
 import tifffile
 
+from benchmarks import scaled
 from benchmarks.processes import REPO_ROOT, running_services
 from benchmarks.report import report
 from common.memory import keep_large_buffers
 from micrographia.microscopy.v1 import microscopy_pb2 as pb
 from micrographia.microscopy.v1 import microscopy_pb2_grpc
-from services.microscopy.core import write_synthetic_ome_tiff
+from testing.synthetic_tiff import write_synthetic_ome_tiff
 
 SIZE = 2048
 CHANNELS = 2
-FRAMES_READ = 200
-ROUNDS = 3
+FRAMES_READ = scaled(200, 8)
+ROUNDS = scaled(3, 1)
 THREADS = 4
 PLANE_BYTES = SIZE * SIZE * 2
 MAX_MESSAGE = 64 * 1024 * 1024
@@ -194,7 +195,7 @@ def check_same_pixels(stub, path: Path, plane: Plane) -> None:
 
 def main() -> None:
     keep_large_buffers()
-    gib = float(os.environ.get("MICROGRAPHIA_BENCH_MICROSCOPY_GIB", "3"))
+    gib = float(os.environ.get("MICROGRAPHIA_BENCH_MICROSCOPY_GIB") or scaled(3, 0.1))
     path = bench_file(gib)
     with tifffile.TiffFile(path) as tif:
         n_frames = tif.series[0].shape[0]

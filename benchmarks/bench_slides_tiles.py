@@ -31,17 +31,18 @@ import psutil
 import tifffile
 from openslide.deepzoom import DeepZoomGenerator
 
+from benchmarks import scaled
 from benchmarks.processes import running
 from benchmarks.report import report
 from common.settings import DEFAULT_DATABASE_URL
 
-WIDTH, HEIGHT = 8192, 6144
+WIDTH, HEIGHT = scaled((8192, 6144), (2048, 1536))
 TILE_SIZE, OVERLAP, QUALITY = 254, 1, 75
-CONCURRENCY = 32
+CONCURRENCY = scaled(32, 4)
 # Seconds per wrk run, and copies of the slide behind each cold run: enough
 # distinct tiles that no cold request repeats one.
-SECONDS = 3
-COLD_COPIES = 3
+SECONDS = scaled(3, 1)
+COLD_COPIES = scaled(3, 2)
 
 
 def synthetic_tissue(width: int, height: int) -> np.ndarray:

@@ -31,6 +31,7 @@ import uuid
 import numpy as np
 import shapely
 
+from benchmarks import scaled
 from benchmarks.report import report
 from common.db import open_service_database
 from common.settings import DEFAULT_DATABASE_URL
@@ -38,14 +39,14 @@ from services.spatial.core import Bounds, NucleiBatch, SpatialStore, cells, regi
 from services.spatial.service import MIGRATIONS
 from tests.harness import create_test_database, drop_test_database
 
-LOAD_NUCLEI = 100_000
+LOAD_NUCLEI = scaled(100_000, 2_000)
 VERTICES = 20
 PAGE = 500
-SLIDES = 10
-BOXES_PER_SLIDE = 4
-NUCLEI_PER_BOX = 25_000  # 10 x 4 x 25,000 = one million
-QUERIES = 300
-SERVER_QUERIES = 100
+SLIDES = scaled(10, 2)
+BOXES_PER_SLIDE = scaled(4, 2)
+NUCLEI_PER_BOX = scaled(25_000, 500)  # 10 x 4 x 25,000 = one million
+QUERIES = scaled(300, 20)
+SERVER_QUERIES = scaled(100, 5)
 SLIDE_EXTENT = 8000.0
 
 
@@ -145,7 +146,9 @@ async def bench_load(store: SpatialStore) -> None:
         ">= 3",
     )
     async with store.pool.acquire() as connection:
-        await connection.execute("TRUNCATE nuclei, analysis_boxes")
+        # CASCADE: the tables that refer to the boxes (a whole-slide analysis's regions,
+        # and whatever comes next) are emptied with them, as they were filled.
+        await connection.execute("TRUNCATE nuclei, analysis_boxes CASCADE")
 
 
 async def bench_roi(store: SpatialStore) -> None:

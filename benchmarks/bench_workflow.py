@@ -34,8 +34,9 @@ import tifffile
 from numpy.lib.format import open_memmap
 
 from benchmarks import reference_workflow as reference
+from benchmarks import scaled
 from benchmarks.report import report
-from services.microscopy.core.workflow import scoring, storage
+from services.microscopy.core.workflow import storage
 from services.microscopy.core.workflow.pipeline import (
     ChannelSpec,
     FovTask,
@@ -43,11 +44,12 @@ from services.microscopy.core.workflow.pipeline import (
     fov_paths,
     run_fov,
 )
-from services.microscopy.core.workflow.synthetic import SyntheticMovie, scattered_cells
+from testing import scoring
+from testing.synthetic_movie import SyntheticMovie, scattered_cells
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SIZE = 2048
-CELLS = 250
+SIZE = scaled(2048, 512)
+CELLS = scaled(250, 16)
 TIMELAPSE = (
     Path(os.environ.get("MICROGRAPHIA_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
     / "timelapse"
@@ -145,7 +147,7 @@ def real_accuracy(scratch: Path) -> None:
 
 
 def main() -> None:
-    n_frames = int(os.environ.get("MICROGRAPHIA_BENCH_WORKFLOW_FRAMES", "10"))
+    n_frames = int(os.environ.get("MICROGRAPHIA_BENCH_WORKFLOW_FRAMES") or scaled(10, 3))
     movie, path = bench_movie(n_frames)
     scratch = Path(tempfile.mkdtemp(prefix="bench-workflow-", dir=REPO_ROOT / ".bench"))
     try:
@@ -172,9 +174,11 @@ def main() -> None:
             f"{ref_s / n_frames:.3f}; 2 workers, each FOV {two_s / n_frames:.3f}",
             flush=True,
         )
-        report("workflow 2048x2048, 1 worker (frames/s)", ours_fps, ref_fps, "frames/s", ">= 10")
         report(
-            "workflow 2048x2048, 2 workers (frames/s/worker)",
+            f"workflow {SIZE}x{SIZE}, 1 worker (frames/s)", ours_fps, ref_fps, "frames/s", ">= 10"
+        )
+        report(
+            f"workflow {SIZE}x{SIZE}, 2 workers (frames/s/worker)",
             n_frames / two_s,
             ref_fps,
             "frames/s",

@@ -29,10 +29,11 @@ import numpy as np
 import tifffile
 from numpy.lib.format import open_memmap
 
+from benchmarks import scaled
 from benchmarks.processes import REPO_ROOT
 
-SIZE = int(os.environ.get("MICROGRAPHIA_BENCH_MEMORY_SIZE", "512"))
-FRAME_COUNTS = (30, 180)
+SIZE = int(os.environ.get("MICROGRAPHIA_BENCH_MEMORY_SIZE") or scaled(512, 128))
+FRAME_COUNTS = scaled((30, 180), (4, 12))
 MIB = 1024 * 1024
 
 
@@ -128,7 +129,7 @@ def measure(kind: str, path: str, output: str) -> tuple[float, float, float]:
 
 
 def _movie(n_frames: int) -> Path:
-    from services.microscopy.core.workflow.synthetic import SyntheticMovie, scattered_cells
+    from testing.synthetic_movie import SyntheticMovie, scattered_cells
 
     folder = REPO_ROOT / ".bench" / "workflow_memory"
     path = folder / f"cells-T{n_frames}-{SIZE}.ome.tif"
