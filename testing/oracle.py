@@ -12,11 +12,13 @@ coordinates) is checked against the painted truth.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator
 
 import numpy as np
 from scipy import ndimage
 
+from common.errors import Cancelled
 from services.inference.core.predictor import Maps
 
 # Type index -> RGB of its nuclei (index 0, background, is never painted).
@@ -41,8 +43,12 @@ class OraclePredictor:
         self.patch_input = patch_input
         self.patch_output = patch_output
 
-    def predict(self, batches: Iterable[np.ndarray]) -> Iterator[Maps]:
+    def predict(
+        self, batches: Iterable[np.ndarray], cancelled: threading.Event | None = None
+    ) -> Iterator[Maps]:
         for batch in batches:
+            if cancelled is not None and cancelled.is_set():
+                raise Cancelled("segmentation cancelled before a batch")
             maps = [self.patch_maps(patch) for patch in batch]
             yield Maps.from_arrays(
                 np.stack([m[0] for m in maps]),

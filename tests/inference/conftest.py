@@ -67,8 +67,8 @@ class CountingOracle(OraclePredictor):
         self.batches = 0
         self.lock = threading.Lock()
 
-    def predict(self, batches):
-        for maps in super().predict(batches):
+    def predict(self, batches, cancelled=None):
+        for maps in super().predict(batches, cancelled):
             time.sleep(self.delay_s)
             with self.lock:
                 self.batches += 1

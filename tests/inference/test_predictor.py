@@ -32,3 +32,32 @@ def test_predictor_maps_equal_tiatoolbox_infer_batch() -> None:
     np.testing.assert_allclose(ours.hv, reference[1], atol=1e-5)
     np.testing.assert_array_equal(ours.tp, reference[2][..., 0].astype(np.uint8))
     assert ours.np.std() > 0  # the maps vary with the pixels
+
+
+def test_a_cancelled_request_stops_inside_the_batch_in_flight() -> None:
+    """Cancelled while the network is part-way through a batch (set here by a
+    layer as it runs), the forward pass stops at the next layer: the layers after
+    it never run, and no further batch starts."""
+    import threading
+
+    from common.errors import Cancelled
+
+    spec = ModelSpec()
+    network = random_network(spec)
+    predictor = NetworkPredictor(network, "cpu", 256, 164)
+    layers = [m for m in network.modules() if next(m.children(), None) is None]
+    ran = 0
+    cancelled = threading.Event()
+
+    def count(*_) -> None:
+        nonlocal ran
+        ran += 1
+        if ran == 10:
+            cancelled.set()
+
+    for layer in layers:
+        layer.register_forward_hook(count)
+    patches = np.zeros((1, 256, 256, 3), np.uint8)
+    with pytest.raises(Cancelled):
+        list(predictor.predict([patches, patches], cancelled))
+    assert ran == 10 < len(layers)

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import math
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import grpc
 import httpx
@@ -17,6 +21,8 @@ from edge.settings import EdgeSettings
 from micrographia.inference.v1 import inference_pb2 as pb
 from tests.harness import free_port
 from tests.inference.conftest import PAINTED_MPP, PAINTED_NUCLEI, PAINTED_SIZE, CountingOracle
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def error_info(error: grpc.RpcError) -> error_details_pb2.ErrorInfo:
@@ -202,3 +208,43 @@ def test_cancelling_stops_the_work_within_a_batch(extra_inference, painted_slide
         if oracle.batches == previous:
             break
     assert oracle.batches <= at_cancel + 2 < total
+
+
+_CALLER_THAT_DIES = """
+import os, signal, sys
+import grpc
+from micrographia.inference.v1 import inference_pb2 as pb, inference_pb2_grpc
+stub = inference_pb2_grpc.InferenceServiceStub(grpc.insecure_channel(sys.argv[1]))
+request = pb.SegmentRegionRequest(slide_id=sys.argv[2], x=0, y=0, width=5000, height=5000)
+for response in stub.SegmentRegion(request, timeout=120):
+    if response.HasField("progress") and response.progress.current >= 2:
+        print(response.progress.total, flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+"""
+
+
+def test_a_caller_killed_mid_call_stops_the_work_within_a_batch(
+    extra_inference, painted_slide
+) -> None:
+    """A caller killed outright (kill -9: no cancel, its connection just drops)
+    stops the segmentation as a cancel does, not after the garbage collector
+    happens to finalize the abandoned stream."""
+    oracle = CountingOracle(delay_s=0.3)
+    service = extra_inference(oracle=oracle, batch_size=1, tile_size=164, margin=16)
+    caller = subprocess.run(
+        [sys.executable, "-c", _CALLER_THAT_DIES, service.runner.address, painted_slide["id"]],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert caller.returncode == -signal.SIGKILL, caller.stderr
+    total = int(caller.stdout.split()[0])
+    at_death = oracle.batches
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # wait for the pipeline to notice, not for speed
+        previous = oracle.batches
+        time.sleep(1.0)
+        if oracle.batches == previous:
+            break
+    assert oracle.batches <= at_death + 3 < total

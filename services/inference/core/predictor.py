@@ -7,6 +7,10 @@ filters them there, see segmentation.py and edges.py) and nothing waits for
 the device: inputs go up from pinned memory without blocking, so the host
 queues batch n+1 while the device runs batch n; autocast runs the
 convolutions in bf16/fp16.
+
+A request that is cancelled (its caller gone) stops inside the forward pass in
+flight, at the next layer, and never starts another: on a CPU one batch takes
+seconds, and requests queued for the device would each run one more.
 """
 
 from __future__ import annotations
@@ -17,6 +21,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
+
+from common.errors import Cancelled
 
 if TYPE_CHECKING:
     import torch
@@ -61,9 +67,12 @@ class Predictor(Protocol):
     patch_output: int
     device: str
 
-    def predict(self, batches: Iterable[np.ndarray]) -> Iterator[Maps]:
+    def predict(
+        self, batches: Iterable[np.ndarray], cancelled: threading.Event | None = None
+    ) -> Iterator[Maps]:
         """Maps of each batch, in order, on the predictor's device; on CUDA they may
-        still be being computed (the caller's later device work queues behind them)."""
+        still be being computed (the caller's later device work queues behind them).
+        Raises `Cancelled` soon after `cancelled` is set."""
         ...
 
 
@@ -98,6 +107,16 @@ class NetworkPredictor:
             torch.backends.cudnn.benchmark = True
         self._lock = threading.Lock()
         self._widest = 0  # the largest batch so far
+        # The cancel event of the batch being launched (launches hold the lock),
+        # checked before every layer: a cancelled request stops mid-batch.
+        self._launching: threading.Event | None = None
+        for module in self.network.modules():
+            if next(module.children(), None) is None:
+                module.register_forward_pre_hook(self._stop_if_cancelled)
+
+    def _stop_if_cancelled(self, module: torch.nn.Module, inputs: object) -> None:
+        if self._launching is not None and self._launching.is_set():
+            raise Cancelled("segmentation cancelled during a batch")
 
     def _launch(self, batch: np.ndarray) -> torch.Tensor:
         """Queue the forward pass of one batch; returns N x 4 x H x W (np, h, v, type)."""
@@ -133,10 +152,20 @@ class NetworkPredictor:
                 parts.append(torch.zeros_like(nuclear))
             return torch.cat(parts, dim=1)[:count].contiguous()
 
-    def predict(self, batches: Iterable[np.ndarray]) -> Iterator[Maps]:
+    def predict(
+        self, batches: Iterable[np.ndarray], cancelled: threading.Event | None = None
+    ) -> Iterator[Maps]:
         for batch in batches:
             with self._lock:
-                packed = self._launch(batch)
+                # Checked again once the device is ours: a request cancelled while
+                # it waited behind others does not run one more batch.
+                if cancelled is not None and cancelled.is_set():
+                    raise Cancelled("segmentation cancelled before a batch")
+                self._launching = cancelled
+                try:
+                    packed = self._launch(batch)
+                finally:
+                    self._launching = None
             yield Maps(packed)
 
     def release(self) -> None:

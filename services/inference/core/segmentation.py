@@ -23,6 +23,7 @@ slide are white and masked out of the nuclear map.
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from collections import deque
@@ -36,6 +37,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from common.errors import Cancelled, InvalidArgument
+from common.executor import die_with
 
 from .geometry import (
     Rect,
@@ -200,7 +202,8 @@ def segment_region(
     postprocess: Executor | None = None,
 ) -> Summary:
     """Run a planned segmentation, reporting through `emit`; raises Cancelled when
-    `cancelled` is set (checked before every batch).
+    `cancelled` is set (checked before every batch, and by a network predictor
+    before every layer).
 
     `postprocess`: where stitched tiles are post-processed (a long-lived
     `postprocess_pool`); by default threads of this call."""
@@ -236,7 +239,7 @@ def segment_region(
             canvas = Canvas.for_tile(tile)
             batches = _batches(tile, pixels.rgb, config.batch_size, check)
             for first, maps in zip(
-                _starts(tile, config.batch_size), predictor.predict(batches), strict=True
+                _starts(tile, config.batch_size), predictor.predict(batches, cancelled), strict=True
             ):
                 canvas.place(tile, first, maps)
                 done += len(maps)
@@ -261,8 +264,13 @@ def segment_region(
 def postprocess_pool(processes: int) -> ProcessPoolExecutor:
     """Worker processes for post-processing, in place of threads (what remains of
     it under the GIL: Python per component and per nucleus). Started (forkserver)
-    and warmed once."""
-    pool = ProcessPoolExecutor(processes, mp_context=get_context("forkserver"))
+    and warmed once. Its workers die with the service (then the forkserver ends too)."""
+    pool = ProcessPoolExecutor(
+        processes,
+        mp_context=get_context("forkserver"),
+        initializer=die_with,
+        initargs=(os.getpid(),),
+    )
     for future in [pool.submit(_warm) for _ in range(processes)]:
         future.result()
     return pool
