@@ -31,7 +31,16 @@ from edge.backends import Backends
 from edge.errors import install_error_handlers
 from edge.mcp_tools import build_mcp
 from edge.openapi import install_openapi
-from edge.routes import analysis, processing, slide_analysis, slides, spatial, system
+from edge.routes import (
+    analysis,
+    cells,
+    fitted,
+    processing,
+    slide_analysis,
+    slides,
+    spatial,
+    system,
+)
 from edge.security import ApiKeyMiddleware, LocalhostOnlyMiddleware, SameOriginMiddleware
 from edge.settings import EdgeSettings
 from edge.tile_cache import TileCache
@@ -130,7 +139,9 @@ def create_app(
     for router in (
         system.router,
         processing.router,
+        cells.router,
         analysis.router,
+        fitted.router,
         slides.router,
         spatial.inference_router,
         spatial.roi_router,

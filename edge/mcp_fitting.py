@@ -31,11 +31,17 @@ def register(mcp: MCPServer, backends: Backends) -> None:
         return [model_json(model) for model in response.models]
 
     @mcp.tool()
-    async def load_traces(csv_path: str, columns: TraceColumns | None = None) -> dict[str, Any]:
+    async def load_traces(
+        csv_path: str, columns: TraceColumns | None = None, include_bad_cells: bool = False
+    ) -> dict[str, Any]:
         """Load and check a trace CSV (per-FOV traces, merged sample, or tidy
-        time/fov/cell/value): cells, time points, FOVs, ranges, gaps."""
+        time/fov/cell/value): cells, time points, FOVs, ranges, gaps. Cells marked bad
+        (set_cell_quality) are left out and counted in summary.excluded_cells unless
+        `include_bad_cells`."""
         request = pb.LoadTracesRequest(
-            csv_path=csv_path, options=(columns or TraceColumns()).message()
+            csv_path=csv_path,
+            options=(columns or TraceColumns()).message(),
+            include_bad_cells=include_bad_cells,
         )
         return to_json(await call(backends.analysis.LoadTraces(request)))
 
@@ -47,10 +53,12 @@ def register(mcp: MCPServer, backends: Backends) -> None:
         model_bounds: dict[str, tuple[float, float]] | None = None,
         columns: TraceColumns | None = None,
         good_fits_only: bool = False,
+        include_bad_cells: bool = False,
     ) -> dict[str, Any]:
         """Fit `model_type` (see list_fitting_models) to every cell of a trace CSV as a
         job. `model_params`: initial values by parameter name; `model_bounds`:
-        [min, max] by name (bounds free a parameter that is fixed by default).
+        [min, max] by name (bounds free a parameter that is fixed by default). Cells
+        marked bad are left out unless `include_bad_cells`.
         Follow it with wait_for_fitting (or get_fitting_status), then get_fitting_results."""
         request = pb.StartFittingRequest(
             csv_path=csv_path,
@@ -62,6 +70,7 @@ def register(mcp: MCPServer, backends: Backends) -> None:
             },
             options=pb.FittingOptions(
                 good_fits_only=good_fits_only,
+                include_bad_cells=include_bad_cells,
                 parallel=True,
                 columns=(columns or TraceColumns()).message(),
             ),

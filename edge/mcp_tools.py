@@ -230,10 +230,11 @@ def build_mcp(backends: Backends) -> EdgeMCPServer:
         return {"slides": [to_json(slide) for slide in response.slides]}
 
     # Imported here: both modules use this one's helpers.
-    from edge import mcp_spatial
+    from edge import mcp_spatial, mcp_workbench
     from edge.mcp_fitting import register as register_fitting
 
     register_fitting(mcp, backends)
+    mcp_workbench.register(mcp, backends)
     mcp_spatial.register(mcp, backends)
     mcp_spatial.register_slide_analysis(mcp, backends)
     return mcp

@@ -46,10 +46,18 @@ class ColumnsBody(RequestModel):
 class LoadTracesBody(RequestModel):
     csv_path: str = Field(min_length=1)
     options: ColumnsBody = Field(default_factory=ColumnsBody)
+    include_bad_cells: bool = Field(
+        False, description="Count cells marked bad (`good` false) too; by default left out"
+    )
 
 
 class FittingOptionsBody(RequestModel):
-    good_fits_only: bool = False
+    good_fits_only: bool = Field(
+        False, description="Fit only rows flagged good; refuse a CSV without a `good` column"
+    )
+    include_bad_cells: bool = Field(
+        False, description="Fit cells marked bad (`good` false) too; by default left out"
+    )
     parallel: bool = True
     n_workers: Int32 | None = Field(None, ge=1)
     columns: ColumnsBody = Field(default_factory=ColumnsBody)
@@ -183,7 +191,11 @@ async def models(backends: BackendsDep) -> dict[str, Any]:
     responses=proto_body(pb.LoadTracesResponse, enveloped=True),
 )
 async def load_traces(body: LoadTracesBody, backends: BackendsDep) -> dict[str, Any]:
-    request = pb.LoadTracesRequest(csv_path=body.csv_path, options=body.options.message())
+    request = pb.LoadTracesRequest(
+        csv_path=body.csv_path,
+        options=body.options.message(),
+        include_bad_cells=body.include_bad_cells,
+    )
     response = await backends.analysis.LoadTraces(request)
     return ok(to_json(response))
 
@@ -203,6 +215,7 @@ async def start_fitting(body: StartFittingBody, backends: BackendsDep) -> dict[s
             parallel=options.parallel,
             n_workers=options.n_workers or 0,
             columns=options.columns.message(),
+            include_bad_cells=options.include_bad_cells,
         ),
     )
     response = await backends.analysis.StartFitting(request)

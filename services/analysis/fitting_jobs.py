@@ -53,6 +53,7 @@ class FittingRequest:
     good_fits_only: bool
     parallel: bool
     n_workers: int
+    include_bad_cells: bool = False  # cells marked bad are left out unless this is set
 
     def to_params(self) -> dict[str, Any]:
         return {
@@ -70,6 +71,7 @@ class FittingRequest:
                 "good_fits_only": self.good_fits_only,
                 "parallel": self.parallel,
                 "n_workers": self.n_workers,
+                "include_bad_cells": self.include_bad_cells,
             },
         }
 
@@ -87,6 +89,7 @@ class FittingRequest:
             good_fits_only=options["good_fits_only"],
             parallel=options["parallel"],
             n_workers=options["n_workers"],
+            include_bad_cells=options.get("include_bad_cells", False),
         )
 
     def plan(self) -> FitPlan:
@@ -123,18 +126,28 @@ class FittingJobs:
             raise errors.InvalidArgument(f"{csv_path} is not a file", field="csv_path")
         return path
 
-    def load(self, csv_path: str, columns: TraceColumns, good_only: bool = False) -> Traces:
-        """Blocking: resolve and parse (cached)."""
-        return self.traces.read(self.resolve_csv(csv_path), columns, good_only)
+    def load(
+        self,
+        csv_path: str,
+        columns: TraceColumns,
+        good_only: bool = False,
+        include_bad: bool = False,
+    ) -> Traces:
+        """Blocking: resolve and parse (cached); cells marked bad left out unless `include_bad`."""
+        return self.traces.read(self.resolve_csv(csv_path), columns, good_only, include_bad)
+
+    def load_for(self, request: FittingRequest) -> Traces:
+        """Blocking: the traces a fitting request fits."""
+        return self.load(
+            request.csv_path, request.columns, request.good_fits_only, request.include_bad_cells
+        )
 
     # ------------------------------------------------------------ jobs
 
     async def start(self, request: FittingRequest) -> tuple[JobRecord, int]:
         """Validate everything (model, parameters, bounds, path, CSV), then submit."""
         request.plan()  # raises on an unknown model, parameter or bad bounds
-        traces = await self.workers.run(
-            self.load, request.csv_path, request.columns, request.good_fits_only
-        )
+        traces = await self.workers.run(self.load_for, request)
         # The job keeps the real path: a resumed job reads the same file.
         request = replace(request, csv_path=str(traces.path))
         assert self.runner is not None
@@ -150,9 +163,7 @@ class FittingJobs:
         """The job: fit every cell in chunks, report after each, write the results."""
         request = FittingRequest.from_params(job.params)
         plan = request.plan()
-        traces = await self.workers.run(
-            self.load, request.csv_path, request.columns, request.good_fits_only
-        )
+        traces = await self.workers.run(self.load_for, request)
         total = traces.n_cells
         await job.report(current=0, total=total, message=f"Fitting {total} cells", force=True)
         parts, tally = await self._fit(job, plan, traces, request)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
+
 from micrographia.analysis.v1 import analysis_pb2 as pb
+from services.analysis.core.explorer import CellFilter, FittedSource
 from services.analysis.core.models import FitModel
 from services.analysis.core.traces import TraceColumns, TraceSummary
 from services.analysis.fitting_jobs import FittingRequest
@@ -48,6 +51,7 @@ def summary_message(summary: TraceSummary) -> pb.LoadTracesResponse:
             mean_trace_count_per_cell=summary.mean_trace_count_per_cell,
             cells_with_gaps=summary.cells_with_gaps,
             total_observations=summary.total_observations,
+            excluded_cells=summary.excluded_cells,
         ),
     )
 
@@ -63,6 +67,7 @@ def fitting_request(request: pb.StartFittingRequest) -> FittingRequest:
         good_fits_only=options.good_fits_only,
         parallel=options.parallel,
         n_workers=max(0, options.n_workers),
+        include_bad_cells=options.include_bad_cells,
     )
 
 
@@ -74,4 +79,51 @@ def results_message(job_id: str, result: dict[str, Any]) -> pb.GetFittingResults
         model_type=result["model_type"],
         parameters=[pb.ParameterStats(**stats) for stats in result["parameters"]],
         quality_distribution=pb.QualityDistribution(**result["quality_distribution"]),
+    )
+
+
+def cell_filter(message: pb.FittedCellFilter) -> CellFilter:
+    return CellFilter(
+        min_r_squared=message.min_r_squared if message.HasField("min_r_squared") else None,
+        good_only=message.good_only,
+        successful_only=message.successful_only,
+        sample=message.sample,
+    )
+
+
+def fitted_cells_message(
+    sources: list[FittedSource],
+    names: tuple[str, ...],
+    table: pd.DataFrame,
+    kept: pd.DataFrame,
+    page: pd.DataFrame,
+) -> pb.GetFittedCellsResponse:
+    counts = kept["sample"].value_counts()
+    samples = list(dict.fromkeys(table["sample"]))
+    return pb.GetFittedCellsResponse(
+        model_type=sources[0].model_type,
+        parameter_names=names,
+        total_cells=len(kept),
+        cells=[
+            pb.FittedCell(
+                sample=row["sample"],
+                job_id=row["job_id"],
+                fov=int(row["fov"]),
+                cell=int(row["cell"]),
+                success=bool(row["success"]),
+                r_squared=float(row["r_squared"]),
+                good=bool(row["good"]),
+                parameters={name: float(row[name]) for name in names},
+            )
+            for _, row in page.iterrows()
+        ],
+        samples=[
+            pb.SampleSummary(
+                name=name,
+                job_id=source.job_id,
+                csv_path=str(source.csv_path),
+                n_cells=int(counts.get(name, 0)),
+            )
+            for source, name in zip(sources, samples, strict=True)
+        ],
     )

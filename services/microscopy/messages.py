@@ -19,7 +19,13 @@ from services.microscopy.core import (
     MicroscopyMetadata,
     SearchResult,
 )
-from services.microscopy.core.workflow.merge import MergeSummary
+from services.microscopy.core.workflow.cells import (
+    CellPage,
+    CellSummary,
+    QualityChange,
+    QualityRule,
+)
+from services.microscopy.core.workflow.merge import MergeSummary, Sample, format_ranges
 from services.microscopy.recent import RecentFile
 
 SORT_KEYS = {
@@ -168,3 +174,53 @@ def merge_message(summary: MergeSummary) -> pb.MergeResultsResponse:
             files_created=summary.files_created,
         ),
     )
+
+
+def cell_message(cell: CellSummary) -> pb.CellSummary:
+    return pb.CellSummary(
+        fov=cell.fov,
+        cell=cell.cell,
+        good=cell.good,
+        n_frames=cell.n_frames,
+        first_frame=cell.first_frame,
+        last_frame=cell.last_frame,
+        parent=cell.parent,
+        daughters=cell.daughters,
+        feature_means=cell.feature_means,
+    )
+
+
+def cell_page_message(path: str, page: CellPage) -> pb.ListCellsResponse:
+    return pb.ListCellsResponse(
+        traces_path=path,
+        total_cells=page.total_cells,
+        good_cells=page.good_cells,
+        all_cells=page.all_cells,
+        features=page.features,
+        cells=[cell_message(cell) for cell in page.cells],
+    )
+
+
+def quality_rule(message: pb.QualityRule) -> QualityRule:
+    for name in ("min_frames", "border_margin"):
+        if message.HasField(name) and getattr(message, name) < 0:
+            raise InvalidArgument(f"rule.{name} must be >= 0", field=f"rule.{name}")
+    return QualityRule(
+        min_frames=message.min_frames if message.HasField("min_frames") else None,
+        border_margin=message.border_margin if message.HasField("border_margin") else None,
+        good=message.good,
+    )
+
+
+def quality_message(path: str, change: QualityChange) -> pb.SetCellQualityResponse:
+    return pb.SetCellQualityResponse(
+        traces_path=path,
+        cells_changed=change.cells_changed,
+        marked=[pb.CellMark(fov=f, cell=c, good=g) for (f, c), g in change.marked.items()],
+        good_cells=change.good_cells,
+        total_cells=change.total_cells,
+    )
+
+
+def samples_message(samples: list[Sample]) -> list[pb.SampleDefinition]:
+    return [pb.SampleDefinition(name=s.name, fovs=format_ranges(s.fovs)) for s in samples]

@@ -22,6 +22,7 @@ from services.microscopy.core import feature_catalogue
 from services.microscopy.core.render import DEFAULT_HIGH_PERCENTILE, DEFAULT_LOW_PERCENTILE
 from services.microscopy.core.workflow.config import config_schema
 from services.microscopy.files import MicroscopyFiles
+from services.microscopy.outputs import WorkflowOutputs
 from services.microscopy.recent import RecentFiles
 from services.microscopy.shared_memory import SharedMemoryTargets
 from services.microscopy.workflows import Workflows
@@ -49,6 +50,7 @@ class MicroscopyServicer(JobsServicerMixin, microscopy_pb2_grpc.MicroscopyServic
     ) -> None:
         self.jobs = jobs
         self._workflows = workflows
+        self._outputs = WorkflowOutputs(workflows)
         self._shared_memory = shared_memory or SharedMemoryTargets()
         self._files = files
         self._workers = workers
@@ -193,3 +195,67 @@ class MicroscopyServicer(JobsServicerMixin, microscopy_pb2_grpc.MicroscopyServic
             self._workflows.merge, request.sample_yaml, request.input_dir, request.output_dir
         )
         return messages.merge_message(summary)
+
+    # ------------------------------------------------------------ cells, marks, samples
+
+    async def ListCells(self, request: pb.ListCellsRequest, context: aio.ServicerContext):
+        path, page = await self._outputs.list_cells(
+            request.traces_path,
+            sort_by=request.sort_by,
+            descending=request.descending,
+            offset=request.offset,
+            limit=request.limit or 100,
+            good=request.good if request.HasField("good") else None,
+        )
+        return messages.cell_page_message(str(path), page)
+
+    async def GetCell(self, request: pb.GetCellRequest, context: aio.ServicerContext):
+        path, trace = await self._outputs.cell(request.traces_path, request.fov, request.cell)
+        return pb.GetCellResponse(
+            traces_path=str(path),
+            cell=messages.cell_message(trace.summary),
+            series=[pb.TraceSeries(name=k, values=v) for k, v in trace.series.items()],
+        )
+
+    async def SetCellQuality(self, request: pb.SetCellQualityRequest, context: aio.ServicerContext):
+        marks = [(mark.fov, mark.cell, mark.good) for mark in request.cells]
+        rule = messages.quality_rule(request.rule) if request.HasField("rule") else None
+        path, change = await self._outputs.set_quality(request.traces_path, marks, rule)
+        return messages.quality_message(str(path), change)
+
+    async def RenderCellStrip(
+        self, request: pb.RenderCellStripRequest, context: aio.ServicerContext
+    ):
+        png, frames = await self._outputs.cell_strip(
+            request.traces_path,
+            request.fov,
+            request.cell,
+            request.channel,
+            request.n_crops or 8,
+            request.crop_size or 96,
+        )
+        return pb.RenderCellStripResponse(png=png, frames=frames)
+
+    async def GetSamples(self, request: pb.GetSamplesRequest, context: aio.ServicerContext):
+        path, samples, fovs = await self._workers.run(
+            self._outputs.get_samples, request.sample_yaml, request.input_dir
+        )
+        return pb.GetSamplesResponse(
+            sample_yaml=path, samples=messages.samples_message(samples), available_fovs=fovs
+        )
+
+    async def SaveSamples(self, request: pb.SaveSamplesRequest, context: aio.ServicerContext):
+        entries = [{"name": sample.name, "fovs": sample.fovs} for sample in request.samples]
+        path, samples, merged = await self._workers.run(
+            self._outputs.save_samples,
+            request.sample_yaml,
+            entries,
+            request.input_dir,
+            request.merge_output_dir,
+        )
+        response = pb.SaveSamplesResponse(
+            sample_yaml=path, samples=messages.samples_message(samples)
+        )
+        if merged is not None:
+            response.merge.CopyFrom(messages.merge_message(merged))
+        return response

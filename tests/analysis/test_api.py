@@ -101,6 +101,7 @@ def test_load_traces_summarises_a_workflow_csv(edge, folder):
         "mean_trace_count_per_cell": 180.5,
         "cells_with_gaps": 1,
         "total_observations": 20 * 181 - 10,
+        "excluded_cells": 0,  # every row of workflow_frame is good
     }
     assert "intensity_total_ch_1" in summary["columns"]
 

@@ -53,12 +53,25 @@ def test_workflow_layout_picks_intensity_total_and_reads_minutes(tmp_path, value
     np.testing.assert_allclose(chosen.values * 50.0, traces.values)
 
 
-def test_good_rows_only(tmp_path, values):
+def test_cells_marked_bad_are_left_out_unless_included(tmp_path, values):
     frame = workflow_frame(values)
     frame.loc[frame["cell"] == 5, "good"] = False
     path = write_csv(frame, tmp_path / "traces.csv")
-    assert read_traces(path).n_cells == 12
+    default = read_traces(path)
+    assert (default.n_cells, default.excluded_cells) == (11, 1)
+    assert 5 not in set(default.cell)
+    assert summarize(default).excluded_cells == 1
     assert read_traces(path, good_only=True).n_cells == 11
+    everything = read_traces(path, include_bad=True)
+    assert (everything.n_cells, everything.excluded_cells) == (12, 0)
+    # Without a `good` column every row is kept; good_only then demands one.
+    no_flags = write_csv(frame.drop(columns="good"), tmp_path / "tidy.csv")
+    assert read_traces(no_flags).n_cells == 12
+    with pytest.raises(InvalidArgument, match="needs a 'good' column"):
+        read_traces(no_flags, good_only=True)
+    frame["good"] = False
+    with pytest.raises(InvalidArgument, match="include_bad_cells keeps cells marked bad"):
+        read_traces(write_csv(frame, tmp_path / "all_bad.csv"))
 
 
 def test_overridden_column_names_and_no_fov_column(tmp_path, values):

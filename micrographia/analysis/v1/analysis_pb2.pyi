@@ -66,22 +66,26 @@ class TraceColumns(_message.Message):
     def __init__(self, time_column: _Optional[str] = ..., value_column: _Optional[str] = ..., cell_column: _Optional[str] = ..., fov_column: _Optional[str] = ...) -> None: ...
 
 class LoadTracesRequest(_message.Message):
-    __slots__ = ("csv_path", "options")
+    __slots__ = ("csv_path", "options", "include_bad_cells")
     CSV_PATH_FIELD_NUMBER: _ClassVar[int]
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_BAD_CELLS_FIELD_NUMBER: _ClassVar[int]
     csv_path: str
     options: TraceColumns
-    def __init__(self, csv_path: _Optional[str] = ..., options: _Optional[_Union[TraceColumns, _Mapping]] = ...) -> None: ...
+    include_bad_cells: bool
+    def __init__(self, csv_path: _Optional[str] = ..., options: _Optional[_Union[TraceColumns, _Mapping]] = ..., include_bad_cells: _Optional[bool] = ...) -> None: ...
 
 class TraceSummary(_message.Message):
-    __slots__ = ("mean_trace_count_per_cell", "cells_with_gaps", "total_observations")
+    __slots__ = ("mean_trace_count_per_cell", "cells_with_gaps", "total_observations", "excluded_cells")
     MEAN_TRACE_COUNT_PER_CELL_FIELD_NUMBER: _ClassVar[int]
     CELLS_WITH_GAPS_FIELD_NUMBER: _ClassVar[int]
     TOTAL_OBSERVATIONS_FIELD_NUMBER: _ClassVar[int]
+    EXCLUDED_CELLS_FIELD_NUMBER: _ClassVar[int]
     mean_trace_count_per_cell: float
     cells_with_gaps: int
     total_observations: int
-    def __init__(self, mean_trace_count_per_cell: _Optional[float] = ..., cells_with_gaps: _Optional[int] = ..., total_observations: _Optional[int] = ...) -> None: ...
+    excluded_cells: int
+    def __init__(self, mean_trace_count_per_cell: _Optional[float] = ..., cells_with_gaps: _Optional[int] = ..., total_observations: _Optional[int] = ..., excluded_cells: _Optional[int] = ...) -> None: ...
 
 class LoadTracesResponse(_message.Message):
     __slots__ = ("n_cells", "n_timepoints", "n_fovs", "time_units", "columns", "time_range", "value_range", "summary")
@@ -104,16 +108,18 @@ class LoadTracesResponse(_message.Message):
     def __init__(self, n_cells: _Optional[int] = ..., n_timepoints: _Optional[int] = ..., n_fovs: _Optional[int] = ..., time_units: _Optional[str] = ..., columns: _Optional[_Iterable[str]] = ..., time_range: _Optional[_Union[Range, _Mapping]] = ..., value_range: _Optional[_Union[Range, _Mapping]] = ..., summary: _Optional[_Union[TraceSummary, _Mapping]] = ...) -> None: ...
 
 class FittingOptions(_message.Message):
-    __slots__ = ("good_fits_only", "parallel", "n_workers", "columns")
+    __slots__ = ("good_fits_only", "parallel", "n_workers", "columns", "include_bad_cells")
     GOOD_FITS_ONLY_FIELD_NUMBER: _ClassVar[int]
     PARALLEL_FIELD_NUMBER: _ClassVar[int]
     N_WORKERS_FIELD_NUMBER: _ClassVar[int]
     COLUMNS_FIELD_NUMBER: _ClassVar[int]
+    INCLUDE_BAD_CELLS_FIELD_NUMBER: _ClassVar[int]
     good_fits_only: bool
     parallel: bool
     n_workers: int
     columns: TraceColumns
-    def __init__(self, good_fits_only: _Optional[bool] = ..., parallel: _Optional[bool] = ..., n_workers: _Optional[int] = ..., columns: _Optional[_Union[TraceColumns, _Mapping]] = ...) -> None: ...
+    include_bad_cells: bool
+    def __init__(self, good_fits_only: _Optional[bool] = ..., parallel: _Optional[bool] = ..., n_workers: _Optional[int] = ..., columns: _Optional[_Union[TraceColumns, _Mapping]] = ..., include_bad_cells: _Optional[bool] = ...) -> None: ...
 
 class StartFittingRequest(_message.Message):
     __slots__ = ("csv_path", "model_type", "model_params", "model_bounds", "options")
@@ -255,6 +261,150 @@ class PlotParameterHistogramRequest(_message.Message):
     def __init__(self, job_id: _Optional[str] = ..., parameter: _Optional[str] = ..., bins: _Optional[int] = ...) -> None: ...
 
 class PlotParameterHistogramResponse(_message.Message):
+    __slots__ = ("png", "n_cells")
+    PNG_FIELD_NUMBER: _ClassVar[int]
+    N_CELLS_FIELD_NUMBER: _ClassVar[int]
+    png: bytes
+    n_cells: int
+    def __init__(self, png: _Optional[bytes] = ..., n_cells: _Optional[int] = ...) -> None: ...
+
+class FittedCellFilter(_message.Message):
+    __slots__ = ("min_r_squared", "good_only", "successful_only", "sample")
+    MIN_R_SQUARED_FIELD_NUMBER: _ClassVar[int]
+    GOOD_ONLY_FIELD_NUMBER: _ClassVar[int]
+    SUCCESSFUL_ONLY_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_FIELD_NUMBER: _ClassVar[int]
+    min_r_squared: float
+    good_only: bool
+    successful_only: bool
+    sample: str
+    def __init__(self, min_r_squared: _Optional[float] = ..., good_only: _Optional[bool] = ..., successful_only: _Optional[bool] = ..., sample: _Optional[str] = ...) -> None: ...
+
+class GetFittedCellsRequest(_message.Message):
+    __slots__ = ("job_ids", "filter", "sort_by", "descending", "offset", "limit")
+    JOB_IDS_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    SORT_BY_FIELD_NUMBER: _ClassVar[int]
+    DESCENDING_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    job_ids: _containers.RepeatedScalarFieldContainer[str]
+    filter: FittedCellFilter
+    sort_by: str
+    descending: bool
+    offset: int
+    limit: int
+    def __init__(self, job_ids: _Optional[_Iterable[str]] = ..., filter: _Optional[_Union[FittedCellFilter, _Mapping]] = ..., sort_by: _Optional[str] = ..., descending: _Optional[bool] = ..., offset: _Optional[int] = ..., limit: _Optional[int] = ...) -> None: ...
+
+class FittedCell(_message.Message):
+    __slots__ = ("sample", "job_id", "fov", "cell", "success", "r_squared", "good", "parameters")
+    class ParametersEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    SAMPLE_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    FOV_FIELD_NUMBER: _ClassVar[int]
+    CELL_FIELD_NUMBER: _ClassVar[int]
+    SUCCESS_FIELD_NUMBER: _ClassVar[int]
+    R_SQUARED_FIELD_NUMBER: _ClassVar[int]
+    GOOD_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    sample: str
+    job_id: str
+    fov: int
+    cell: int
+    success: bool
+    r_squared: float
+    good: bool
+    parameters: _containers.ScalarMap[str, float]
+    def __init__(self, sample: _Optional[str] = ..., job_id: _Optional[str] = ..., fov: _Optional[int] = ..., cell: _Optional[int] = ..., success: _Optional[bool] = ..., r_squared: _Optional[float] = ..., good: _Optional[bool] = ..., parameters: _Optional[_Mapping[str, float]] = ...) -> None: ...
+
+class SampleSummary(_message.Message):
+    __slots__ = ("name", "job_id", "csv_path", "n_cells")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    CSV_PATH_FIELD_NUMBER: _ClassVar[int]
+    N_CELLS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    job_id: str
+    csv_path: str
+    n_cells: int
+    def __init__(self, name: _Optional[str] = ..., job_id: _Optional[str] = ..., csv_path: _Optional[str] = ..., n_cells: _Optional[int] = ...) -> None: ...
+
+class GetFittedCellsResponse(_message.Message):
+    __slots__ = ("model_type", "parameter_names", "total_cells", "cells", "samples")
+    MODEL_TYPE_FIELD_NUMBER: _ClassVar[int]
+    PARAMETER_NAMES_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_CELLS_FIELD_NUMBER: _ClassVar[int]
+    CELLS_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    model_type: str
+    parameter_names: _containers.RepeatedScalarFieldContainer[str]
+    total_cells: int
+    cells: _containers.RepeatedCompositeFieldContainer[FittedCell]
+    samples: _containers.RepeatedCompositeFieldContainer[SampleSummary]
+    def __init__(self, model_type: _Optional[str] = ..., parameter_names: _Optional[_Iterable[str]] = ..., total_cells: _Optional[int] = ..., cells: _Optional[_Iterable[_Union[FittedCell, _Mapping]]] = ..., samples: _Optional[_Iterable[_Union[SampleSummary, _Mapping]]] = ...) -> None: ...
+
+class ExportFittedCellsRequest(_message.Message):
+    __slots__ = ("job_ids", "filter")
+    JOB_IDS_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    job_ids: _containers.RepeatedScalarFieldContainer[str]
+    filter: FittedCellFilter
+    def __init__(self, job_ids: _Optional[_Iterable[str]] = ..., filter: _Optional[_Union[FittedCellFilter, _Mapping]] = ...) -> None: ...
+
+class ExportFittedCellsResponse(_message.Message):
+    __slots__ = ("csv", "rows")
+    CSV_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    csv: str
+    rows: int
+    def __init__(self, csv: _Optional[str] = ..., rows: _Optional[int] = ...) -> None: ...
+
+class PlotSampleHistogramsRequest(_message.Message):
+    __slots__ = ("job_ids", "parameter", "filter", "bins")
+    JOB_IDS_FIELD_NUMBER: _ClassVar[int]
+    PARAMETER_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    BINS_FIELD_NUMBER: _ClassVar[int]
+    job_ids: _containers.RepeatedScalarFieldContainer[str]
+    parameter: str
+    filter: FittedCellFilter
+    bins: int
+    def __init__(self, job_ids: _Optional[_Iterable[str]] = ..., parameter: _Optional[str] = ..., filter: _Optional[_Union[FittedCellFilter, _Mapping]] = ..., bins: _Optional[int] = ...) -> None: ...
+
+class PlotSampleHistogramsResponse(_message.Message):
+    __slots__ = ("png", "n_cells")
+    class NCellsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    PNG_FIELD_NUMBER: _ClassVar[int]
+    N_CELLS_FIELD_NUMBER: _ClassVar[int]
+    png: bytes
+    n_cells: _containers.ScalarMap[str, int]
+    def __init__(self, png: _Optional[bytes] = ..., n_cells: _Optional[_Mapping[str, int]] = ...) -> None: ...
+
+class PlotParameterScatterRequest(_message.Message):
+    __slots__ = ("job_ids", "x", "y", "filter")
+    JOB_IDS_FIELD_NUMBER: _ClassVar[int]
+    X_FIELD_NUMBER: _ClassVar[int]
+    Y_FIELD_NUMBER: _ClassVar[int]
+    FILTER_FIELD_NUMBER: _ClassVar[int]
+    job_ids: _containers.RepeatedScalarFieldContainer[str]
+    x: str
+    y: str
+    filter: FittedCellFilter
+    def __init__(self, job_ids: _Optional[_Iterable[str]] = ..., x: _Optional[str] = ..., y: _Optional[str] = ..., filter: _Optional[_Union[FittedCellFilter, _Mapping]] = ...) -> None: ...
+
+class PlotParameterScatterResponse(_message.Message):
     __slots__ = ("png", "n_cells")
     PNG_FIELD_NUMBER: _ClassVar[int]
     N_CELLS_FIELD_NUMBER: _ClassVar[int]

@@ -66,6 +66,26 @@ class AnalysisServiceStub:
                 request_serializer=micrographia_dot_analysis_dot_v1_dot_analysis__pb2.PlotParameterHistogramRequest.SerializeToString,
                 response_deserializer=micrographia_dot_analysis_dot_v1_dot_analysis__pb2.PlotParameterHistogramResponse.FromString,
                 _registered_method=True)
+        self.GetFittedCells = channel.unary_unary(
+                '/micrographia.analysis.v1.AnalysisService/GetFittedCells',
+                request_serializer=micrographia_dot_analysis_dot_v1_dot_analysis__pb2.GetFittedCellsRequest.SerializeToString,
+                response_deserializer=micrographia_dot_analysis_dot_v1_dot_analysis__pb2.GetFittedCellsResponse.FromString,
+                _registered_method=True)
+        self.ExportFittedCells = channel.unary_unary(
+                '/micrographia.analysis.v1.AnalysisService/ExportFittedCells',
+                request_serializer=micrographia_dot_analysis_dot_v1_dot_analysis__pb2.ExportFittedCellsRequest.SerializeToString,
+                response_deserializer=micrographia_dot_analysis_dot_v1_dot_analysis__pb2.ExportFittedCellsResponse.FromString,
+                _registered_method=True)
+        self.PlotSampleHistograms = channel.unary_unary(
+                '/micrographia.analysis.v1.AnalysisService/PlotSampleHistograms',
+                request_serializer=micrographia_dot_analysis_dot_v1_dot_analysis__pb2.PlotSampleHistogramsRequest.SerializeToString,
+                response_deserializer=micrographia_dot_analysis_dot_v1_dot_analysis__pb2.PlotSampleHistogramsResponse.FromString,
+                _registered_method=True)
+        self.PlotParameterScatter = channel.unary_unary(
+                '/micrographia.analysis.v1.AnalysisService/PlotParameterScatter',
+                request_serializer=micrographia_dot_analysis_dot_v1_dot_analysis__pb2.PlotParameterScatterRequest.SerializeToString,
+                response_deserializer=micrographia_dot_analysis_dot_v1_dot_analysis__pb2.PlotParameterScatterResponse.FromString,
+                _registered_method=True)
         self.GetJob = channel.unary_unary(
                 '/micrographia.analysis.v1.AnalysisService/GetJob',
                 request_serializer=micrographia_dot_common_dot_v1_dot_common__pb2.GetJobRequest.SerializeToString,
@@ -135,6 +155,37 @@ class AnalysisServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetFittedCells(self, request, context):
+        """The fitted cells of one or more jobs (one per sample), filtered and paged.
+        REST: GET /api/analysis/fitting/cells; MCP: get_fitted_cells.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportFittedCells(self, request, context):
+        """The same filtered table as CSV text. REST: GET /api/analysis/fitting/cells.csv; MCP: export_fitted_cells.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PlotSampleHistograms(self, request, context):
+        """Histogram of one parameter per sample (job), overlaid, as a PNG.
+        REST: GET /api/analysis/fitting/compare/histogram; MCP: plot_parameter_by_sample.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PlotParameterScatter(self, request, context):
+        """Scatter of two parameters over the cells, one colour per sample, as a PNG.
+        REST: GET /api/analysis/fitting/compare/scatter; MCP: plot_parameter_scatter.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetJob(self, request, context):
         """One job. REST: GET /api/analysis/fitting/status/{job_id}.
         """
@@ -195,6 +246,26 @@ def add_AnalysisServiceServicer_to_server(servicer, server):
                     servicer.PlotParameterHistogram,
                     request_deserializer=micrographia_dot_analysis_dot_v1_dot_analysis__pb2.PlotParameterHistogramRequest.FromString,
                     response_serializer=micrographia_dot_analysis_dot_v1_dot_analysis__pb2.PlotParameterHistogramResponse.SerializeToString,
+            ),
+            'GetFittedCells': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetFittedCells,
+                    request_deserializer=micrographia_dot_analysis_dot_v1_dot_analysis__pb2.GetFittedCellsRequest.FromString,
+                    response_serializer=micrographia_dot_analysis_dot_v1_dot_analysis__pb2.GetFittedCellsResponse.SerializeToString,
+            ),
+            'ExportFittedCells': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportFittedCells,
+                    request_deserializer=micrographia_dot_analysis_dot_v1_dot_analysis__pb2.ExportFittedCellsRequest.FromString,
+                    response_serializer=micrographia_dot_analysis_dot_v1_dot_analysis__pb2.ExportFittedCellsResponse.SerializeToString,
+            ),
+            'PlotSampleHistograms': grpc.unary_unary_rpc_method_handler(
+                    servicer.PlotSampleHistograms,
+                    request_deserializer=micrographia_dot_analysis_dot_v1_dot_analysis__pb2.PlotSampleHistogramsRequest.FromString,
+                    response_serializer=micrographia_dot_analysis_dot_v1_dot_analysis__pb2.PlotSampleHistogramsResponse.SerializeToString,
+            ),
+            'PlotParameterScatter': grpc.unary_unary_rpc_method_handler(
+                    servicer.PlotParameterScatter,
+                    request_deserializer=micrographia_dot_analysis_dot_v1_dot_analysis__pb2.PlotParameterScatterRequest.FromString,
+                    response_serializer=micrographia_dot_analysis_dot_v1_dot_analysis__pb2.PlotParameterScatterResponse.SerializeToString,
             ),
             'GetJob': grpc.unary_unary_rpc_method_handler(
                     servicer.GetJob,
@@ -380,6 +451,114 @@ class AnalysisService:
             '/micrographia.analysis.v1.AnalysisService/PlotParameterHistogram',
             micrographia_dot_analysis_dot_v1_dot_analysis__pb2.PlotParameterHistogramRequest.SerializeToString,
             micrographia_dot_analysis_dot_v1_dot_analysis__pb2.PlotParameterHistogramResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetFittedCells(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/micrographia.analysis.v1.AnalysisService/GetFittedCells',
+            micrographia_dot_analysis_dot_v1_dot_analysis__pb2.GetFittedCellsRequest.SerializeToString,
+            micrographia_dot_analysis_dot_v1_dot_analysis__pb2.GetFittedCellsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportFittedCells(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/micrographia.analysis.v1.AnalysisService/ExportFittedCells',
+            micrographia_dot_analysis_dot_v1_dot_analysis__pb2.ExportFittedCellsRequest.SerializeToString,
+            micrographia_dot_analysis_dot_v1_dot_analysis__pb2.ExportFittedCellsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PlotSampleHistograms(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/micrographia.analysis.v1.AnalysisService/PlotSampleHistograms',
+            micrographia_dot_analysis_dot_v1_dot_analysis__pb2.PlotSampleHistogramsRequest.SerializeToString,
+            micrographia_dot_analysis_dot_v1_dot_analysis__pb2.PlotSampleHistogramsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PlotParameterScatter(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/micrographia.analysis.v1.AnalysisService/PlotParameterScatter',
+            micrographia_dot_analysis_dot_v1_dot_analysis__pb2.PlotParameterScatterRequest.SerializeToString,
+            micrographia_dot_analysis_dot_v1_dot_analysis__pb2.PlotParameterScatterResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -440,3 +440,208 @@ class MergeResultsResponse(_message.Message):
     stats: MergeStats
     feature_files: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, message: _Optional[str] = ..., output_dir: _Optional[str] = ..., merged_files: _Optional[_Iterable[str]] = ..., stats: _Optional[_Union[MergeStats, _Mapping]] = ..., feature_files: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class CellSummary(_message.Message):
+    __slots__ = ("fov", "cell", "good", "n_frames", "first_frame", "last_frame", "parent", "daughters", "feature_means")
+    class FeatureMeansEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    FOV_FIELD_NUMBER: _ClassVar[int]
+    CELL_FIELD_NUMBER: _ClassVar[int]
+    GOOD_FIELD_NUMBER: _ClassVar[int]
+    N_FRAMES_FIELD_NUMBER: _ClassVar[int]
+    FIRST_FRAME_FIELD_NUMBER: _ClassVar[int]
+    LAST_FRAME_FIELD_NUMBER: _ClassVar[int]
+    PARENT_FIELD_NUMBER: _ClassVar[int]
+    DAUGHTERS_FIELD_NUMBER: _ClassVar[int]
+    FEATURE_MEANS_FIELD_NUMBER: _ClassVar[int]
+    fov: int
+    cell: int
+    good: bool
+    n_frames: int
+    first_frame: int
+    last_frame: int
+    parent: int
+    daughters: _containers.RepeatedScalarFieldContainer[int]
+    feature_means: _containers.ScalarMap[str, float]
+    def __init__(self, fov: _Optional[int] = ..., cell: _Optional[int] = ..., good: _Optional[bool] = ..., n_frames: _Optional[int] = ..., first_frame: _Optional[int] = ..., last_frame: _Optional[int] = ..., parent: _Optional[int] = ..., daughters: _Optional[_Iterable[int]] = ..., feature_means: _Optional[_Mapping[str, float]] = ...) -> None: ...
+
+class ListCellsRequest(_message.Message):
+    __slots__ = ("traces_path", "sort_by", "descending", "offset", "limit", "good")
+    TRACES_PATH_FIELD_NUMBER: _ClassVar[int]
+    SORT_BY_FIELD_NUMBER: _ClassVar[int]
+    DESCENDING_FIELD_NUMBER: _ClassVar[int]
+    OFFSET_FIELD_NUMBER: _ClassVar[int]
+    LIMIT_FIELD_NUMBER: _ClassVar[int]
+    GOOD_FIELD_NUMBER: _ClassVar[int]
+    traces_path: str
+    sort_by: str
+    descending: bool
+    offset: int
+    limit: int
+    good: bool
+    def __init__(self, traces_path: _Optional[str] = ..., sort_by: _Optional[str] = ..., descending: _Optional[bool] = ..., offset: _Optional[int] = ..., limit: _Optional[int] = ..., good: _Optional[bool] = ...) -> None: ...
+
+class ListCellsResponse(_message.Message):
+    __slots__ = ("traces_path", "total_cells", "good_cells", "all_cells", "features", "cells")
+    TRACES_PATH_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_CELLS_FIELD_NUMBER: _ClassVar[int]
+    GOOD_CELLS_FIELD_NUMBER: _ClassVar[int]
+    ALL_CELLS_FIELD_NUMBER: _ClassVar[int]
+    FEATURES_FIELD_NUMBER: _ClassVar[int]
+    CELLS_FIELD_NUMBER: _ClassVar[int]
+    traces_path: str
+    total_cells: int
+    good_cells: int
+    all_cells: int
+    features: _containers.RepeatedScalarFieldContainer[str]
+    cells: _containers.RepeatedCompositeFieldContainer[CellSummary]
+    def __init__(self, traces_path: _Optional[str] = ..., total_cells: _Optional[int] = ..., good_cells: _Optional[int] = ..., all_cells: _Optional[int] = ..., features: _Optional[_Iterable[str]] = ..., cells: _Optional[_Iterable[_Union[CellSummary, _Mapping]]] = ...) -> None: ...
+
+class GetCellRequest(_message.Message):
+    __slots__ = ("traces_path", "fov", "cell")
+    TRACES_PATH_FIELD_NUMBER: _ClassVar[int]
+    FOV_FIELD_NUMBER: _ClassVar[int]
+    CELL_FIELD_NUMBER: _ClassVar[int]
+    traces_path: str
+    fov: int
+    cell: int
+    def __init__(self, traces_path: _Optional[str] = ..., fov: _Optional[int] = ..., cell: _Optional[int] = ...) -> None: ...
+
+class TraceSeries(_message.Message):
+    __slots__ = ("name", "values")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    values: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, name: _Optional[str] = ..., values: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class GetCellResponse(_message.Message):
+    __slots__ = ("traces_path", "cell", "series")
+    TRACES_PATH_FIELD_NUMBER: _ClassVar[int]
+    CELL_FIELD_NUMBER: _ClassVar[int]
+    SERIES_FIELD_NUMBER: _ClassVar[int]
+    traces_path: str
+    cell: CellSummary
+    series: _containers.RepeatedCompositeFieldContainer[TraceSeries]
+    def __init__(self, traces_path: _Optional[str] = ..., cell: _Optional[_Union[CellSummary, _Mapping]] = ..., series: _Optional[_Iterable[_Union[TraceSeries, _Mapping]]] = ...) -> None: ...
+
+class CellMark(_message.Message):
+    __slots__ = ("fov", "cell", "good")
+    FOV_FIELD_NUMBER: _ClassVar[int]
+    CELL_FIELD_NUMBER: _ClassVar[int]
+    GOOD_FIELD_NUMBER: _ClassVar[int]
+    fov: int
+    cell: int
+    good: bool
+    def __init__(self, fov: _Optional[int] = ..., cell: _Optional[int] = ..., good: _Optional[bool] = ...) -> None: ...
+
+class QualityRule(_message.Message):
+    __slots__ = ("min_frames", "border_margin", "good")
+    MIN_FRAMES_FIELD_NUMBER: _ClassVar[int]
+    BORDER_MARGIN_FIELD_NUMBER: _ClassVar[int]
+    GOOD_FIELD_NUMBER: _ClassVar[int]
+    min_frames: int
+    border_margin: int
+    good: bool
+    def __init__(self, min_frames: _Optional[int] = ..., border_margin: _Optional[int] = ..., good: _Optional[bool] = ...) -> None: ...
+
+class SetCellQualityRequest(_message.Message):
+    __slots__ = ("traces_path", "cells", "rule")
+    TRACES_PATH_FIELD_NUMBER: _ClassVar[int]
+    CELLS_FIELD_NUMBER: _ClassVar[int]
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    traces_path: str
+    cells: _containers.RepeatedCompositeFieldContainer[CellMark]
+    rule: QualityRule
+    def __init__(self, traces_path: _Optional[str] = ..., cells: _Optional[_Iterable[_Union[CellMark, _Mapping]]] = ..., rule: _Optional[_Union[QualityRule, _Mapping]] = ...) -> None: ...
+
+class SetCellQualityResponse(_message.Message):
+    __slots__ = ("traces_path", "cells_changed", "marked", "good_cells", "total_cells")
+    TRACES_PATH_FIELD_NUMBER: _ClassVar[int]
+    CELLS_CHANGED_FIELD_NUMBER: _ClassVar[int]
+    MARKED_FIELD_NUMBER: _ClassVar[int]
+    GOOD_CELLS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_CELLS_FIELD_NUMBER: _ClassVar[int]
+    traces_path: str
+    cells_changed: int
+    marked: _containers.RepeatedCompositeFieldContainer[CellMark]
+    good_cells: int
+    total_cells: int
+    def __init__(self, traces_path: _Optional[str] = ..., cells_changed: _Optional[int] = ..., marked: _Optional[_Iterable[_Union[CellMark, _Mapping]]] = ..., good_cells: _Optional[int] = ..., total_cells: _Optional[int] = ...) -> None: ...
+
+class RenderCellStripRequest(_message.Message):
+    __slots__ = ("traces_path", "fov", "cell", "channel", "n_crops", "crop_size")
+    TRACES_PATH_FIELD_NUMBER: _ClassVar[int]
+    FOV_FIELD_NUMBER: _ClassVar[int]
+    CELL_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    N_CROPS_FIELD_NUMBER: _ClassVar[int]
+    CROP_SIZE_FIELD_NUMBER: _ClassVar[int]
+    traces_path: str
+    fov: int
+    cell: int
+    channel: int
+    n_crops: int
+    crop_size: int
+    def __init__(self, traces_path: _Optional[str] = ..., fov: _Optional[int] = ..., cell: _Optional[int] = ..., channel: _Optional[int] = ..., n_crops: _Optional[int] = ..., crop_size: _Optional[int] = ...) -> None: ...
+
+class RenderCellStripResponse(_message.Message):
+    __slots__ = ("png", "frames")
+    PNG_FIELD_NUMBER: _ClassVar[int]
+    FRAMES_FIELD_NUMBER: _ClassVar[int]
+    png: bytes
+    frames: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, png: _Optional[bytes] = ..., frames: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class SampleDefinition(_message.Message):
+    __slots__ = ("name", "fovs")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    FOVS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    fovs: str
+    def __init__(self, name: _Optional[str] = ..., fovs: _Optional[str] = ...) -> None: ...
+
+class GetSamplesRequest(_message.Message):
+    __slots__ = ("sample_yaml", "input_dir")
+    SAMPLE_YAML_FIELD_NUMBER: _ClassVar[int]
+    INPUT_DIR_FIELD_NUMBER: _ClassVar[int]
+    sample_yaml: str
+    input_dir: str
+    def __init__(self, sample_yaml: _Optional[str] = ..., input_dir: _Optional[str] = ...) -> None: ...
+
+class GetSamplesResponse(_message.Message):
+    __slots__ = ("sample_yaml", "samples", "available_fovs")
+    SAMPLE_YAML_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_FOVS_FIELD_NUMBER: _ClassVar[int]
+    sample_yaml: str
+    samples: _containers.RepeatedCompositeFieldContainer[SampleDefinition]
+    available_fovs: _containers.RepeatedScalarFieldContainer[int]
+    def __init__(self, sample_yaml: _Optional[str] = ..., samples: _Optional[_Iterable[_Union[SampleDefinition, _Mapping]]] = ..., available_fovs: _Optional[_Iterable[int]] = ...) -> None: ...
+
+class SaveSamplesRequest(_message.Message):
+    __slots__ = ("sample_yaml", "samples", "input_dir", "merge_output_dir")
+    SAMPLE_YAML_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    INPUT_DIR_FIELD_NUMBER: _ClassVar[int]
+    MERGE_OUTPUT_DIR_FIELD_NUMBER: _ClassVar[int]
+    sample_yaml: str
+    samples: _containers.RepeatedCompositeFieldContainer[SampleDefinition]
+    input_dir: str
+    merge_output_dir: str
+    def __init__(self, sample_yaml: _Optional[str] = ..., samples: _Optional[_Iterable[_Union[SampleDefinition, _Mapping]]] = ..., input_dir: _Optional[str] = ..., merge_output_dir: _Optional[str] = ...) -> None: ...
+
+class SaveSamplesResponse(_message.Message):
+    __slots__ = ("sample_yaml", "samples", "merge")
+    SAMPLE_YAML_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    MERGE_FIELD_NUMBER: _ClassVar[int]
+    sample_yaml: str
+    samples: _containers.RepeatedCompositeFieldContainer[SampleDefinition]
+    merge: MergeResultsResponse
+    def __init__(self, sample_yaml: _Optional[str] = ..., samples: _Optional[_Iterable[_Union[SampleDefinition, _Mapping]]] = ..., merge: _Optional[_Union[MergeResultsResponse, _Mapping]] = ...) -> None: ...

@@ -96,6 +96,36 @@ class MicroscopyServiceStub:
                 request_serializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.MergeResultsRequest.SerializeToString,
                 response_deserializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.MergeResultsResponse.FromString,
                 _registered_method=True)
+        self.ListCells = channel.unary_unary(
+                '/micrographia.microscopy.v1.MicroscopyService/ListCells',
+                request_serializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.ListCellsRequest.SerializeToString,
+                response_deserializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.ListCellsResponse.FromString,
+                _registered_method=True)
+        self.GetCell = channel.unary_unary(
+                '/micrographia.microscopy.v1.MicroscopyService/GetCell',
+                request_serializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.GetCellRequest.SerializeToString,
+                response_deserializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.GetCellResponse.FromString,
+                _registered_method=True)
+        self.SetCellQuality = channel.unary_unary(
+                '/micrographia.microscopy.v1.MicroscopyService/SetCellQuality',
+                request_serializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.SetCellQualityRequest.SerializeToString,
+                response_deserializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.SetCellQualityResponse.FromString,
+                _registered_method=True)
+        self.RenderCellStrip = channel.unary_unary(
+                '/micrographia.microscopy.v1.MicroscopyService/RenderCellStrip',
+                request_serializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.RenderCellStripRequest.SerializeToString,
+                response_deserializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.RenderCellStripResponse.FromString,
+                _registered_method=True)
+        self.GetSamples = channel.unary_unary(
+                '/micrographia.microscopy.v1.MicroscopyService/GetSamples',
+                request_serializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.GetSamplesRequest.SerializeToString,
+                response_deserializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.GetSamplesResponse.FromString,
+                _registered_method=True)
+        self.SaveSamples = channel.unary_unary(
+                '/micrographia.microscopy.v1.MicroscopyService/SaveSamples',
+                request_serializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.SaveSamplesRequest.SerializeToString,
+                response_deserializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.SaveSamplesResponse.FromString,
+                _registered_method=True)
         self.GetJob = channel.unary_unary(
                 '/micrographia.microscopy.v1.MicroscopyService/GetJob',
                 request_serializer=micrographia_dot_common_dot_v1_dot_common__pb2.GetJobRequest.SerializeToString,
@@ -210,6 +240,52 @@ class MicroscopyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListCells(self, request, context):
+        """The cells of a trace CSV, paged and sorted. REST: GET /api/processing/cells; MCP: list_cells.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCell(self, request, context):
+        """One cell's trace and lineage. REST: GET /api/processing/cells/detail; MCP: get_cell.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetCellQuality(self, request, context):
+        """Mark cells good or bad (written into the CSV's `good` column).
+        REST: POST /api/processing/cells/quality; MCP: set_cell_quality.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RenderCellStrip(self, request, context):
+        """A strip of crops following one cell over time, its outline drawn, as a PNG.
+        REST: GET /api/processing/cells/strip; MCP: preview_cell.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSamples(self, request, context):
+        """Read a samples YAML and the FOVs a workflow output holds.
+        REST: GET /api/processing/samples; MCP: get_samples.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SaveSamples(self, request, context):
+        """Validate and save a samples YAML, optionally merging from it.
+        REST: POST /api/processing/samples; MCP: save_samples.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetJob(self, request, context):
         """One job. REST: GET /api/processing/workflow/status/{job_id}; MCP: get_task.
         """
@@ -300,6 +376,36 @@ def add_MicroscopyServiceServicer_to_server(servicer, server):
                     servicer.MergeResults,
                     request_deserializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.MergeResultsRequest.FromString,
                     response_serializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.MergeResultsResponse.SerializeToString,
+            ),
+            'ListCells': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCells,
+                    request_deserializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.ListCellsRequest.FromString,
+                    response_serializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.ListCellsResponse.SerializeToString,
+            ),
+            'GetCell': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCell,
+                    request_deserializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.GetCellRequest.FromString,
+                    response_serializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.GetCellResponse.SerializeToString,
+            ),
+            'SetCellQuality': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetCellQuality,
+                    request_deserializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.SetCellQualityRequest.FromString,
+                    response_serializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.SetCellQualityResponse.SerializeToString,
+            ),
+            'RenderCellStrip': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenderCellStrip,
+                    request_deserializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.RenderCellStripRequest.FromString,
+                    response_serializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.RenderCellStripResponse.SerializeToString,
+            ),
+            'GetSamples': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSamples,
+                    request_deserializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.GetSamplesRequest.FromString,
+                    response_serializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.GetSamplesResponse.SerializeToString,
+            ),
+            'SaveSamples': grpc.unary_unary_rpc_method_handler(
+                    servicer.SaveSamples,
+                    request_deserializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.SaveSamplesRequest.FromString,
+                    response_serializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.SaveSamplesResponse.SerializeToString,
             ),
             'GetJob': grpc.unary_unary_rpc_method_handler(
                     servicer.GetJob,
@@ -647,6 +753,168 @@ class MicroscopyService:
             '/micrographia.microscopy.v1.MicroscopyService/MergeResults',
             micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.MergeResultsRequest.SerializeToString,
             micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.MergeResultsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCells(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/micrographia.microscopy.v1.MicroscopyService/ListCells',
+            micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.ListCellsRequest.SerializeToString,
+            micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.ListCellsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCell(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/micrographia.microscopy.v1.MicroscopyService/GetCell',
+            micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.GetCellRequest.SerializeToString,
+            micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.GetCellResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetCellQuality(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/micrographia.microscopy.v1.MicroscopyService/SetCellQuality',
+            micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.SetCellQualityRequest.SerializeToString,
+            micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.SetCellQualityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenderCellStrip(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/micrographia.microscopy.v1.MicroscopyService/RenderCellStrip',
+            micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.RenderCellStripRequest.SerializeToString,
+            micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.RenderCellStripResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSamples(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/micrographia.microscopy.v1.MicroscopyService/GetSamples',
+            micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.GetSamplesRequest.SerializeToString,
+            micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.GetSamplesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SaveSamples(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/micrographia.microscopy.v1.MicroscopyService/SaveSamples',
+            micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.SaveSamplesRequest.SerializeToString,
+            micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.SaveSamplesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -64,3 +64,51 @@ def histogram(values: np.ndarray, *, parameter: str, model_type: str, bins: int 
     axes.set_title(f"{parameter} ({model_type}, {values.size} cells)")
     axes.legend(loc="best", frameon=False)
     return _png(figure)
+
+
+# Paul Tol's bright scheme: distinct for the colour-blind, one colour per sample.
+SAMPLE_COLOURS = ("#4477aa", "#ee6677", "#228833", "#ccbb44", "#66ccee", "#aa3377", "#bbbbbb")
+
+
+def sample_histograms(
+    values_by_sample: dict[str, np.ndarray], *, parameter: str, model_type: str, bins: int = 30
+) -> bytes:
+    """One parameter's distribution per sample, overlaid on shared bins."""
+    finite = {name: v[np.isfinite(v)] for name, v in values_by_sample.items()}
+    everything = np.concatenate([v for v in finite.values()] or [np.empty(0)])
+    if everything.size == 0:
+        raise InvalidArgument(f"no fitted cell has a value for {parameter}", parameter=parameter)
+    edges = np.histogram_bin_edges(everything, bins=max(1, min(bins, everything.size)))
+    figure = Figure(figsize=SIZE_IN, layout="constrained")
+    axes = figure.add_subplot()
+    for number, (name, values) in enumerate(finite.items()):
+        colour = SAMPLE_COLOURS[number % len(SAMPLE_COLOURS)]
+        axes.hist(values, bins=edges, color=colour, alpha=0.55, label=f"{name} ({values.size})")
+    axes.set_xlabel(parameter)
+    axes.set_ylabel("cells")
+    axes.set_title(f"{parameter} per sample ({model_type})")
+    axes.legend(loc="best", frameon=False)
+    return _png(figure)
+
+
+def parameter_scatter(
+    points_by_sample: dict[str, tuple[np.ndarray, np.ndarray]], *, x: str, y: str, model_type: str
+) -> bytes:
+    """Two parameters against each other, one colour per sample."""
+    figure = Figure(figsize=SIZE_IN, layout="constrained")
+    axes = figure.add_subplot()
+    drawn = 0
+    for number, (name, (xs, ys)) in enumerate(points_by_sample.items()):
+        keep = np.isfinite(xs) & np.isfinite(ys)
+        drawn += int(keep.sum())
+        colour = SAMPLE_COLOURS[number % len(SAMPLE_COLOURS)]
+        axes.scatter(
+            xs[keep], ys[keep], s=9, color=colour, alpha=0.7, label=f"{name} ({keep.sum()})"
+        )
+    if drawn == 0:
+        raise InvalidArgument(f"no fitted cell has values for both {x} and {y}", x=x, y=y)
+    axes.set_xlabel(x)
+    axes.set_ylabel(y)
+    axes.set_title(f"{y} against {x} ({model_type})")
+    axes.legend(loc="best", frameon=False)
+    return _png(figure)

@@ -7,6 +7,9 @@ Three layouts are read the same way, by their columns:
 The value column is the one named, else `value`, else the first
 `intensity_total_ch_*`, else `intensity_mean_ch_*`, else the only
 `<feature>_ch_<channel>` column. A missing `fov` column means one FOV (0).
+
+Cells marked bad (rows whose `good` column is not true) are left out unless the
+caller includes them; a CSV without a `good` column keeps every row.
 """
 
 from __future__ import annotations
@@ -56,6 +59,7 @@ class Traces:
     values: np.ndarray  # (cells, width) float64, NaN where there is no value
     cells_with_gaps: int = 0
     n_timepoints: int = 0
+    excluded_cells: int = 0  # cells left out because they are marked bad
 
     @property
     def n_cells(self) -> int:
@@ -85,6 +89,7 @@ class TraceSummary:
     mean_trace_count_per_cell: float
     cells_with_gaps: int
     total_observations: int
+    excluded_cells: int = 0
 
 
 def _read_fast(path: Path, usecols: list[str]) -> pd.DataFrame:
@@ -167,9 +172,15 @@ def _good_rows(frame: pd.DataFrame) -> np.ndarray:
 
 
 def read_traces(
-    path: Path, columns: TraceColumns = TraceColumns(), good_only: bool = False
+    path: Path,
+    columns: TraceColumns = TraceColumns(),
+    good_only: bool = False,
+    include_bad: bool = False,
 ) -> Traces:
-    """Read and validate a trace CSV (blocking). InvalidArgument names any problem."""
+    """Read and validate a trace CSV (blocking). InvalidArgument names any problem.
+
+    Rows not flagged good are left out when the CSV has a `good` column, unless
+    `include_bad`; `good_only` (the documented `good_fits_only`) also demands the column."""
     header = _read_header(path)
     value = pick_value_column(header, columns.value)
     required = {"time_column": columns.time, "cell_column": columns.cell}
@@ -184,11 +195,10 @@ def read_traces(
     has_fov = columns.fov in header
     if has_fov:
         wanted.append(columns.fov)
-    if good_only:
-        if "good" not in header:
-            raise InvalidArgument(
-                f"good_fits_only needs a 'good' column in {path.name}", field="good"
-            )
+    if good_only and "good" not in header:
+        raise InvalidArgument(f"good_fits_only needs a 'good' column in {path.name}", field="good")
+    drop_bad = "good" in header and (good_only or not include_bad)
+    if drop_bad:
         wanted.append("good")
     unit_column = next((name for name in UNIT_COLUMNS if name in header), None)
     if unit_column:
@@ -200,10 +210,20 @@ def read_traces(
         raise InvalidArgument(
             f"{path.name} is not a readable CSV: {error}", path=str(path)
         ) from None
-    if good_only:
-        frame = frame[_good_rows(frame)]
+    excluded = 0
+    if drop_bad:
+        good = _good_rows(frame)
+        if not good.all():
+            key = [columns.fov, columns.cell] if has_fov else [columns.cell]
+            cells_before = len(frame[key].drop_duplicates())
+            frame = frame[good]
+            excluded = cells_before - len(frame[key].drop_duplicates())
     if frame.empty:
-        raise InvalidArgument(f"{path.name} has no rows" + (" flagged good" if good_only else ""))
+        raise InvalidArgument(
+            f"{path.name} has no rows"
+            + (" flagged good (include_bad_cells keeps cells marked bad)" if drop_bad else ""),
+            path=str(path),
+        )
     times = _numeric(frame, columns.time, path)
     values = _numeric(frame, value, path)
     cells = _ids(frame, columns.cell, path)
@@ -214,6 +234,7 @@ def read_traces(
         # The workflow's traces (they have a frame column) are timed in minutes.
         units = "minutes" if "frame" in header else "unknown"
     traces = _pad(path, header, value, units, fovs, cells, times, values)
+    traces.excluded_cells = excluded
     return traces
 
 
@@ -299,6 +320,7 @@ def summarize(traces: Traces) -> TraceSummary:
         mean_trace_count_per_cell=round(float(per_cell.mean()), 3) if per_cell.size else 0.0,
         cells_with_gaps=traces.cells_with_gaps,
         total_observations=int(per_cell.sum()),
+        excluded_cells=traces.excluded_cells,
     )
 
 
@@ -315,14 +337,20 @@ class TraceCache:
         self._entries: OrderedDict[tuple, Traces] = OrderedDict()
         self._lock = threading.Lock()
 
-    def read(self, path: Path, columns: TraceColumns, good_only: bool = False) -> Traces:
+    def read(
+        self,
+        path: Path,
+        columns: TraceColumns,
+        good_only: bool = False,
+        include_bad: bool = False,
+    ) -> Traces:
         stat = os.stat(path)
-        key = (str(path), stat.st_size, stat.st_mtime_ns, columns, good_only)
+        key = (str(path), stat.st_size, stat.st_mtime_ns, columns, good_only, include_bad)
         with self._lock:
             if key in self._entries:
                 self._entries.move_to_end(key)
                 return self._entries[key]
-        traces = read_traces(path, columns, good_only)
+        traces = read_traces(path, columns, good_only, include_bad)
         with self._lock:
             self._entries[key] = traces
             while len(self._entries) > self._size:

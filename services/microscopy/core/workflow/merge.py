@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 from common.errors import InvalidArgument
-from services.microscopy.core.workflow.config import parse_ranges
+from services.microscopy.core.workflow.config import parse_ranges, write_atomically
 from services.microscopy.core.workflow.pipeline import TRACE_COLUMNS as BASE_COLUMNS
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -66,21 +66,83 @@ def read_samples(path: Path) -> list[Sample]:
         raise InvalidArgument(
             f"{path.name} must hold a non-empty list `samples: [{{name, fovs}}, ...]`", path=path
         )
+    return samples_of(entries)
+
+
+def samples_of(entries: list[Any]) -> list[Sample]:
+    """Samples from `[{name, fovs}, ...]` (fovs a range string or a list of ints):
+    names unique and plain, ranges well formed; InvalidArgument naming what is wrong."""
+    if not entries:
+        raise InvalidArgument("define at least one sample", field="samples")
     samples: list[Sample] = []
     for number, entry in enumerate(entries):
         if not isinstance(entry, dict) or "name" not in entry or "fovs" not in entry:
-            raise InvalidArgument(f"sample #{number} needs `name` and `fovs`", path=path)
+            raise InvalidArgument(f"sample #{number} needs `name` and `fovs`", field="samples")
         name = str(entry["name"])
         if not _NAME.fullmatch(name):
             raise InvalidArgument(
-                f"sample name {name!r} must be letters, digits, '_', '-' or '.'", path=path
+                f"sample name {name!r} must be letters, digits, '_', '-' or '.'", field="samples"
             )
         samples.append(Sample(name, _sample_fovs(name, entry["fovs"])))
     names = [sample.name for sample in samples]
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
-        raise InvalidArgument(f"sample name {', '.join(repeated)} is used twice", path=path)
+        raise InvalidArgument(f"sample name {', '.join(repeated)} is used twice", field="samples")
     return samples
+
+
+def format_ranges(fovs: tuple[int, ...]) -> str:
+    """(0, 1, 2, 3, 7) -> "0-3, 7": the range string a person writes."""
+    parts: list[str] = []
+    start = previous = None
+    for fov in sorted(fovs):
+        if previous is not None and fov == previous + 1:
+            previous = fov
+            continue
+        if start is not None:
+            parts.append(str(start) if start == previous else f"{start}-{previous}")
+        start = previous = fov
+    if start is not None:
+        parts.append(str(start) if start == previous else f"{start}-{previous}")
+    return ", ".join(parts)
+
+
+def available_fovs(input_dir: Path) -> list[int]:
+    """FOVs of a workflow's output folder that have a trace CSV."""
+    found = []
+    for folder in input_dir.glob("fov_[0-9][0-9][0-9]*"):
+        suffix = folder.name[len("fov_") :]
+        if suffix.isdigit() and find_traces(input_dir, int(suffix)) is not None:
+            found.append(int(suffix))
+    return sorted(found)
+
+
+def check_samples_exist(samples: list[Sample], fovs: list[int], input_dir: Path) -> None:
+    """InvalidArgument naming every sample FOV without traces in `input_dir`."""
+    present = set(fovs)
+    missing = {
+        sample.name: [fov for fov in sample.fovs if fov not in present] for sample in samples
+    }
+    missing = {name: values for name, values in missing.items() if values}
+    if missing:
+        named = "; ".join(
+            f"sample {name!r}: FOV {format_ranges(tuple(values))}"
+            for name, values in missing.items()
+        )
+        have = format_ranges(tuple(fovs)) or "none"
+        raise InvalidArgument(
+            f"no trace CSV in {input_dir} for {named} (FOVs with traces: {have})",
+            field="samples",
+            missing=named,
+        )
+
+
+def write_samples(path: Path, samples: list[Sample]) -> None:
+    """The samples.yaml merge reads, `fovs` as range strings; written whole or not at all."""
+    document = {
+        "samples": [{"name": sample.name, "fovs": format_ranges(sample.fovs)} for sample in samples]
+    }
+    write_atomically(path, yaml.safe_dump(document, sort_keys=False))
 
 
 def _sample_fovs(name: str, fovs: Any) -> tuple[int, ...]:

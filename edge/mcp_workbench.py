@@ -1,0 +1,207 @@
+"""MCP tools of the microscopist's workbench (issue 21): the cells of a trace CSV,
+quality marks, one cell's crops, the samples YAML, and the fitted-results explorer
+(table, CSV, per-sample histogram, scatter of two parameters as images)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mcp.server.mcpserver import Image, MCPServer
+from pydantic import BaseModel, Field
+
+from edge.backends import Backends
+from edge.fields import Int32, Int64
+from edge.mcp_tools import _call as call
+from edge.protojson import to_json
+from micrographia.analysis.v1 import analysis_pb2
+from micrographia.microscopy.v1 import microscopy_pb2 as pb
+
+
+class CellMark(BaseModel):
+    """One cell and its mark."""
+
+    fov: Int32 = Field(0, ge=0, description="Field of view")
+    cell: Int64 = Field(ge=0, description="Cell (track) id")
+    good: bool = Field(description="true keeps it; false leaves it out of merge and fitting")
+
+
+class QualityRule(BaseModel):
+    """Cells a rule marks (at least one criterion)."""
+
+    min_frames: Int32 | None = Field(None, ge=1, description="Tracks shorter than this")
+    border_margin: Int32 | None = Field(
+        None, ge=0, description="Boxes within this many pixels of the frame's edge"
+    )
+    good: bool = Field(False, description="The mark they get (default bad)")
+
+
+class SampleInput(BaseModel):
+    """A sample: its name and FOVs as a range string."""
+
+    name: str = Field(description="Letters, digits, _ - .")
+    fovs: str = Field(description='FOVs, e.g. "0-3, 7"')
+
+
+class FittedCellFilter(BaseModel):
+    """Which fitted cells to keep."""
+
+    min_r_squared: float | None = Field(None, ge=0, le=1, description="r² at least this")
+    good_only: bool = Field(False, description="Only cells flagged good in the traces now")
+    successful_only: bool = Field(False, description="Only successful fits")
+    sample: str = Field("", description="Only this sample")
+
+    def message(self) -> analysis_pb2.FittedCellFilter:
+        return analysis_pb2.FittedCellFilter(**self.model_dump(exclude_none=True))
+
+
+def register(mcp: MCPServer, backends: Backends) -> None:
+    """Add the workbench tools to `mcp`."""
+
+    @mcp.tool()
+    async def list_cells(
+        traces_path: str,
+        sort_by: str = "fov",
+        descending: bool = False,
+        offset: Int32 = 0,
+        limit: Int32 = 100,
+        good: bool | None = None,
+    ) -> dict[str, Any]:
+        """The cells of a trace CSV (a workflow's per-FOV traces or a merged file):
+        track length, first/last frame, good flag, parent and daughters, each feature's
+        mean. Sort by fov, cell, n_frames, good or a feature column; `good` filters."""
+        request = pb.ListCellsRequest(
+            traces_path=traces_path,
+            sort_by=sort_by,
+            descending=descending,
+            offset=offset,
+            limit=limit,
+            good=good,
+        )
+        return to_json(await call(backends.microscopy.ListCells(request)))
+
+    @mcp.tool()
+    async def get_cell(traces_path: str, cell: Int64, fov: Int32 = 0) -> dict[str, Any]:
+        """One cell's trace (frame, time, position, box and every feature, in frame
+        order) and its lineage (parent, daughters)."""
+        request = pb.GetCellRequest(traces_path=traces_path, fov=fov, cell=cell)
+        return to_json(await call(backends.microscopy.GetCell(request)))
+
+    @mcp.tool()
+    async def preview_cell(
+        traces_path: str, cell: Int64, fov: Int32 = 0, channel: Int32 = 0, n_crops: Int32 = 8
+    ) -> Image:
+        """A strip of crops following one cell over its track, its outline drawn, to
+        judge whether it is a real, well-segmented cell."""
+        request = pb.RenderCellStripRequest(
+            traces_path=traces_path, fov=fov, cell=cell, channel=channel, n_crops=n_crops
+        )
+        return Image(
+            data=(await call(backends.microscopy.RenderCellStrip(request))).png, format="png"
+        )
+
+    @mcp.tool()
+    async def set_cell_quality(
+        traces_path: str,
+        cells: list[CellMark] | None = None,
+        rule: QualityRule | None = None,
+    ) -> dict[str, Any]:
+        """Mark cells good or bad in the trace CSV's `good` column: named cells, or every
+        cell a rule matches (tracks shorter than min_frames, boxes near the border).
+        Bad cells are left out of merge, load_traces and fitting; mark them good again
+        to undo."""
+        request = pb.SetCellQualityRequest(
+            traces_path=traces_path,
+            cells=[pb.CellMark(fov=m.fov, cell=m.cell, good=m.good) for m in cells or []],
+        )
+        if rule is not None:
+            request.rule.CopyFrom(pb.QualityRule(**rule.model_dump(exclude_none=True)))
+        return to_json(await call(backends.microscopy.SetCellQuality(request)))
+
+    @mcp.tool()
+    async def get_samples(sample_yaml: str = "", input_dir: str = "") -> dict[str, Any]:
+        """Read a samples YAML (names and FOV ranges) and list the FOVs with traces in
+        a workflow's output folder."""
+        request = pb.GetSamplesRequest(sample_yaml=sample_yaml, input_dir=input_dir)
+        return to_json(await call(backends.microscopy.GetSamples(request)))
+
+    @mcp.tool()
+    async def save_samples(
+        sample_yaml: str,
+        samples: list[SampleInput],
+        input_dir: str,
+        merge_output_dir: str = "",
+    ) -> dict[str, Any]:
+        """Save the samples YAML merge reads, checked against the FOVs with traces in
+        `input_dir`; with `merge_output_dir`, merge into it right away."""
+        request = pb.SaveSamplesRequest(
+            sample_yaml=sample_yaml,
+            samples=[pb.SampleDefinition(name=s.name, fovs=s.fovs) for s in samples],
+            input_dir=input_dir,
+            merge_output_dir=merge_output_dir,
+        )
+        return to_json(await call(backends.microscopy.SaveSamples(request)))
+
+    @mcp.tool()
+    async def get_fitted_cells(
+        job_ids: list[str],
+        filter: FittedCellFilter | None = None,
+        sort_by: str = "",
+        descending: bool = False,
+        offset: Int32 = 0,
+        limit: Int32 = 100,
+    ) -> dict[str, Any]:
+        """The fitted cells of completed fitting jobs (one job per sample): each cell's
+        parameters, r², success, good flag and sample, filtered, sorted and paged."""
+        request = analysis_pb2.GetFittedCellsRequest(
+            job_ids=job_ids,
+            filter=(filter or FittedCellFilter()).message(),
+            sort_by=sort_by,
+            descending=descending,
+            offset=offset,
+            limit=limit,
+        )
+        return to_json(await call(backends.analysis.GetFittedCells(request)))
+
+    @mcp.tool()
+    async def export_fitted_cells(
+        job_ids: list[str],
+        filter: FittedCellFilter | None = None,
+    ) -> str:
+        """The filtered table of fitted cells as CSV text."""
+        request = analysis_pb2.ExportFittedCellsRequest(
+            job_ids=job_ids, filter=(filter or FittedCellFilter()).message()
+        )
+        return (await call(backends.analysis.ExportFittedCells(request))).csv
+
+    @mcp.tool()
+    async def plot_parameter_by_sample(
+        job_ids: list[str],
+        parameter: str,
+        filter: FittedCellFilter | None = None,
+        bins: Int32 = 30,
+    ) -> Image:
+        """Histograms of one fitted parameter, one per sample (job), overlaid."""
+        request = analysis_pb2.PlotSampleHistogramsRequest(
+            job_ids=job_ids,
+            parameter=parameter,
+            filter=(filter or FittedCellFilter()).message(),
+            bins=bins,
+        )
+        return Image(
+            data=(await call(backends.analysis.PlotSampleHistograms(request))).png, format="png"
+        )
+
+    @mcp.tool()
+    async def plot_parameter_scatter(
+        job_ids: list[str],
+        x: str,
+        y: str,
+        filter: FittedCellFilter | None = None,
+    ) -> Image:
+        """Two fitted parameters against each other, one colour per sample."""
+        request = analysis_pb2.PlotParameterScatterRequest(
+            job_ids=job_ids, x=x, y=y, filter=(filter or FittedCellFilter()).message()
+        )
+        return Image(
+            data=(await call(backends.analysis.PlotParameterScatter(request))).png, format="png"
+        )
