@@ -9,7 +9,7 @@ import typer
 from typer.core import TyperGroup
 
 from cli.client import DEFAULT_URL
-from cli.commands import files, fitting, jobs, processing, slides, spatial, system
+from cli.commands import files, fitting, jobs, processing, slides, spatial, system, workbench
 from cli.errors import CliError
 from cli.session import Settings, report_error
 
@@ -69,6 +69,7 @@ jobs.register(app)
 fitting.register(app)
 slides.register(app)
 spatial.register(app)
+workbench.register(app)
 
 
 def main() -> None:

@@ -84,7 +84,13 @@ def register(app: typer.Typer) -> None:
             list[str] | None, typer.Option(help="Bounds, NAME=LOW:HIGH (repeatable).")
         ] = None,
         good_fits_only: Annotated[
-            bool, typer.Option(help="Keep only fits that pass the quality bar.")
+            bool, typer.Option(help="Fit only rows flagged good; refuse a CSV without `good`.")
+        ] = False,
+        include_bad_cells: Annotated[
+            bool,
+            typer.Option(
+                help="Fit cells marked bad (`micrographia mark`) too; left out by default."
+            ),
         ] = False,
         value_column: Annotated[
             str | None,
@@ -101,7 +107,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Fit a kinetic model to every cell; a progress bar, then the summary."""
         session = Session(ctx, as_json)
-        options: dict[str, Any] = {"good_fits_only": good_fits_only}
+        options: dict[str, Any] = {
+            "good_fits_only": good_fits_only,
+            "include_bad_cells": include_bad_cells,
+        }
         if workers is not None:
             options["n_workers"] = workers
         if value_column is not None:
