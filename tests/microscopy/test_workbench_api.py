@@ -296,7 +296,7 @@ def test_bad_requests_are_4xx_naming_the_problem(edge, workflow):
     rule = edge.post(
         "/api/processing/cells/quality", json={"traces_path": fov0, "rule": {"good": False}}
     )
-    assert rule.status_code == 422 and "min_frames or border_margin" in rule.text
+    assert rule.status_code == 400 and "min_frames or border_margin" in rule.text
 
 
 def test_marks_wait_for_a_workflow_writing_the_folder(platform, edge, data_root):
