@@ -28,6 +28,7 @@ from common import __version__
 from common.settings import PlatformSettings
 from common.telemetry import tracer_provider_for
 from edge.backends import Backends
+from edge.body_limit import JsonBodyLimitMiddleware
 from edge.errors import install_error_handlers
 from edge.mcp_tools import build_mcp
 from edge.openapi import install_openapi
@@ -154,8 +155,10 @@ def create_app(
     app.router.routes.extend(mcp_routes)
     mount_web_app(app)  # last: it answers only paths no route above took
 
-    # Starlette runs the last-added middleware first: API keys run innermost,
-    # after CORS (a preflight carries no key) and the same-origin check.
+    # Starlette runs the last-added middleware first: the JSON body limit runs
+    # innermost, then API keys, after CORS (a preflight carries no key) and the
+    # same-origin check.
+    app.add_middleware(JsonBodyLimitMiddleware, limit=settings.max_json_body_bytes)
     app.add_middleware(
         ApiKeyMiddleware,
         keys=platform.api_keys,

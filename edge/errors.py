@@ -170,9 +170,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        code = {404: errors.NOT_FOUND, 405: "METHOD_NOT_ALLOWED"}.get(
-            error.status_code, errors.INVALID_PARAMETERS
-        )
+        code = {
+            404: errors.NOT_FOUND,
+            405: "METHOD_NOT_ALLOWED",
+            413: errors.PAYLOAD_TOO_LARGE,  # edge/body_limit.py
+        }.get(error.status_code, errors.INVALID_PARAMETERS)
         return error_response(error.status_code, code, str(error.detail))
 
     @app.exception_handler(Exception)

@@ -4,13 +4,15 @@ pictures (one cell's fit, a parameter's histogram) as images."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, Image, MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from pydantic import Field
 
 from edge.backends import Backends
 from edge.errors import BackendError
+from edge.fields import Int32, Int64
 from edge.mcp_tools import _call as call
 from edge.protojson import to_json
 from edge.routes.analysis import ColumnsBody, fitting_status_json, model_json
@@ -115,13 +117,15 @@ def register(mcp: MCPServer, backends: Backends) -> None:
         return to_json(await call(backends.analysis.GetFittingResults(request)))
 
     @mcp.tool()
-    async def plot_cell_fit(job_id: str, cell: int, fov: int = 0) -> Image:
+    async def plot_cell_fit(job_id: str, cell: Int64, fov: Int64 = 0) -> Image:
         """A picture of one cell's data with its fitted curve (completed jobs)."""
         request = pb.PlotCellFitRequest(job_id=job_id, fov=fov, cell=cell)
         return Image(data=(await call(backends.analysis.PlotCellFit(request))).png, format="png")
 
     @mcp.tool()
-    async def plot_parameter_histogram(job_id: str, parameter: str, bins: int = 30) -> Image:
+    async def plot_parameter_histogram(
+        job_id: str, parameter: str, bins: Annotated[Int32, Field(ge=1, le=500)] = 30
+    ) -> Image:
         """A histogram of one fitted parameter over the cells of a completed job."""
         request = pb.PlotParameterHistogramRequest(job_id=job_id, parameter=parameter, bins=bins)
         response = await call(backends.analysis.PlotParameterHistogram(request))

@@ -44,6 +44,9 @@ class EdgeSettings(BaseSettings):
     # a slide deleted through another edge replica stops being served after it).
     tile_cache_mb: int = 128
     tile_cache_ttl_s: float = 300.0
+    # Largest JSON request body; a larger one is refused (413) before it is read.
+    # Uploads are not JSON and have their own limits.
+    max_json_body_bytes: int = Field(default=8 * 1024 * 1024, gt=0)
     # Largest gRPC message to or from a backend.
     max_message_bytes: int = 64 * 1024 * 1024
 

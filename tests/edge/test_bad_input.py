@@ -9,6 +9,9 @@ import uuid
 import httpx
 import pytest
 
+from edge.settings import EdgeSettings
+from tests.harness import free_port
+
 TOO_BIG = 2**31  # one past the largest int32, the type of every integer the protos carry
 
 
@@ -118,3 +121,29 @@ def test_very_long_paths_get_their_real_answer_with_a_bounded_message(client, le
     body = _error(response, 404, "FILE_NOT_FOUND")
     assert len(body["error"].encode()) <= 512
     assert "…" in body["error"]
+
+
+def test_json_bodies_over_the_limit_are_413_before_they_are_read(platform):
+    """A declared length over the limit is refused at once; a chunked body (no
+    length) when it passes the limit; a body within it gets its real answer."""
+    limit = 4096
+    settings = EdgeSettings(port=free_port(), max_json_body_bytes=limit)
+    region = {"slide_id": str(uuid.uuid4()), "x_min": 0, "y_min": 0, "x_max": 10, "y_max": 10}
+    padded = {**region, "padding": "x" * (2 * limit)}
+    with platform.extra_edge(settings) as base_url, httpx.Client(base_url=base_url) as client:
+        body = _error(client.post("/api/roi/stats", json=padded), 413, "PAYLOAD_TOO_LARGE")
+        assert "4,096 bytes" in body["error"] and body["details"]["limit"] == limit
+
+        def chunks():
+            yield json.dumps(padded).encode()
+
+        chunked = client.post(
+            "/api/roi/stats", content=chunks(), headers={"content-type": "application/json"}
+        )
+        assert "content-length" not in chunked.request.headers
+        _error(chunked, 413, "PAYLOAD_TOO_LARGE")
+        # No content type is parsed as JSON too, so it is limited too.
+        unlabelled = client.post("/api/roi/stats", content=json.dumps(padded).encode())
+        _error(unlabelled, 413, "PAYLOAD_TOO_LARGE")
+        assert client.post("/api/roi/stats", json=region).status_code == 404
+        assert client.get("/livez").status_code == 200

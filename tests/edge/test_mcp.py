@@ -132,3 +132,50 @@ def test_invalid_tool_arguments_name_the_field_and_the_rule(platform):
 
     depth = _tool_error(platform, "search_files", {"search_path": ".", "max_depth": 2**40})
     assert depth == "INVALID_PARAMETERS: max_depth: must be at most 2147483647"
+
+
+def test_fitting_integers_are_bounded_before_any_call(platform):
+    """The fitting pictures' integers too: past their proto type (or the REST
+    route's own bound) they are refused, naming the field, before any call."""
+    job = "00000000-0000-0000-0000-000000000000"
+    cell = _tool_error(platform, "plot_cell_fit", {"job_id": job, "cell": 2**63})
+    assert cell == "INVALID_PARAMETERS: cell: must be at most 9223372036854775807"
+    fov = _tool_error(platform, "plot_cell_fit", {"job_id": job, "cell": 0, "fov": -(2**63) - 1})
+    assert fov == "INVALID_PARAMETERS: fov: must be at least -9223372036854775808"
+    bins = {"job_id": job, "parameter": "k", "bins": 2**63}
+    assert _tool_error(platform, "plot_parameter_histogram", bins) == (
+        "INVALID_PARAMETERS: bins: must be at most 500"
+    )
+
+
+def test_every_tool_integer_has_bounds_a_proto_can_carry(platform):
+    """No tool takes an integer without a minimum and a maximum within int64, so
+    none can reach a request message as a value out of range."""
+
+    async def tools():
+        async with Client(f"{platform.base_url}/mcp") as client:
+            return (await client.list_tools()).tools
+
+    def integers(schema, defs, path):
+        if "$ref" in schema:
+            yield from integers(defs[schema["$ref"].rsplit("/", 1)[-1]], defs, path)
+        if schema.get("type") == "integer":
+            yield path, schema
+        for key in ("anyOf", "oneOf", "allOf"):
+            for option in schema.get(key, []):
+                yield from integers(option, defs, path)
+        for name, prop in schema.get("properties", {}).items():
+            yield from integers(prop, defs, f"{path}.{name}")
+        if isinstance(schema.get("items"), dict):
+            yield from integers(schema["items"], defs, f"{path}[]")
+        if isinstance(schema.get("additionalProperties"), dict):
+            yield from integers(schema["additionalProperties"], defs, f"{path}{{}}")
+
+    unbounded = []
+    for tool in asyncio.run(tools()):
+        schema = tool.input_schema
+        for path, integer in integers(schema, schema.get("$defs", {}), tool.name):
+            low, high = integer.get("minimum"), integer.get("maximum")
+            if low is None or high is None or low < -(2**63) or high > 2**63 - 1:
+                unbounded.append(path)
+    assert not unbounded
