@@ -42,7 +42,12 @@ from edge.routes import (
     spatial,
     system,
 )
-from edge.security import ApiKeyMiddleware, LocalhostOnlyMiddleware, SameOriginMiddleware
+from edge.security import (
+    LOOPBACK_ORIGIN,
+    ApiKeyMiddleware,
+    LocalhostOnlyMiddleware,
+    SameOriginMiddleware,
+)
 from edge.settings import EdgeSettings
 from edge.tile_cache import TileCache
 from edge.web import is_public_path, mount_web_app
@@ -167,12 +172,18 @@ def create_app(
     )
     # MCP checks origins itself (its DNS-rebinding guard, which also accepts
     # local tools such as an MCP inspector on another loopback port).
+    # While only local clients are answered, pages on the loopback interface (a dev
+    # server's proxy forwards their Origin) are local too: see edge.security.
     app.add_middleware(
-        SameOriginMiddleware, allowed_origins=settings.cors_origins, exempt_prefixes=("/mcp",)
+        SameOriginMiddleware,
+        allowed_origins=settings.cors_origins,
+        exempt_prefixes=("/mcp",),
+        loopback_origins=settings.localhost_only,
     )
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,
+        allow_origin_regex=LOOPBACK_ORIGIN if settings.localhost_only else None,
         allow_methods=["*"],
         allow_headers=["*"],
         expose_headers=["X-Display-Min", "X-Display-Max"],

@@ -5,12 +5,17 @@
 - Starlette's `TrustedHostMiddleware` (installed by the app): Host headers
   outside the allowed list are refused, against DNS rebinding.
 - Starlette's `CORSMiddleware` (installed by the app): browsers on the allowed
-  origins (setting `cors_origins`, none by default) may read answers, and their
-  preflight `OPTIONS` is answered.
+  origins may read answers, and their preflight `OPTIONS` is answered.
 - `SameOriginMiddleware`: a state-changing request (POST, PUT, PATCH, DELETE)
   sent by a browser from another origin (any web page the user visits) is
   refused 403 FORBIDDEN, unless that origin is allowed. Requests without an
   `Origin` header come from non-browser clients and pass.
+Allowed origins: those listed (setting `cors_origins`), and while the edge
+answers only local clients (`localhost_only`) every origin on the loopback
+interface, any port (`LOOPBACK_ORIGIN`): a web app's dev server such as Vite's
+on http://localhost:5173, whose proxy forwards the browser's Origin. A page on
+this machine is as local as the edge's clients; once the edge is opened beyond
+localhost, only the listed origins pass.
 - `ApiKeyMiddleware`: with `MICROGRAPHIA_API_KEYS` set, every request but the
   health probes and the web app's own files (no data) needs `Authorization:
   Bearer <key>`: 401 UNAUTHORIZED without one, 403 FORBIDDEN with a wrong one.
@@ -22,6 +27,7 @@ All are plain ASGI middleware, so streaming responses pass through untouched.
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
@@ -54,6 +60,13 @@ class LocalhostOnlyMiddleware:
 
 STATE_CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
+# An origin on the loopback interface: http(s)://localhost, 127.0.0.1 or [::1], any port.
+LOOPBACK_ORIGIN = r"https?://(?:localhost|127\.0\.0\.1|\[::1\])(?::\d{1,5})?"
+
+
+def is_loopback_origin(origin: str) -> bool:
+    return re.fullmatch(LOOPBACK_ORIGIN, origin) is not None
+
 
 class SameOriginMiddleware:
     def __init__(
@@ -61,13 +74,17 @@ class SameOriginMiddleware:
         app: ASGIApp,
         allowed_origins: Iterable[str] = (),
         exempt_prefixes: tuple[str, ...] = (),
+        loopback_origins: bool = False,
     ) -> None:
         self.app = app
         self.allowed_origins = {origin.rstrip("/") for origin in allowed_origins}
         self.exempt_prefixes = exempt_prefixes
+        self.loopback_origins = loopback_origins
 
     def _accepted(self, origin: str, host: str) -> bool:
         if origin in self.allowed_origins or "*" in self.allowed_origins:
+            return True
+        if self.loopback_origins and is_loopback_origin(origin):
             return True
         # The edge's own pages (/docs): the origin names the host the browser asked for.
         parts = urlsplit(origin)

@@ -24,9 +24,10 @@ class EdgeSettings(BaseSettings):
     trusted_hosts: Annotated[list[str], NoDecode] = Field(
         default_factory=lambda: [*LOOPBACK_HOSTS, "[::1]"]
     )
-    # Browser origins (e.g. "http://localhost:5173", a web app's dev server) that
-    # may call the API: CORS answers for them, and they may change state. None
-    # by default: only the edge's own pages and non-browser clients (no Origin).
+    # Browser origins (e.g. "https://lab.example") that may call the API: CORS
+    # answers for them, and they may change state. While `localhost_only`, every
+    # origin on the loopback interface may too (a dev server on
+    # http://localhost:5173); opened beyond localhost, only these (edge.security).
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # Deadline of every backend call that does not set its own.
     request_timeout_s: float = 30.0

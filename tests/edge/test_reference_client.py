@@ -95,7 +95,8 @@ class ReferenceFrontEnd:
 
     def slides(self) -> list[dict[str, Any]]:
         listed = self._json(self.http.get("/slides/"))
-        return [self._slide({key: s[key] for key in ("id", "filename", "mpp", "width_px", "height_px")}) for s in listed]  # fmt: skip
+        keys = ("id", "filename", "mpp", "width_px", "height_px")
+        return [self._slide({key: slide[key] for key in keys}) for slide in listed]
 
     def slide(self, slide_id: str) -> dict[str, Any]:
         return self._slide(self._json(self.http.get(f"/slides/{slide_id}")))
@@ -129,7 +130,7 @@ class ReferenceFrontEnd:
         downsample: float,
         on_progress=None,
     ) -> Analysis:
-        """"Analyse view": fetch with Accept: text/event-stream, each `data: ` line
+        """ "Analyse view": fetch with Accept: text/event-stream, each `data: ` line
         parsed as JSON and dispatched on `data.type`."""
         x, y, width, height = rect
         body = {"slide_id": slide_id, "x": x, "y": y, "width": width, "height": height}

@@ -105,6 +105,7 @@ def test_health_shows_backend_addresses_only_with_a_valid_key(platform):
 
 EVIL = "https://evil.example"
 APP = "http://localhost:5173"  # a web app's dev server
+LAB = "https://lab.example"  # a web app served from another machine
 
 
 def test_state_changing_requests_from_a_foreign_origin_are_403(edge, platform):
@@ -132,17 +133,18 @@ def test_state_changing_requests_from_a_foreign_origin_are_403(edge, platform):
     assert edge.post("/api/processing/search-files", json=search).status_code == 200
 
 
-def test_no_cors_by_default(edge):
+def test_no_cors_for_foreign_origins_by_default(edge):
+    """Pages on this machine get CORS (tests/edge/test_reference_client.py); others none."""
     preflight = edge.options(
         "/api/processing/search-files",
-        headers={"Origin": APP, "Access-Control-Request-Method": "POST"},
+        headers={"Origin": LAB, "Access-Control-Request-Method": "POST"},
     )
     assert "access-control-allow-origin" not in preflight.headers
-    assert "access-control-allow-origin" not in edge.get("/health", headers={"Origin": APP}).headers
+    assert "access-control-allow-origin" not in edge.get("/health", headers={"Origin": LAB}).headers
 
 
 def test_allowed_origins_get_cors_and_may_change_state(platform):
-    settings = EdgeSettings(port=free_port(), cors_origins=[APP])
+    settings = EdgeSettings(port=free_port(), cors_origins=[LAB])
     with (
         platform.extra_edge(settings) as base_url,
         httpx.Client(base_url=base_url, timeout=10) as client,
@@ -150,20 +152,20 @@ def test_allowed_origins_get_cors_and_may_change_state(platform):
         preflight = client.options(
             "/api/processing/search-files",
             headers={
-                "Origin": APP,
+                "Origin": LAB,
                 "Access-Control-Request-Method": "POST",
                 "Access-Control-Request-Headers": "content-type",
             },
         )
         assert preflight.status_code == 200
-        assert preflight.headers["access-control-allow-origin"] == APP
+        assert preflight.headers["access-control-allow-origin"] == LAB
         assert "POST" in preflight.headers["access-control-allow-methods"]
 
         search = client.post(
-            "/api/processing/search-files", json={"search_path": "."}, headers={"Origin": APP}
+            "/api/processing/search-files", json={"search_path": "."}, headers={"Origin": LAB}
         )
         assert search.status_code == 200
-        assert search.headers["access-control-allow-origin"] == APP
+        assert search.headers["access-control-allow-origin"] == LAB
 
         other = client.post(
             "/api/processing/search-files", json={"search_path": "."}, headers={"Origin": EVIL}
