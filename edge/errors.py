@@ -82,6 +82,12 @@ def error_body(error_code: str, message: str, details: dict[str, Any] | None = N
     }
 
 
+def error_event(error_code: str, message: str, details: dict[str, Any] | None = None) -> dict:
+    """The `data` of an SSE `error` event: the error body, with the `type` and
+    `message` that clients dispatching on `data.type` read (Slidekick's front end)."""
+    return {"type": "error", "message": message, **error_body(error_code, message, details)}
+
+
 def error_response(
     status_code: int, error_code: str, message: str, details: dict[str, Any] | None = None
 ) -> JSONResponse:
@@ -133,6 +139,18 @@ def backend_error_response(error: BackendError) -> JSONResponse:
     return error_response(status, failure.error_code, message, details)
 
 
+def unexpected_error(error: Exception, request: Request | None) -> tuple[str, str, dict[str, Any]]:
+    """Error code, message and details of a crash: an id to find it in the log, no more."""
+    error_id = uuid.uuid4().hex[:12]
+    path = request.url.path if request is not None else "?"
+    logger.error("unexpected error id=%s on %s", error_id, path, exc_info=error)
+    return (
+        errors.INTERNAL_ERROR,
+        f"Unexpected server error (error id {error_id})",
+        {"error_id": error_id},
+    )
+
+
 def _validation_response(request: Request, error: RequestValidationError) -> JSONResponse:
     items = error.errors()
     problems = [
@@ -179,11 +197,4 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, error: Exception) -> JSONResponse:
-        error_id = uuid.uuid4().hex[:12]
-        logger.error("unexpected error id=%s on %s", error_id, request.url.path, exc_info=error)
-        return error_response(
-            500,
-            errors.INTERNAL_ERROR,
-            f"Unexpected server error (error id {error_id})",
-            {"error_id": error_id},
-        )
+        return error_response(500, *unexpected_error(error, request))

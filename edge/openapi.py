@@ -15,7 +15,7 @@ schema, so generated clients read them:
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import pydantic_core
 from fastapi import FastAPI
@@ -27,8 +27,15 @@ from edge.errors import SLIDEKICK_PREFIXES
 from edge.protojson import json_schema
 
 BACKED_PREFIXES = ("/api/",)
-# PyAMA's file and job routes name things that may not exist, without a path parameter.
-NAMED_THING_PREFIXES = ("/api/processing/", "/api/analysis/")
+# Routes that name things that may not exist without a path parameter: PyAMA's
+# files and jobs, a slide named in a Slidekick body (ROI, viewport analysis).
+NAMED_THING_PREFIXES = (
+    "/api/processing/",
+    "/api/analysis/",
+    "/api/roi/",
+    "/api/inference/",
+    "/api/slide-analysis/",
+)
 STATE_CHANGING = {"post", "put", "patch", "delete"}
 
 
@@ -51,7 +58,15 @@ class ErrorBody(BaseModel):
     )
 
 
+class ErrorEvent(ErrorBody):
+    """The data of an SSE stream's `error` event: its last, after a failure."""
+
+    type: Literal["error"] = Field(description="What clients dispatch on (`data.type`)")
+    message: str = Field(description="What went wrong, in the user's terms (as `error`)")
+
+
 _REF = {"$ref": "#/components/schemas/ErrorBody"}
+_EVENT_REF = {"$ref": "#/components/schemas/ErrorEvent"}
 
 
 def _response(description: str) -> dict[str, Any]:
@@ -128,7 +143,7 @@ def binary_body(media_type: str) -> dict[int, dict[str, Any]]:
 def sse_body(events: dict[str, dict[str, Any]]) -> dict[int, dict[str, Any]]:
     """`responses=` for an SSE route: each event's name and the schema of its JSON
     `data` (OpenAPI 3.2's `itemSchema`); a failure after the stream began is an
-    `error` event carrying the error body."""
+    `error` event carrying the error body with `type` and `message` (ErrorEvent)."""
     items = [
         {
             "title": f"{name.capitalize()}Event",
@@ -143,7 +158,7 @@ def sse_body(events: dict[str, dict[str, Any]]) -> dict[int, dict[str, Any]]:
             },
             "required": ["event", "data"],
         }
-        for name, data in {**events, "error": _REF}.items()
+        for name, data in {**events, "error": _EVENT_REF}.items()
     ]
     return {200: {"content": {"text/event-stream": {"itemSchema": {"oneOf": items}}}}}
 
@@ -154,6 +169,9 @@ def document_errors(schema: dict[str, Any]) -> dict[str, Any]:
     body = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
     components.update(body.pop("$defs", {}))
     components["ErrorBody"] = body
+    event = ErrorEvent.model_json_schema(ref_template="#/components/schemas/{model}")
+    event.pop("$defs", None)
+    components["ErrorEvent"] = event
     for path, operations in schema.get("paths", {}).items():
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})

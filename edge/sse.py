@@ -15,7 +15,10 @@
 What the helper guarantees:
 - The first event is pulled before the response starts, so a failure known up
   front (unknown job, unknown slide, bad region) still gets its HTTP status and
-  error body; a failure after streaming began arrives as an `error` event.
+  error body; a failure after streaming began arrives as the last event, an
+  `error` whose data carries `"type": "error"`, a human `message` and the
+  `error_code` (`edge.errors.error_event`), so clients that dispatch on
+  `data.type` show it.
 - While the backend is quiet, a comment line goes out every `keepalive_s`
   seconds so proxies do not drop the connection.
 - When the client disconnects (also while waiting for the first event), the
@@ -40,7 +43,7 @@ from fastapi import Request
 from fastapi.responses import StreamingResponse
 from starlette.background import BackgroundTask
 
-from edge.errors import ApiError, BackendError, error_body
+from edge.errors import ApiError, BackendError, error_event, unexpected_error, user_message
 
 Event = tuple[str, Any]
 
@@ -148,10 +151,11 @@ async def event_stream(
             async for event in _with_keepalive(iterator, keepalive_s):
                 yield KEEPALIVE if event is None else encode_event(*event)
         except BackendError as error:
-            failure = error.failure
-            yield encode_event(
-                "error", error_body(failure.error_code, failure.message, failure.details)
-            )
+            message, details = user_message(error)
+            yield encode_event("error", error_event(error.failure.error_code, message, details))
+        except Exception as error:  # the stream's last word either way: never silence
+            code, message, details = unexpected_error(error, request)
+            yield encode_event("error", error_event(code, message, details))
 
     # Starlette runs `body` in a task that it cancels as soon as the client
     # disconnects (it listens for http.disconnect beside it); the `finally` of

@@ -32,7 +32,9 @@ class ViewportBody(RequestModel):
     y: float = Field(description="Top-left Y in level-0 pixels")
     width: float = Field(gt=0)
     height: float = Field(gt=0)
-    level: Int32 = Field(0, ge=0)
+    level: Int32 = Field(
+        0, ge=0, description="The viewer's zoom hint; the rectangle is level 0 whatever it says"
+    )
 
 
 class RoiStatsBody(RequestModel):
@@ -188,6 +190,12 @@ GEOJSON_BODY = {200: {"content": {GEOJSON: {"schema": QUPATH_DETECTIONS}}}}
 def _viewport_events() -> dict[str, dict[str, Any]]:
     """The data of `viewport_event`'s events: each carries its `type`."""
     progress = json_schema(pb.ViewportProgress.DESCRIPTOR)
+    progress["properties"]["percentage"] = {
+        "type": "integer",
+        "minimum": 0,
+        "maximum": 100,
+        "description": "Whole percent done (Slidekick's example: 25)",
+    }
     complete = _object(
         {
             "box": {"$ref": "#/components/schemas/AnalysisBoxOut"},
@@ -240,7 +248,10 @@ def box_json(box: pb.AnalysisBox) -> dict[str, Any]:
 def viewport_event(message: pb.AnalyzeViewportResponse) -> Event | None:
     """One AnalyzeViewport message as its documented SSE event."""
     if message.HasField("progress"):
-        return "progress", {"type": "progress", **to_json(message.progress)}
+        progress = to_json(message.progress)
+        # Whole percent, as the Slidekick spec shows it (PyAMA's jobs keep 23.0).
+        progress["percentage"] = int(progress["percentage"])
+        return "progress", {"type": "progress", **progress}
     if message.HasField("complete"):
         complete = message.complete
         return "complete", {
@@ -280,10 +291,13 @@ async def _download(chunks: AsyncIterator[pb.ExportGeoJsonResponse], filename: s
     responses=sse_body(_viewport_events()),
 )
 async def viewport_stream(body: ViewportBody, http_request: Request, backends: BackendsDep):
-    """`progress` events (at least every 300 ms while work runs), then one `complete`
-    event with the stored `box`, its `nuclei` and their `count`; a failure after the
-    stream began is an `error` event. A client that disconnects cancels the
-    analysis: nothing is stored."""
+    """`x, y, width, height` are level-0 pixels whatever `level` says (the viewer's
+    zoom hint, any value from 0 up). A `progress` event each time something
+    changes (a phase begins, a batch is done; keep-alive comments while nothing
+    does), then one `complete` event with the stored `box`, its `nuclei` and their
+    `count`; a failure after the stream began is an `error` event (`type`,
+    `message`, `error_code`). A client that disconnects cancels the analysis:
+    nothing is stored."""
     request = pb.AnalyzeViewportRequest(
         slide_id=str(body.slide_id),
         x=body.x,
@@ -320,7 +334,9 @@ async def roi_stats(body: RoiStatsBody, backends: BackendsDep) -> dict[str, Any]
     "/nuclei", summary="Stored nuclei in a viewport (no inference)", response_model=ViewportNuclei
 )
 async def roi_nuclei(body: ViewportBody, backends: BackendsDep) -> dict[str, Any]:
-    """At most 50,000 nuclei; `truncated` says when there were more."""
+    """`x, y, width, height` are level-0 pixels whatever `level` says (the viewer's
+    zoom hint, any value from 0 up). At most 50,000 nuclei; `truncated` says when
+    there were more."""
     response = await backends.spatial.ListNucleiInViewport(
         pb.ListNucleiInViewportRequest(
             slide_id=str(body.slide_id),

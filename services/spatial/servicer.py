@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 
+import grpc
 from grpc import aio
 
 from common.errors import InvalidArgument, NotFound
@@ -65,6 +66,15 @@ class SpatialServicer(JobsServicerMixin, spatial_pb2_grpc.SpatialServiceServicer
         response = await self.slides().GetSlide(request, timeout=self.settings.peer_timeout_s)
         return response.slide
 
+    async def _slide_exists(self, slide_id: str) -> bool:
+        try:
+            await self._slide(slide_id)
+        except grpc.RpcError as error:
+            if error.code() == grpc.StatusCode.NOT_FOUND:
+                return False
+            raise
+        return True
+
     async def AnalyzeViewport(
         self, request: pb.AnalyzeViewportRequest, context: aio.ServicerContext
     ) -> AsyncIterator[pb.AnalyzeViewportResponse]:
@@ -76,7 +86,7 @@ class SpatialServicer(JobsServicerMixin, spatial_pb2_grpc.SpatialServiceServicer
             analysis_bounds(request, slide),
             request,
             inference_timeout_s=self.settings.inference_timeout_s,
-            progress_interval_s=self.settings.progress_interval_s,
+            slide_exists=lambda: self._slide_exists(slide.id),
         )
         async for message in analysis.run():
             yield message
@@ -93,15 +103,8 @@ class SpatialServicer(JobsServicerMixin, spatial_pb2_grpc.SpatialServiceServicer
         self, request: pb.ListNucleiInViewportRequest, context: aio.ServicerContext
     ) -> pb.ListNucleiInViewportResponse:
         slide = await self._slide(request.slide_id)
-        if not 0 <= request.level < len(slide.levels):
-            raise InvalidArgument(
-                f"level {request.level} is outside the slide's pyramid "
-                f"(0..{len(slide.levels) - 1})",
-                level=request.level,
-            )
-        downsample = slide.levels[request.level].downsample
         bounds = viewport_bounds(
-            request.x, request.y, request.width, request.height, downsample
+            request.x, request.y, request.width, request.height, request.level
         ).clamped(slide.width_px, slide.height_px)
         found = await self.store.viewport_nuclei(slide.id, bounds, request.limit)
         return pb.ListNucleiInViewportResponse(

@@ -17,8 +17,6 @@ class SpatialSettings(ServerSettings):
     peer_timeout_s: float = Field(default=10.0, gt=0)
     # Deadline of one viewport segmentation (HoVerNet on a CPU is slow).
     inference_timeout_s: float = Field(default=3600.0, gt=0)
-    # While a viewport analysis runs, a progress message at least this often.
-    progress_interval_s: float = Field(default=0.25, gt=0, le=0.3)
     # Whole-slide analysis: edge of one region (level-0 pixels) when a request says 0.
     slide_analysis_region_size: int = Field(default=4096, ge=MIN_REGION_SIZE, le=MAX_REGION_SIZE)
     # Regions segmented at once over the inference channel (round-robin over every

@@ -57,10 +57,13 @@ class Bounds:
         return clamped
 
 
-def viewport_bounds(x: float, y: float, width: float, height: float, downsample: float) -> Bounds:
-    """A viewport given at a zoom level (`downsample` = the level's factor) in level 0."""
+def viewport_bounds(x: float, y: float, width: float, height: float, level: int) -> Bounds:
+    """A viewport's level-0 rectangle. Its coordinates are level 0 whatever `level`
+    says: the level is the viewer's zoom hint (Slidekick's reference front end sends
+    round(log2(image pixels per screen pixel)), past the slide's own pyramid when
+    zoomed out), so any level from 0 up is accepted and none rescales."""
+    if level < 0:
+        raise InvalidArgument(f"level must be 0 or more, got {level}", level=level)
     if not (width > 0 and height > 0):
         raise InvalidArgument(f"width and height must be positive, got {width} x {height}")
-    return Bounds(
-        x * downsample, y * downsample, (x + width) * downsample, (y + height) * downsample
-    )
+    return Bounds(x, y, x + width, y + height)
