@@ -36,7 +36,7 @@ def slide_table(slides: list[dict[str, Any]], title: str) -> Table:
             slide["id"],
             slide.get("filename") or "",
             f"{slide.get('width_px')} x {slide.get('height_px')}",
-            f"{mpp:.4f}" if mpp else "",
+            (f"{mpp:.4f}" + (" (assumed)" if slide.get("mpp_assumed") else "")) if mpp else "",
             slide.get("created_at") or "",
         )
     return table

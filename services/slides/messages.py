@@ -9,16 +9,22 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from micrographia.slides.v1 import slides_pb2 as pb
-from services.slides.core import RegionHeader, SlideRecord
+from services.slides.core import ASSUMED_MPP, RegionHeader, SlideRecord, pixel_size
 
 
-def slide_message(record: SlideRecord) -> pb.Slide:
-    """A registry record as a Slide (its stored path stays inside the service)."""
+def slide_message(record: SlideRecord, assumed_mpp: float = ASSUMED_MPP) -> pb.Slide:
+    """A registry record as a Slide (its stored path stays inside the service).
+
+    The registry keeps what the file says (no mpp when it records none); the
+    message always carries one, assumed when the file has none, so no client
+    meets a null pixel size (Slidekick's front end calls `mpp.toFixed`)."""
+    mpp, assumed = pixel_size(record.mpp, assumed_mpp)
     return pb.Slide(
         id=record.id,
         filename=record.filename,
-        mpp=record.mpp,
-        mpp_y=record.mpp_y,
+        mpp=mpp,
+        mpp_y=record.mpp_y if record.mpp_y is not None else mpp,
+        mpp_assumed=assumed,
         width_px=record.width_px,
         height_px=record.height_px,
         created_at=record.created_at,

@@ -44,6 +44,9 @@ class SlidesServicer(slides_pb2_grpc.SlidesServiceServicer):
         self.spatial = spatial
         self.peer_timeout_s = peer_timeout_s
 
+    def _message(self, record: SlideRecord) -> pb.Slide:
+        return slide_message(record, self.library.config.assumed_mpp)
+
     # Registry ------------------------------------------------------------------
 
     async def CheckUpload(
@@ -67,7 +70,7 @@ class SlidesServicer(slides_pb2_grpc.SlidesServiceServicer):
             header.size_bytes if header.HasField("size_bytes") else None,
             run=self.workers.run,
         )
-        return pb.UploadSlideResponse(slide=slide_message(await self._register(record)))
+        return pb.UploadSlideResponse(slide=self._message(await self._register(record)))
 
     async def _register(self, record: SlideRecord) -> SlideRecord:
         """Insert the row of a slide now on disk; if that fails or the caller
@@ -86,12 +89,12 @@ class SlidesServicer(slides_pb2_grpc.SlidesServiceServicer):
         self, request: pb.ListSlidesRequest, context: aio.ServicerContext
     ) -> pb.ListSlidesResponse:
         records = await self.registry.list()
-        return pb.ListSlidesResponse(slides=[slide_message(record) for record in records])
+        return pb.ListSlidesResponse(slides=[self._message(record) for record in records])
 
     async def GetSlide(
         self, request: pb.GetSlideRequest, context: aio.ServicerContext
     ) -> pb.GetSlideResponse:
-        return pb.GetSlideResponse(slide=slide_message(await self.registry.get(request.slide_id)))
+        return pb.GetSlideResponse(slide=self._message(await self.registry.get(request.slide_id)))
 
     async def DeleteSlide(
         self, request: pb.DeleteSlideRequest, context: aio.ServicerContext

@@ -38,6 +38,9 @@ class SlidesSettings(ServerSettings):
     thumbnail_cache_mb: int = Field(default=256, ge=0)
     # Threads for blocking work (OpenSlide, JPEG, disk); never the event loop.
     worker_threads: int = Field(default=8, ge=1)
+    # Microns per pixel assumed for a slide whose file records none (Slidekick's
+    # fallback; 0.25, a 40x scan): slides then say `mpp_assumed`.
+    assumed_mpp: float = Field(default=0.25, gt=0, le=1000)
     # Deadline of calls to peers (the spatial service, on delete).
     peer_timeout_s: float = Field(default=10.0, gt=0)
 
@@ -53,4 +56,5 @@ class SlidesSettings(ServerSettings):
             tile_quality=self.tile_quality,
             thumbnail_quality=self.thumbnail_quality,
             thumbnail_cache_bytes=self.thumbnail_cache_mb * MIB,
+            assumed_mpp=self.assumed_mpp,
         )

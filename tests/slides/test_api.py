@@ -128,8 +128,9 @@ def test_list_is_newest_first(slides: SlidesPlatform, generic_tiff: Path, svs_sl
     listed = [slide["id"] for slide in response.json()]
     assert listed.index(newer["id"]) < listed.index(svs_slide["id"])
     assert response.json()[listed.index(newer["id"])] == newer
-    # A generic TIFF without resolution tags has no mpp: null, not an invented default.
-    assert newer["mpp"] is None and newer["vendor"] == "generic-tiff"
+    # A generic TIFF without resolution tags: the assumed mpp (never null), said so.
+    assert (newer["mpp"], newer["mpp_y"], newer["mpp_assumed"]) == (0.25, 0.25, True)
+    assert newer["vendor"] == "generic-tiff"
     assert (newer["width_px"], newer["height_px"]) == GENERIC_SIZE
 
 
@@ -436,18 +437,33 @@ def test_scale_bar(slides: SlidesPlatform, svs_slide: dict) -> None:
         "pixels_at_level": 400.0,
         "level": 0,
         "mpp": 0.25,
+        "mpp_assumed": False,
     }
     body = slides.api.get(url, params={"target_um": 50, "level": 1}).json()
-    assert body == {"target_um": 50.0, "pixels_at_level": 100.0, "level": 1, "mpp": 0.25}
+    assert body == {
+        "target_um": 50.0,
+        "pixels_at_level": 100.0,
+        "level": 1,
+        "mpp": 0.25,
+        "mpp_assumed": False,
+    }
     assert_error(slides.api.get(url, params={"level": 9}), 400, "INVALID_PARAMETERS")
     assert_error(slides.api.get(url, params={"target_um": 0}), 422)
 
 
-def test_scale_bar_of_a_slide_without_mpp_is_400(slides: SlidesPlatform, generic_tiff: Path):
+def test_scale_bar_of_a_slide_without_mpp_uses_the_assumed_one(
+    slides: SlidesPlatform, generic_tiff: Path
+):
     slide = slides.upload_ok(generic_tiff)
     response = slides.api.get(f"/api/slides/{slide['id']}/scale-bar")
-    body = assert_error(response, 400, "FAILED_PRECONDITION")
-    assert "mpp" in body["error"]
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "target_um": 100.0,
+        "pixels_at_level": 400.0,
+        "level": 0,
+        "mpp": 0.25,
+        "mpp_assumed": True,
+    }
 
 
 def test_properties_and_associated_images(slides: SlidesPlatform, svs_slide: dict) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from common.errors import FailedPrecondition, InvalidArgument
-from services.slides.core import new_slide_id, scale_bar
+from common.errors import InvalidArgument
+from services.slides.core import ASSUMED_MPP, new_slide_id, pixel_size, scale_bar
 
 
 def test_pixels_for_a_distance() -> None:
@@ -31,9 +31,10 @@ def test_level_outside_the_pyramid_is_a_bad_argument(level: int) -> None:
         scale_bar(0.25, 100, level=level, downsamples=[1.0, 2.0])
 
 
-def test_no_mpp_is_a_failed_precondition() -> None:
-    with pytest.raises(FailedPrecondition, match=r"openslide\.mpp-x"):
-        scale_bar(None, 100)
+def test_a_file_without_mpp_gets_the_assumed_one() -> None:
+    assert pixel_size(None) == (ASSUMED_MPP, True) == (0.25, True)
+    assert pixel_size(None, 0.5) == (0.5, True)
+    assert pixel_size(0.2528) == (0.2528, False)
 
 
 def test_scale_bar_of_slides(
@@ -45,7 +46,9 @@ def test_scale_bar_of_slides(
     bar = library.scale_bar(ndpi, level=3)
     assert bar.mpp == pytest.approx(0.22818, abs=1e-5)
     assert bar.pixels_at_level == pytest.approx(100 / (0.2281750559 * 8))
-    with pytest.raises(FailedPrecondition):
-        library.scale_bar(generic)
+    assumed = library.scale_bar(generic, 50)
+    assert (assumed.mpp, assumed.mpp_assumed) == (0.25, True)
+    assert assumed.pixels_at_level == pytest.approx(200.0)
+    assert library.scale_bar(ndpi).mpp_assumed is False
     with pytest.raises(InvalidArgument):
         library.scale_bar(ndpi, level=7)

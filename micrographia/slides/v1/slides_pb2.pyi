@@ -20,7 +20,7 @@ class SlideLevel(_message.Message):
     def __init__(self, width: _Optional[int] = ..., height: _Optional[int] = ..., downsample: _Optional[float] = ...) -> None: ...
 
 class Slide(_message.Message):
-    __slots__ = ("id", "filename", "mpp", "width_px", "height_px", "created_at", "vendor", "objective_power", "level_count", "levels", "size_bytes", "mpp_y")
+    __slots__ = ("id", "filename", "mpp", "width_px", "height_px", "created_at", "vendor", "objective_power", "level_count", "levels", "size_bytes", "mpp_y", "mpp_assumed")
     ID_FIELD_NUMBER: _ClassVar[int]
     FILENAME_FIELD_NUMBER: _ClassVar[int]
     MPP_FIELD_NUMBER: _ClassVar[int]
@@ -33,6 +33,7 @@ class Slide(_message.Message):
     LEVELS_FIELD_NUMBER: _ClassVar[int]
     SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
     MPP_Y_FIELD_NUMBER: _ClassVar[int]
+    MPP_ASSUMED_FIELD_NUMBER: _ClassVar[int]
     id: str
     filename: str
     mpp: float
@@ -45,7 +46,8 @@ class Slide(_message.Message):
     levels: _containers.RepeatedCompositeFieldContainer[SlideLevel]
     size_bytes: int
     mpp_y: float
-    def __init__(self, id: _Optional[str] = ..., filename: _Optional[str] = ..., mpp: _Optional[float] = ..., width_px: _Optional[int] = ..., height_px: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., vendor: _Optional[str] = ..., objective_power: _Optional[float] = ..., level_count: _Optional[int] = ..., levels: _Optional[_Iterable[_Union[SlideLevel, _Mapping]]] = ..., size_bytes: _Optional[int] = ..., mpp_y: _Optional[float] = ...) -> None: ...
+    mpp_assumed: bool
+    def __init__(self, id: _Optional[str] = ..., filename: _Optional[str] = ..., mpp: _Optional[float] = ..., width_px: _Optional[int] = ..., height_px: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., vendor: _Optional[str] = ..., objective_power: _Optional[float] = ..., level_count: _Optional[int] = ..., levels: _Optional[_Iterable[_Union[SlideLevel, _Mapping]]] = ..., size_bytes: _Optional[int] = ..., mpp_y: _Optional[float] = ..., mpp_assumed: _Optional[bool] = ...) -> None: ...
 
 class UploadSlideHeader(_message.Message):
     __slots__ = ("filename", "size_bytes")
@@ -229,16 +231,18 @@ class GetScaleBarRequest(_message.Message):
     def __init__(self, slide_id: _Optional[str] = ..., target_um: _Optional[float] = ..., level: _Optional[int] = ...) -> None: ...
 
 class GetScaleBarResponse(_message.Message):
-    __slots__ = ("target_um", "pixels_at_level", "level", "mpp")
+    __slots__ = ("target_um", "pixels_at_level", "level", "mpp", "mpp_assumed")
     TARGET_UM_FIELD_NUMBER: _ClassVar[int]
     PIXELS_AT_LEVEL_FIELD_NUMBER: _ClassVar[int]
     LEVEL_FIELD_NUMBER: _ClassVar[int]
     MPP_FIELD_NUMBER: _ClassVar[int]
+    MPP_ASSUMED_FIELD_NUMBER: _ClassVar[int]
     target_um: float
     pixels_at_level: float
     level: int
     mpp: float
-    def __init__(self, target_um: _Optional[float] = ..., pixels_at_level: _Optional[float] = ..., level: _Optional[int] = ..., mpp: _Optional[float] = ...) -> None: ...
+    mpp_assumed: bool
+    def __init__(self, target_um: _Optional[float] = ..., pixels_at_level: _Optional[float] = ..., level: _Optional[int] = ..., mpp: _Optional[float] = ..., mpp_assumed: _Optional[bool] = ...) -> None: ...
 
 class ReadRegionRequest(_message.Message):
     __slots__ = ("slide_id", "x", "y", "width", "height", "level")

@@ -28,12 +28,13 @@ from .ids import new_slide_id, parse_slide_id
 from .library import SlideLibrary, SlidesConfig
 from .models import EncodedImage, SlideFacts, SlideLevel, SlideProperties, SlideRecord
 from .regions import RegionHeader, RegionStream
-from .scale import ScaleBar, scale_bar
+from .scale import ASSUMED_MPP, ScaleBar, pixel_size, scale_bar
 from .storage import SlideStore, Upload, receive_upload, sanitize_filename
 from .thumbnails import Thumbnail
 from .tile_cache import TileCache, TileKey
 
 __all__ = [
+    "ASSUMED_MPP",
     "OVERLAP",
     "TILE_FORMAT",
     "TILE_SIZE",
@@ -58,6 +59,7 @@ __all__ = [
     "dzi_xml",
     "new_slide_id",
     "parse_slide_id",
+    "pixel_size",
     "receive_upload",
     "sanitize_filename",
     "scale_bar",

@@ -34,7 +34,7 @@ from .regions import (
     plan_region,
     read_region_array,
 )
-from .scale import ScaleBar, scale_bar
+from .scale import ASSUMED_MPP, ScaleBar, pixel_size, scale_bar
 from .storage import (
     DEFAULT_MAX_UNZIPPED_BYTES,
     DEFAULT_MAX_UPLOAD_BYTES,
@@ -72,6 +72,8 @@ class SlidesConfig:
     max_region_pixels: int = DEFAULT_MAX_REGION_PIXELS
     region_chunk_bytes: int = DEFAULT_CHUNK_BYTES
     region_band_bytes: int = DEFAULT_BAND_BYTES
+    # Microns per pixel of a slide whose file records none (see scale.pixel_size).
+    assumed_mpp: float = ASSUMED_MPP
 
 
 class SlideLibrary:
@@ -151,10 +153,12 @@ class SlideLibrary:
         return self.thumbnails.get(parse_slide_id(slide_id), max_size)
 
     def scale_bar(self, slide_id: str, target_um: float | None = None, level: int = 0) -> ScaleBar:
-        """Pixels spanning target_um (None: 100) at a level; FailedPrecondition without mpp."""
+        """Pixels spanning target_um (None: 100) at a level, on the assumed mpp
+        when the file records none."""
         facts = self.describe(slide_id)
         downsamples = [level_.downsample for level_ in facts.levels]
-        return scale_bar(facts.mpp, target_um, level, downsamples)
+        mpp, assumed = pixel_size(facts.mpp, self.config.assumed_mpp)
+        return scale_bar(mpp, target_um, level, downsamples, mpp_assumed=assumed)
 
     # Regions ------------------------------------------------------------------
 

@@ -78,7 +78,7 @@ export function mount(container) {
         h("dt", "Size"),
         h("dd", `${fmt.number(slide.width_px)} × ${fmt.number(slide.height_px)} px`),
         h("dt", "MPP"),
-        h("dd", slide.mpp ? `${fmt.number(slide.mpp, 4)} µm/px` : "unknown"),
+        h("dd", `${fmt.number(slide.mpp, 4)} µm/px${slide.mpp_assumed ? " (assumed)" : ""}`),
         h("dt", "Vendor"),
         h("dd", slide.vendor || "—"),
         slide.objective_power ? [h("dt", "Objective"), h("dd", `${slide.objective_power}×`)] : null,

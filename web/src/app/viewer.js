@@ -61,7 +61,7 @@ export async function mount(container, [slideId]) {
   infoSection.append(
     facts([
       ["Size", `${fmt.number(slide.width_px)} × ${fmt.number(slide.height_px)} px`],
-      ["MPP", slide.mpp ? `${fmt.number(slide.mpp, 4)} µm/px` : "unknown (0.25 assumed)"],
+      ["MPP", `${fmt.number(slide.mpp, 4)} µm/px${slide.mpp_assumed ? " (assumed: the file records none)" : ""}`],
       ["Vendor", slide.vendor],
       ["Objective", slide.objective_power ? `${slide.objective_power}×` : null],
       ["Levels", slide.level_count],
