@@ -6,9 +6,11 @@ is read, naming the field, not found later as a 500 when the request message
 is built. Every route model and parameter uses these:
 
 - `Int32` / `Int64`: an integer within the range of the proto field it fills
-  (`int32`, `int64`). Out of that range (`unsendable`), the edge answers 400
-  INVALID_PARAMETERS, or 404 NOT_FOUND in a path (a tile column that no
-  pyramid can have does not exist), see `edge.errors`.
+  (`int32`, `int64`), and within the field's own bounds where it has some
+  (`Field(ge=0)`, `Query(ge=1, le=4096)`). Out of the proto's range
+  (`unsendable`), the edge answers 400 INVALID_PARAMETERS, or 404 NOT_FOUND in
+  a path (a tile column that no pyramid can have does not exist), see
+  `edge.errors`.
 - `RequestModel`: the base of every JSON body; its strings, also inside lists
   and dicts, must be encodable as UTF-8 (error type `unicode_surrogate`).
 """
@@ -18,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field, GetJsonSchemaHandler, field_validator
+from pydantic import BaseModel, GetCoreSchemaHandler, GetJsonSchemaHandler, field_validator
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError
 
@@ -29,25 +31,34 @@ INT_BOUNDS = {bits: (-(2 ** (bits - 1)), 2 ** (bits - 1) - 1) for bits in (32, 6
 
 
 @dataclass(frozen=True)
-class _OpenApiFormat:
-    """Adds OpenAPI's `format` (it tells generated clients, and schemathesis, the range)."""
+class _ProtoInt:
+    """An integer that fits a proto field of `bits` bits.
 
-    name: str
+    The range goes into the integer's own schema only where the field has no
+    bound of its own, so a route's `Field(ge=0)` or `Query(ge=0, le=8192)` is
+    kept (as `Field(ge=...)` metadata on the type, pydantic let the type's
+    bound win over the field's, and `level=-3` passed a `Field(0, ge=0)`).
+    The JSON schema adds OpenAPI's `format`, which tells generated clients (and
+    schemathesis) the range.
+    """
+
+    bits: int
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> Any:
+        low, high = INT_BOUNDS[self.bits]
+        schema = handler(source)
+        schema.setdefault("ge", low)
+        schema.setdefault("le", high)
+        return schema
 
     def __get_pydantic_json_schema__(
         self, core_schema: Any, handler: GetJsonSchemaHandler
     ) -> JsonSchemaValue:
-        return {**handler(core_schema), "format": self.name}
+        return {**handler(core_schema), "format": f"int{self.bits}"}
 
 
-def _proto_int(bits: int) -> Any:
-    # Plain ge/le: a route's own tighter bound (Query(ge=0, le=8192)) replaces them.
-    low, high = INT_BOUNDS[bits]
-    return Annotated[int, Field(ge=low, le=high), _OpenApiFormat(f"int{bits}")]
-
-
-Int32 = _proto_int(32)
-Int64 = _proto_int(64)
+Int32 = Annotated[int, _ProtoInt(32)]
+Int64 = Annotated[int, _ProtoInt(64)]
 
 
 _BOUND_KINDS = {"less_than_equal": "le", "greater_than_equal": "ge"}

@@ -147,3 +147,34 @@ def test_json_bodies_over_the_limit_are_413_before_they_are_read(platform):
         _error(unlabelled, 413, "PAYLOAD_TOO_LARGE")
         assert client.post("/api/roi/stats", json=region).status_code == 404
         assert client.get("/livez").status_code == 200
+
+
+# A route's own bound on an integer holds as well as the proto's range (a
+# `Field(ge=0)` on an Int32 used to be dropped, and negatives passed the edge).
+
+
+def test_negative_channel_and_limit_are_400(client):
+    body = {
+        "microscopy_path": "x.nd2",
+        "output_dir": "out",
+        "channels": {"phase": {"channel": -1}},
+    }
+    error = _error(
+        client.post("/api/processing/workflow/start", json=body), 400, "INVALID_PARAMETERS"
+    )
+    assert "channels.phase.channel" in error["error"]
+    search = {"search_path": ".", "limit": -5}
+    error = _error(
+        client.post("/api/processing/search-files", json=search), 400, "INVALID_PARAMETERS"
+    )
+    assert "limit" in error["error"] and "greater than or equal to 0" in error["error"]
+
+
+@pytest.mark.parametrize("path", ["/api/roi/nuclei", "/api/inference/viewport-stream"])
+def test_a_negative_level_is_refused_at_the_edge(client, path):
+    body = {"slide_id": str(uuid.uuid4()), "x": 0, "y": 0, "width": 10, "height": 10, "level": -3}
+    response = client.post(path, json=body)
+    # Refused by the edge's model (an unknown slide would be the service's 404).
+    assert response.status_code in (400, 422), response.text
+    assert response.json()["error_code"] == "INVALID_PARAMETERS"
+    assert "level" in response.json()["error"]
