@@ -167,7 +167,7 @@ def create_app(
     app.add_middleware(
         ApiKeyMiddleware,
         keys=platform.api_keys,
-        exempt_paths={"/health", "/livez"},
+        exempt_paths={"/health", "/api/health", "/livez"},
         is_public=is_public_path,  # the web app's own files, so it can ask for a key
     )
     # MCP checks origins itself (its DNS-rebinding guard, which also accepts

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from edge.protojson import enum_to_json, timestamp_to_json
@@ -51,3 +52,8 @@ def job_json(job: common_pb2.Job) -> dict[str, Any]:
         "updated_at": _time(job, "updated_at"),
         "finished_at": _time(job, "finished_at"),
     }
+
+
+def job_result(job: common_pb2.Job) -> Any:
+    """What a completed job produced (its service's shape), or None before."""
+    return json.loads(job.result_json) if job.result_json else None

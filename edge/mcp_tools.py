@@ -21,7 +21,7 @@ from common import __version__
 from edge.backends import Backends
 from edge.errors import BackendError, user_message
 from edge.fields import Int32
-from edge.jobs_json import job_json
+from edge.jobs_json import job_json, job_result
 from edge.mcp_server import EdgeMCPServer
 from edge.protojson import to_json
 from micrographia.common.v1 import common_pb2
@@ -106,6 +106,11 @@ def _workflow_request(
         microscopy_pb2.ProcessingParameters(**config.params.model_dump(exclude_none=True))
     )
     return request
+
+
+def task_json(job: common_pb2.Job) -> dict[str, Any]:
+    """A task as pyama-api.md's MCP tools show it: the job record and its `result`."""
+    return {**job_json(job), "result": job_result(job)}
 
 
 def build_mcp(backends: Backends) -> EdgeMCPServer:
@@ -200,15 +205,17 @@ def build_mcp(backends: Backends) -> EdgeMCPServer:
 
     @mcp.tool()
     async def list_tasks() -> dict[str, Any]:
-        """List all processing tasks, newest first, with their status and progress."""
+        """List all processing tasks, newest first, with their status, progress and
+        result (null until a task completes)."""
         response = await _call(backends.microscopy.ListJobs(common_pb2.ListJobsRequest()))
-        return {"tasks": [job_json(job) for job in response.jobs], "total": response.total}
+        return {"tasks": [task_json(job) for job in response.jobs], "total": response.total}
 
     @mcp.tool()
     async def get_task(task_id: str) -> dict[str, Any]:
-        """Status, progress, result, error details and timestamps of one task."""
+        """Status, progress, result (null until it completes), error details and
+        timestamps of one task."""
         response = await _call(backends.microscopy.GetJob(common_pb2.GetJobRequest(job_id=task_id)))
-        return job_json(response.job)
+        return task_json(response.job)
 
     @mcp.tool()
     async def cancel_task(task_id: str) -> dict[str, Any]:

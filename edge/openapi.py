@@ -120,7 +120,7 @@ def json_body(
                 "data": schema,
                 "message": {"type": "string"},
             },
-            "required": ["success", "data"],
+            "required": ["success", "data", "message"],
         }
     return {status: {"content": {"application/json": {"schema": schema}}}}
 

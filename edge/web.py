@@ -3,6 +3,12 @@ uses (installed by `make setup` into web/node_modules), so it works offline.
 
 Mounted after every API route, so /api, /docs, /mcp, /health and the rest keep
 their own handlers; a path no route and no file answers is the edge's JSON 404.
+
+Under /api the mount serves no files: a path that differs from a route only by
+its trailing slash is answered by that route (`GET /api/slides` as
+`/api/slides/`, which FastAPI would redirect to, had this catch-all mount not
+taken the path first), and any other is a 404 NOT_FOUND for every method (the
+file server would say 405 to a POST).
 """
 
 from __future__ import annotations
@@ -12,6 +18,11 @@ from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
+from starlette.routing import Match, Mount
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from common import errors
+from edge.errors import error_response
 
 # Beside the code in a checkout; images install the code elsewhere and say where the app is.
 WEB_DIR = Path(
@@ -35,7 +46,35 @@ def mount_web_app(app: FastAPI) -> None:
             name=f"vendor-{package}",
         )
     # index.html at /, its modules and styles under /app/.
-    app.mount("/", StaticFiles(directory=APP_DIR, html=True), name="web")
+    app.mount("/", ApiPathsFirst(app, StaticFiles(directory=APP_DIR, html=True)), name="web")
+
+
+class ApiPathsFirst:
+    """The web app's files, except under /api (see the module's docstring)."""
+
+    def __init__(self, app: FastAPI, files: ASGIApp) -> None:
+        self.app = app
+        self.files = files
+
+    def _route_for(self, scope: Scope) -> bool:
+        """Whether an API route (not this mount) takes `scope` as it is."""
+        return any(
+            not isinstance(route, Mount) and route.matches(scope)[0] is Match.FULL
+            for route in self.app.router.routes
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope["path"]
+        if scope["type"] != "http" or not (path == "/api" or path.startswith("/api/")):
+            await self.files(scope, receive, send)
+            return
+        other = path[:-1] if path.endswith("/") else f"{path}/"
+        twin = {**scope, "path": other, "raw_path": other.encode()}
+        if self._route_for(twin):
+            await self.app.router(twin, receive, send)
+            return
+        response = error_response(404, errors.NOT_FOUND, f"No API path {path[:200]} (see /docs)")
+        await response(scope, receive, send)
 
 
 def is_public_path(path: str) -> bool:

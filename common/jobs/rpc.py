@@ -3,6 +3,7 @@ service exposes (GetJob, ListJobs, CancelJob, WatchJob), written once."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import datetime
 
@@ -54,6 +55,7 @@ def job_to_proto(job: JobRecord, service: str) -> common_pb2.Job:
         cancel_requested=job.cancel_requested,
         labels={key: str(value) for key, value in job.labels.items()},
         service=service,
+        result_json="" if job.result is None else json.dumps(job.result, separators=(",", ":")),
     )
     if job.error_code or job.error_message:
         message.error.CopyFrom(

@@ -1,4 +1,5 @@
-"""GET /livez, GET /health, GET /metrics, GET /jobs.
+"""GET /livez, GET /health, GET /metrics, GET /jobs; and /api/health,
+/api/metrics, /api/jobs, their twins under the PyAMA spec's `/api` base.
 
 None of them waits on a hung backend beyond a short deadline of its own.
 """
@@ -165,6 +166,12 @@ def backend_state(check: BackendHealth, operator: bool) -> dict[str, Any]:
     response_model=Health,
     response_model_exclude_unset=True,
 )
+@router.get(
+    "/api/health",
+    summary="Health of the edge and of every backend service (as /health)",
+    response_model=Health,
+    response_model_exclude_unset=True,
+)
 async def health(request: Request, backends: BackendsDep) -> dict[str, Any]:
     checks, (job_lists, _) = await asyncio.gather(
         backends.check_all(), active_jobs(backends, backends.settings.health_timeout_s)
@@ -188,6 +195,7 @@ async def health(request: Request, backends: BackendsDep) -> dict[str, Any]:
 
 
 @router.get("/metrics", summary="System and job metrics", response_model=Metrics)
+@router.get("/api/metrics", summary="System and job metrics (as /metrics)", response_model=Metrics)
 async def metrics(backends: BackendsDep) -> dict[str, Any]:
     job_lists, missing = await active_jobs(backends, backends.settings.fanout_timeout_s)
     memory = psutil.virtual_memory()
@@ -218,6 +226,12 @@ async def metrics(backends: BackendsDep) -> dict[str, Any]:
 @router.get(
     "/jobs",
     summary="Jobs pending or running in any service",
+    response_model=Envelope[ActiveJobs],
+    response_model_exclude_unset=True,
+)
+@router.get(
+    "/api/jobs",
+    summary="Jobs pending or running in any service (as /jobs)",
     response_model=Envelope[ActiveJobs],
     response_model_exclude_unset=True,
 )

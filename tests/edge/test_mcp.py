@@ -25,7 +25,7 @@ DOCUMENTED_TOOLS = {
 def test_streamable_http_lists_tools_and_reads_tasks(platform):
     async def finished_job():
         async def work(job: JobContext):
-            return {"ok": True}
+            return {"ok": True, "cells": 1500}
 
         runner = platform.runners["microscopy"].service.jobs
         job = await runner.submit("simulated", work)
@@ -47,7 +47,11 @@ def test_streamable_http_lists_tools_and_reads_tasks(platform):
     assert tools >= DOCUMENTED_TOOLS
     record = json.loads(task.content[0].text)
     assert record["id"] == job_id and record["status"] == "completed"
-    assert job_id in {t["id"] for t in json.loads(listed.content[0].text)["tasks"]}
+    # Task fields include the result, as pyama-api.md documents (integers stay integers).
+    assert record["result"] == {"ok": True, "cells": 1500}
+    tasks = {t["id"]: t for t in json.loads(listed.content[0].text)["tasks"]}
+    assert tasks[job_id]["result"] == {"ok": True, "cells": 1500}
+    assert all("result" in t for t in tasks.values())
     assert missing.is_error and "JOB_NOT_FOUND" in missing.content[0].text
 
 
