@@ -2,7 +2,10 @@
 
 Server side: `status_for(error)` gives the grpc.Status to abort with.
 Client side: `RpcFailure.from_error(e)` reads a failed call back into the
-documented error code, message and details, whichever service sent it.
+documented error code, message and details, whichever service sent it, in
+words a user may read (`common.public_text`: no address, RPC path or exception
+representation; gRPC's own words for a call that reached no service become a
+sentence). The original text is kept in `internal_message`, for logs.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from common import errors
+from common.public_text import public_text, transport_failure
 
 # The code a client shows when a status arrives without an ErrorInfo (a peer
 # that is down, a deadline, an unimplemented RPC).
@@ -101,21 +105,27 @@ class RpcFailure:
     details: dict[str, str] = field(default_factory=dict)
     # The serialized google.rpc.Status, to pass a peer's failure through unchanged.
     raw_status: bytes | None = None
+    # What the call said before `public_text`: for logs only, never for users.
+    internal_message: str = ""
 
     @classmethod
     def from_error(cls, error: grpc.RpcError) -> RpcFailure:
         code = error.code() if callable(getattr(error, "code", None)) else grpc.StatusCode.UNKNOWN
         message = error.details() if callable(getattr(error, "details", None)) else str(error)
+        message = message or ""
         status = _rich_status(error)
         for detail in status.details if status is not None else ():
             info = error_details_pb2.ErrorInfo()
             if detail.Is(info.DESCRIPTOR) and detail.Unpack(info):
                 raw = status.SerializeToString()
-                return cls(code, info.reason, status.message, dict(info.metadata), raw)
+                details = {key: public_text(value) for key, value in info.metadata.items()}
+                public = public_text(status.message)
+                return cls(code, info.reason, public, details, raw, status.message)
         return cls(
             code,
             _DEFAULT_CODES.get(code, errors.INTERNAL_ERROR),
-            message or code.name.lower(),
+            transport_failure(code, message),
+            internal_message=message,
         )
 
     def to_status(self) -> grpc.Status:
@@ -123,3 +133,19 @@ class RpcFailure:
         if self.raw_status is not None:
             return rpc_status.to_status(status_pb2.Status.FromString(self.raw_status))
         return status_for(self.grpc_code, self.message, self.error_code, self.details)
+
+
+def named_peer_failure(error: grpc.RpcError, service: str) -> Exception:
+    """What to raise for a failed call to the peer `service`: its own failure when it
+    answered with a status of ours (passed through as it is); else gRPC's failure
+    of the call, worded with the peer's name ("the inference service could not be
+    reached"), so the user learns which service, and nothing internal."""
+    failure = RpcFailure.from_error(error)
+    if failure.raw_status is not None:
+        return error
+    message = transport_failure(
+        failure.grpc_code, failure.internal_message, f"the {service} service"
+    )
+    named = errors.ServiceError(message, code=failure.error_code, service=service)
+    named.grpc_status = failure.grpc_code.name  # type: ignore[misc]
+    return named

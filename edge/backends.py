@@ -156,7 +156,9 @@ class Backends:
             )
         except grpc.RpcError as error:
             failure = RpcFailure.from_error(error)
-            return BackendHealth(name, address, "down", None, failure.message)
+            # gRPC's own words: /health shows them to operators only (edge.routes.system).
+            reason = failure.internal_message or failure.message
+            return BackendHealth(name, address, "down", None, reason)
         latency = round((time.perf_counter() - started) * 1000, 2)
         serving = response.status == health_pb2.HealthCheckResponse.SERVING
         if serving:

@@ -9,7 +9,6 @@ body carries both documented shapes, so PyAMA clients (`success`, `error`,
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from typing import Any
 
@@ -95,39 +94,21 @@ def error_response(
     return JSONResponse(error_body(error_code, message, details), status_code, headers=headers)
 
 
-# What gRPC says of a peer it cannot reach names internal addresses
-# ("ipv4:10.0.3.7:50051", "unix:/run/x.sock"): kept in the log, never in a body.
-_INTERNAL_ADDRESS = re.compile(
-    r"\b(?:ipv4|ipv6|unix|unix-abstract|dns):\S+|\b\d{1,3}(?:\.\d{1,3}){3}:\d+"
-)
-
-
-def without_internal_addresses(text: str) -> str:
-    """`text` with every service address gRPC writes replaced by "(internal address)"."""
-    return _INTERNAL_ADDRESS.sub("(internal address)", text)
-
-
 def user_message(error: BackendError) -> tuple[str, dict[str, Any]]:
-    """The message and details a user sees for a failed backend call (REST body
-    and MCP tool error alike): what went wrong in their terms, with no internal
-    address of a service (those go to the log)."""
+    """The message and details a user sees for a failed backend call (REST body,
+    SSE error event and MCP tool error alike): what went wrong in their terms.
+    `RpcFailure` already holds only public words (`common.public_text`); a
+    backend that is down or silent is named here."""
     failure = error.failure
     details = dict(failure.details)
     if failure.grpc_code is grpc.StatusCode.UNAVAILABLE and failure.raw_status is None:
         # The backend itself is down (not a dependency it reported as down).
-        logger.warning("the %s service is unavailable: %s", error.service, failure.message)
+        logger.warning("the %s service is unavailable: %s", error.service, failure.internal_message)
         return f"The {error.service} service is unavailable", details | {"service": error.service}
     if failure.grpc_code is grpc.StatusCode.DEADLINE_EXCEEDED and failure.raw_status is None:
         message = f"The {error.service} service did not answer within {error.timeout_s:g}s"
         return message, details | {"service": error.service}
-    message = failure.message
-    if failure.grpc_code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
-        scrubbed = without_internal_addresses(message)
-        if scrubbed != message:
-            logger.warning("%s answered %s: %s", error.service, failure.grpc_code.name, message)
-        message = scrubbed
-        details = {key: without_internal_addresses(v) for key, v in details.items()}
-    return message, details
+    return failure.message, details
 
 
 def backend_error_response(error: BackendError) -> JSONResponse:

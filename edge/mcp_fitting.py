@@ -11,7 +11,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
 from edge.backends import Backends
-from edge.errors import BackendError
+from edge.errors import BackendError, user_message
 from edge.fields import Int32, Int64
 from edge.mcp_tools import _call as call
 from edge.protojson import to_json
@@ -106,7 +106,8 @@ def register(mcp: MCPServer, backends: Backends) -> None:
                     progress["current_cell"], progress["total_cells"] or None, job.message
                 )
         except BackendError as error:
-            raise ToolError(f"{error.failure.error_code}: {error.failure.message}") from None
+            message, _ = user_message(error)
+            raise ToolError(f"{error.failure.error_code}: {message}") from None
         return status
 
     @mcp.tool()

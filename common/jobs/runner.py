@@ -182,7 +182,8 @@ class JobRunner:
         except Exception as error:
             error_id = uuid.uuid4().hex[:12]
             logger.error("job %s failed, error id=%s", job.id, error_id, exc_info=error)
-            reason = f"Unexpected error (error id {error_id}): {error}"
+            # The exception stays in the log: its text may name internals.
+            reason = f"Unexpected error (error id {error_id})"
             await self.store.finish(
                 job.id,
                 JobStatus.FAILED,

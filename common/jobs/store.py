@@ -19,6 +19,7 @@ import asyncpg
 
 from common import errors
 from common.jobs.model import JobCounts, JobProgress, JobRecord, JobStatus
+from common.public_text import public_text
 
 _COLUMNS = (
     "id, type, status, params, labels, progress, message, result, error_code, error_message, "
@@ -144,14 +145,15 @@ class JobStore:
         return _record(row) if row else None
 
     async def report(self, job_id: str, progress: JobProgress, message: str | None = None) -> bool:
-        """Record progress (and a heartbeat); returns True when cancellation was requested."""
+        """Record progress (and a heartbeat); returns True when cancellation was requested.
+        The message is written in words a user may read (`public_text`)."""
         cancel = await self._pool.fetchval(
             """UPDATE jobs SET progress = $2::jsonb, message = coalesce($3, message),
                        heartbeat_at = now(), updated_at = now()
                WHERE id = $1 AND status = 'running' RETURNING cancel_requested""",
             _job_uuid(job_id),
             json.dumps(progress.to_json()),
-            message,
+            None if message is None else public_text(message),
         )
         await self._notify()
         return bool(cancel)
@@ -180,7 +182,8 @@ class JobStore:
         error_message: str | None = None,
         progress: JobProgress | None = None,
     ) -> JobRecord | None:
-        """Move an active job to a terminal status; None if it already ended."""
+        """Move an active job to a terminal status; None if it already ended.
+        Its message and error are written in words a user may read (`public_text`)."""
         if not status.is_terminal:
             raise ValueError(f"{status} is not a terminal status")
         row = await self._pool.fetchrow(
@@ -191,10 +194,10 @@ class JobStore:
                 WHERE id = $1 AND status IN ('pending', 'running') RETURNING {_COLUMNS}""",
             _job_uuid(job_id),
             status.value,
-            message,
+            public_text(message),
             json.dumps(result) if result is not None else None,
             error_code,
-            error_message,
+            None if error_message is None else public_text(error_message),
             json.dumps(progress.to_json()) if progress is not None else None,
         )
         await self._notify()

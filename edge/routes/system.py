@@ -18,10 +18,11 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from common import __version__
+from common.public_text import public_text
 from edge.backends import BackendHealth, Backends
 from edge.dependencies import BackendsDep
 from edge.envelope import Envelope, ok
-from edge.errors import BackendError, without_internal_addresses
+from edge.errors import BackendError
 from edge.protojson import timestamp_to_json
 from edge.security import has_valid_key
 from micrographia.common.v1 import common_pb2
@@ -156,7 +157,7 @@ def backend_state(check: BackendHealth, operator: bool) -> dict[str, Any]:
             "latency_ms": check.latency_ms,
             "error": check.error,
         }
-    error = None if check.error is None else without_internal_addresses(check.error)
+    error = None if check.error is None else public_text(check.error)
     return {"status": check.status, "latency_ms": check.latency_ms, "error": error}
 
 

@@ -15,7 +15,10 @@ import asyncio
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+import grpc
+
 from common.errors import NotFound
+from common.rpc_errors import named_peer_failure
 from micrographia.inference.v1 import inference_pb2, inference_pb2_grpc
 from micrographia.slides.v1 import slides_pb2
 from micrographia.spatial.v1 import spatial_pb2 as pb
@@ -86,6 +89,8 @@ class ViewportAnalysis:
                         yield latest
                 elif message.HasField("nuclei"):
                     batches.extend(message.nuclei.nuclei)
+        except grpc.RpcError as error:
+            raise named_peer_failure(error, "inference") from None
         finally:
             call.cancel()  # the caller left, or a step failed: stop the inference
 
