@@ -32,7 +32,7 @@ import numpy as np
 import pytest
 
 from edge.settings import EdgeSettings
-from services.inference.core.oracle import TYPE_COLOURS
+from testing.oracle import TYPE_COLOURS
 from tests.harness import free_port
 from tests.inference.synthetic import SMALL_SLIDE_NUCLEI, write_aperio, write_small_slide
 from tests.spatial.test_api import Spatial, spatial  # noqa: F401  (fixture)
