@@ -30,7 +30,7 @@ WEB_DIR = Path(
 )
 APP_DIR = WEB_DIR / "src"
 # npm package -> the folder of it the app loads, served at /vendor/<package>/.
-VENDOR_ASSETS = {"openseadragon": "build/openseadragon"}
+VENDOR_ASSETS = {"openseadragon": "build/openseadragon", "chart.js": "dist"}
 # Paths any client may fetch without an API key: the app's own files, never data.
 PUBLIC_PREFIXES = ("/vendor/", "/app/")  # see mount_web_app
 PUBLIC_PATHS = {"/", "/index.html", "/favicon.ico"}

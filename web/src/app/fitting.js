@@ -131,6 +131,7 @@ export async function mount(container, _args, query) {
           ["Quality (R²)", Object.entries(q).map(([k, v]) => `${k.replace("_r2", "")}: ${v}`).join(" · ")],
           ["Results file", data.results_file],
         ]),
+        h("a.button", { href: `#/explorer?jobs=${encodeURIComponent(jobId)}`, id: "explore-results" }, "Explore these results"),
         h(
           "table",
           h("thead", h("tr", h("th", "Parameter"), h("th", "Mean"), h("th", "SD"), h("th", "Min"), h("th", "Max"))),
@@ -155,6 +156,8 @@ export async function mount(container, _args, query) {
   try {
     models = await getJson("/api/analysis/models");
     clear(modelSelect, ...models.map((m) => h("option", { value: m.name }, m.name)));
+    // A real kinetic model by default, not the test model `trivial`.
+    if (models.some((m) => m.name === "maturation")) modelSelect.value = "maturation";
     showModel();
   } catch (error) {
     notice(startMessages, error);

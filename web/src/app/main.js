@@ -7,6 +7,9 @@ const PAGES = {
   viewer: () => import("./viewer.js"),
   microscopy: () => import("./microscopy.js"),
   fitting: () => import("./fitting.js"),
+  cells: () => import("./cells.js"),
+  samples: () => import("./samples.js"),
+  explorer: () => import("./explorer.js"),
 };
 
 const main = document.getElementById("page");

@@ -230,7 +230,17 @@ export async function mount(container) {
           ["Frames", fmt.number(data.stats.total_frames)],
           ["Processing time", `${fmt.number(data.stats.processing_time)} s`],
         ]),
-        h("ul.files", ...data.traces.map((trace) => h("li", h("span", trace.split("/").pop()), h("a.size", { href: `#/fitting?csv=${encodeURIComponent(trace)}` }, "fit")))),
+        h(
+          "ul.files",
+          ...data.traces.map((trace) =>
+            h(
+              "li",
+              h("span", trace.split("/").pop()),
+              h("span.size", h("a", { href: `#/cells?traces=${encodeURIComponent(trace)}` }, "inspect cells"), " · ", h("a", { href: `#/fitting?csv=${encodeURIComponent(trace)}` }, "fit")),
+            ),
+          ),
+        ),
+        h("a.button", { href: `#/samples?out=${encodeURIComponent(data.output_dir)}`, id: "define-samples" }, "Define samples and merge"),
         h(
           "form",
           {
