@@ -168,7 +168,7 @@ class FittingJobs:
         await job.report(current=0, total=total, message=f"Fitting {total} cells", force=True)
         parts, tally = await self._fit(job, plan, traces, request)
         table = table_of(plan, traces.fov, traces.cell, traces.values, concatenate(parts))
-        destination = results_path(traces.path, plan.model.name)
+        destination = results_path(traces.path, plan.model.name, job.job_id)
         await self.workers.run(write_results, table, destination)
         result = summarize_results(table)
         await job.report(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import os
 import time
 from pathlib import Path
 
@@ -126,7 +127,7 @@ def test_fitting_job_from_start_to_results_and_pictures(edge, tidy_csv, folder):
     assert status["current_params"]["model_type"] == "maturation"
 
     results = data_of(edge.get(f"/api/analysis/fitting/results/{started['job_id']}"))
-    results_file = folder / "sample_a_fitted_maturation.csv"
+    results_file = folder / f"sample_a_fitted_maturation_{started['job_id']}.csv"
     assert results["results_file"] == str(results_file.resolve())
     assert results["summary"]["total_cells"] == 300 and results["summary"]["failed_fits"] == 1
     assert sum(results["quality_distribution"].values()) == 300
@@ -178,6 +179,37 @@ BAD_REQUESTS = [
 ]
 
 
+def test_two_fits_of_one_csv_keep_their_own_results(edge, tidy_csv):
+    """Two jobs fitting the same CSV with different parameters: each reports,
+    summarises and draws its own fit, never the other's; the files are created
+    as other outputs are (readable by the group, as the umask allows)."""
+    path, _, _ = tidy_csv
+    bodies = [
+        {"csv_path": str(path), "model_type": "maturation"},
+        {
+            "csv_path": str(path),
+            "model_type": "maturation",
+            # a fit forced far from the truth
+            "model_params": {"rate": 5.5},
+            "model_bounds": {"rate": [5.0, 6.0]},
+        },
+    ]
+    jobs = [data_of(edge.post("/api/analysis/fitting/start", json=b))["job_id"] for b in bodies]
+    for job_id in jobs:
+        assert wait_done(edge, job_id)["status"] == "completed"
+    results = [data_of(edge.get(f"/api/analysis/fitting/results/{j}")) for j in jobs]
+    files = [Path(r["results_file"]) for r in results]
+    assert files[0] != files[1] and all(f.is_file() for f in files)
+    rates = [pd.read_csv(f)["rate"] for f in files]
+    assert rates[1].min() >= 5.0 > rates[0].max()
+    for result, rate in zip(results, rates, strict=True):
+        (summary,) = [p for p in result["parameters"] if p["name"] == "rate"]
+        assert summary["mean"] == pytest.approx(rate.mean())
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert all(f.stat().st_mode & 0o777 == 0o666 & ~umask for f in files)
+
+
 @pytest.mark.parametrize(("change", "message"), BAD_REQUESTS)
 def test_bad_requests_are_400_before_any_job_exists(
     platform, edge, tidy_csv, folder, change, message
@@ -220,7 +252,7 @@ def test_cancel_stops_a_running_fit(platform, edge, folder):
         settings.chunk_cells = chunk
     assert status["status"] == "cancelled"
     assert status["progress"]["current_cell"] < 3000
-    assert not (folder / "many_fitted_maturation.csv").exists()
+    assert not list(folder.glob("many_fitted_maturation*.csv"))
     error_of(edge.get(f"/api/analysis/fitting/results/{job_id}"), 400, "FAILED_PRECONDITION")
 
 
@@ -277,7 +309,7 @@ def test_mcp_tools_fit_and_draw(platform, tidy_csv):
     assert json.loads(loaded.content[0].text)["n_cells"] == 300
     assert status["status"] == "completed"
     assert json.loads(results.content[0].text)["results_file"].endswith(
-        "sample_a_fitted_exponential_decay.csv"
+        f"sample_a_fitted_exponential_decay_{status['job_id']}.csv"
     )
     for image in (plot, histogram):
         (content,) = image.content

@@ -81,7 +81,7 @@ def test_a_killed_service_s_job_is_resumed_by_the_next(loop_thread, tmp_path):
             assert job.progress.current == job.progress.total == CELLS
             results = stub.GetFittingResults(pb.GetFittingResultsRequest(job_id=job_id), timeout=5)
             assert results.summary.total_cells == CELLS
-            expected = (tmp_path / "traces_fitted_maturation.csv").resolve()
+            expected = (tmp_path / f"traces_fitted_maturation_{job_id}.csv").resolve()
             assert Path(results.results_file) == expected and expected.is_file()
     finally:
         for process in processes:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,17 +65,20 @@ class FitTable:
         return table
 
 
-def results_path(csv_path: Path, model_type: str) -> Path:
-    """`<stem>_fitted_<model>.csv` beside the traces."""
-    return csv_path.with_name(f"{csv_path.stem}_fitted_{model_type}.csv")
+def results_path(csv_path: Path, model_type: str, job_id: str) -> Path:
+    """`<stem>_fitted_<model>_<job id>.csv` beside the traces: the reference's
+    name plus the job, so two fits of one CSV never overwrite each other and
+    each job's plots and summaries keep reading its own results."""
+    return csv_path.with_name(f"{csv_path.stem}_fitted_{model_type}_{job_id}.csv")
 
 
 def write_results(table: FitTable, destination: Path) -> Path:
     """Write the CSV under a temporary name in the same folder, then rename it: a
-    reader never sees half a file, and a crash leaves no results file."""
-    handle, temporary = tempfile.mkstemp(
-        prefix=f".{destination.name}.", suffix=".tmp", dir=destination.parent
-    )
+    reader never sees half a file, and a crash leaves no results file. Created
+    as any other output is (0666 less the umask; mkstemp's 0600 would hide it
+    from the rest of the group)."""
+    temporary = destination.with_name(f".{destination.name}.{uuid.uuid4().hex}.tmp")
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(handle, "w", newline="") as stream:
             table.frame().to_csv(stream, index=False, float_format="%.10g")
