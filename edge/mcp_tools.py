@@ -71,6 +71,11 @@ class ParamsInput(BaseModel):
     segmentation_method: str | None = Field(None, description='Segmentation method ("logstd")')
     tracking_method: str | None = Field(None, description='Tracking method ("laptrack")')
     background_weight: float | None = Field(None, description="Background weight in [0, 1]")
+    background_method: str | None = Field(
+        None,
+        description='Fluorescence background: "pspline" (default; whole frame, edges and '
+        'corners) or "reference" (tile medians, constant near the edges)',
+    )
     min_frames: Int32 | None = Field(None, description="Frames a good cell is present in")
     border_margin: Int32 | None = Field(None, description="Pixels a good cell keeps from the edge")
     max_gap: Int32 | None = Field(None, description="Frames a track may skip")

@@ -11,7 +11,7 @@ cell id + 1, so segmentation, tracking and extraction can all be scored.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -72,10 +72,16 @@ class SyntheticMovie:
     height: int
     width: int
     seed: int = 0
+    # (height, width) -> the true fluorescence background; None: a gentle gradient
+    background_field: Callable[[int, int], np.ndarray] | None = None
     _gradient: np.ndarray | None = field(default=None, init=False, repr=False)
 
     def background(self) -> np.ndarray:
-        """The fluorescence background: a smooth tilted and curved gradient."""
+        """The fluorescence background: `background_field`, else a smooth tilted and
+        curved gradient."""
+        if self._gradient is None and self.background_field is not None:
+            field_ = self.background_field(self.height, self.width)
+            self._gradient = np.asarray(field_, np.float64)
         if self._gradient is None:
             yy, xx = np.mgrid[: self.height, : self.width].astype(np.float64)
             h, w = self.height, self.width

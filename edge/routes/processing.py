@@ -52,6 +52,9 @@ class ParametersBody(RequestModel):
     batch_size: Int32 | None = Field(None, ge=1)
     n_workers: Int32 | None = Field(None, ge=1)
     background_weight: float | None = Field(None, ge=0.0, le=1.0)
+    background_method: str | None = Field(
+        None, description='Fluorescence background method ("pspline" or "reference")'
+    )
     positions: str | None = None
     segmentation_method: str | None = None
     tracking_method: str | None = None

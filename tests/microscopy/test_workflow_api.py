@@ -68,6 +68,12 @@ def wait_for(edge: httpx.Client, job_id: str, statuses: set[str], timeout: float
             "segmentation method 'delta' is not supported; supported: logstd",
         ),
         (
+            {"parameters": {"background_method": "rolling_ball"}},
+            400,
+            "INVALID_PARAMETERS",
+            "background method 'rolling_ball' is not supported; supported: pspline, reference",
+        ),
+        (
             {"channels": {"phase": {"channel": 0, "features": ["volume"]}}},
             400,
             "INVALID_PARAMETERS",
@@ -103,7 +109,7 @@ def test_bad_configuration_is_refused_before_a_job_exists(
 
 
 def test_mcp_schema_and_config_errors_reach_the_assistant(platform, movie):
-    schema, bad, wrong_type = call_tools(
+    schema, bad, wrong_type, bad_background = call_tools(
         platform,
         ("get_processing_config_schema", {}),
         (
@@ -117,6 +123,16 @@ def test_mcp_schema_and_config_errors_reach_the_assistant(platform, movie):
             },
         ),
         ("create_processing_task", {"file_path": str(movie), "config": {"channels": 3}}),
+        (
+            "create_processing_task",
+            {
+                "file_path": str(movie),
+                "config": {
+                    "channels": {"pc": {"channel": 0}},
+                    "params": {"positions": "0", "background_method": "flat"},
+                },
+            },
+        ),
     )
     document = json.loads(schema.content[0].text)
     assert document["properties"]["parameters"]["description"].startswith("Parameters")
@@ -125,6 +141,11 @@ def test_mcp_schema_and_config_errors_reach_the_assistant(platform, movie):
     assert "INVALID_PARAMETERS" in bad.content[0].text
     assert "supported: logstd" in bad.content[0].text
     assert wrong_type.is_error and "channels" in wrong_type.content[0].text
+    assert bad_background.is_error
+    assert "supported: pspline, reference" in bad_background.content[0].text
+    background = document["$defs"]["ProcessingParameters"]["properties"]["background_method"]
+    assert background["enum"] == ["pspline", "reference"]
+    assert background["default"] == "pspline"
 
 
 def test_simulated_task_is_one_job_in_mcp_and_rest_and_cancels(platform, edge):

@@ -130,6 +130,9 @@ def test_plan_against_the_file(movie):
         "area",
         "aspect_ratio",
     ]
+    assert written["parameters"]["background_method"] == "pspline"
+    chosen = yaml.safe_load(config_yaml(_plan(movie, params={"background_method": "reference"})))
+    assert chosen["parameters"]["background_method"] == "reference"
     # processing_config.yaml is enough to re-run: it validates into the same configuration.
     rerun = parse_config({key: value for key, value in written.items() if key != "fovs"})
     assert rerun.channels == plan.config.channels and rerun.parameters == plan.config.parameters

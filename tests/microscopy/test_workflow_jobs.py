@@ -87,6 +87,7 @@ def test_a_job_runs_every_fov_and_reports_its_results(edge, finished):
     config = yaml.safe_load((output / CONFIG_FILE_NAME).read_text())
     assert config["microscopy_path"] == str(movie) and config["fovs"] == [0, 1]
     assert config["parameters"]["n_workers"] == 2
+    assert config["parameters"]["background_method"] == "pspline"  # the default, recorded
     index = yaml.safe_load((output / RESULTS_INDEX_NAME).read_text())
     assert [fov["fov"] for fov in index["fovs"]] == [0, 1]
     assert index["traces"] == results["traces"]

@@ -13,7 +13,8 @@ from scipy import ndimage
 from skimage.measure import regionprops
 
 from benchmarks import reference_workflow as reference
-from services.microscopy.core.workflow import background, extraction, morphology, segmentation
+from services.microscopy.core.workflow import background_reference as background
+from services.microscopy.core.workflow import extraction, morphology, segmentation
 from testing.synthetic_movie import SyntheticMovie, scattered_cells
 
 TIMELAPSE = "timelapse/laptrack-cell_segmentation_data_small.npz"

@@ -324,7 +324,7 @@ class Channels(_message.Message):
     def __init__(self, phase: _Optional[_Union[ChannelSelection, _Mapping]] = ..., fluorescence: _Optional[_Iterable[_Union[ChannelSelection, _Mapping]]] = ...) -> None: ...
 
 class ProcessingParameters(_message.Message):
-    __slots__ = ("fov_start", "fov_end", "batch_size", "n_workers", "background_weight", "positions", "segmentation_method", "tracking_method", "min_frames", "border_margin", "max_gap")
+    __slots__ = ("fov_start", "fov_end", "batch_size", "n_workers", "background_weight", "positions", "segmentation_method", "tracking_method", "min_frames", "border_margin", "max_gap", "background_method")
     FOV_START_FIELD_NUMBER: _ClassVar[int]
     FOV_END_FIELD_NUMBER: _ClassVar[int]
     BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
@@ -336,6 +336,7 @@ class ProcessingParameters(_message.Message):
     MIN_FRAMES_FIELD_NUMBER: _ClassVar[int]
     BORDER_MARGIN_FIELD_NUMBER: _ClassVar[int]
     MAX_GAP_FIELD_NUMBER: _ClassVar[int]
+    BACKGROUND_METHOD_FIELD_NUMBER: _ClassVar[int]
     fov_start: int
     fov_end: int
     batch_size: int
@@ -347,7 +348,8 @@ class ProcessingParameters(_message.Message):
     min_frames: int
     border_margin: int
     max_gap: int
-    def __init__(self, fov_start: _Optional[int] = ..., fov_end: _Optional[int] = ..., batch_size: _Optional[int] = ..., n_workers: _Optional[int] = ..., background_weight: _Optional[float] = ..., positions: _Optional[str] = ..., segmentation_method: _Optional[str] = ..., tracking_method: _Optional[str] = ..., min_frames: _Optional[int] = ..., border_margin: _Optional[int] = ..., max_gap: _Optional[int] = ...) -> None: ...
+    background_method: str
+    def __init__(self, fov_start: _Optional[int] = ..., fov_end: _Optional[int] = ..., batch_size: _Optional[int] = ..., n_workers: _Optional[int] = ..., background_weight: _Optional[float] = ..., positions: _Optional[str] = ..., segmentation_method: _Optional[str] = ..., tracking_method: _Optional[str] = ..., min_frames: _Optional[int] = ..., border_margin: _Optional[int] = ..., max_gap: _Optional[int] = ..., background_method: _Optional[str] = ...) -> None: ...
 
 class StartWorkflowRequest(_message.Message):
     __slots__ = ("microscopy_path", "output_dir", "channels", "parameters", "simulate")

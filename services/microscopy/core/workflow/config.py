@@ -34,6 +34,7 @@ from common.errors import InvalidArgument
 from services.microscopy.core.features import fluorescence_feature_ids, phase_feature_ids
 from services.microscopy.core.metadata import MicroscopyMetadata
 from services.microscopy.core.paths import DataRoots
+from services.microscopy.core.workflow import background
 from services.microscopy.core.workflow.pipeline import SEGMENTATION_METHODS
 
 TRACKING_METHODS = ("laptrack",)
@@ -138,6 +139,12 @@ class ProcessingParameters(BaseModel):
     background_weight: float = Field(
         1.0, ge=0.0, le=1.0, description="Weight w of the background in I - w*B"
     )
+    background_method: str = Field(
+        background.DEFAULT_METHOD,
+        description="Fluorescence background B; supported: "
+        + "; ".join(f"{m.name}: {m.description}" for m in background.METHODS.values()),
+        json_schema_extra={"enum": list(background.METHODS)},
+    )
     segmentation_method: str = Field(
         "logstd", description=f"Segmentation method; supported: {', '.join(SEGMENTATION_METHODS)}"
     )
@@ -162,6 +169,12 @@ class ProcessingParameters(BaseModel):
                 f"supported: {', '.join(SEGMENTATION_METHODS)}"
             )
         return method
+
+    @field_validator("background_method")
+    @classmethod
+    def _supported_background(cls, name: str) -> str:
+        background.method(name)  # ValueError listing the methods
+        return name
 
     @field_validator("tracking_method")
     @classmethod

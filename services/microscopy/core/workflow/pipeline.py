@@ -47,6 +47,7 @@ class PipelineParams:
     """Science settings; defaults are the reference's (pyama-reference.md)."""
 
     segmentation_method: str = "logstd"
+    background_method: str = background.DEFAULT_METHOD  # background.METHODS
     background_weight: float = 1.0  # clamped to [0, 1]
     max_gap: int = 2  # frames a cell may be missing and keep its track
     min_frames: int = 30  # a cell present in fewer frames is not `good`
@@ -88,7 +89,7 @@ class FovPaths:
     fov_dir: Path
     raw: dict[int, Path]  # copying: channel -> (T, H, W) uint16 .npy
     mask: Path  # segmentation: (T, H, W) bool .npy
-    background: dict[int, Path]  # correction: channel -> (T, tiles_y, tiles_x) tile medians .npy
+    background: dict[int, Path]  # correction: channel -> (T, ...) per-frame background models
     labels: Path  # tracking: (T, H, W) uint16 (int32 past 65534 tracks): 0 none, else cell + 1
     tracks: Path  # tracking: one row per track (cell, parent, first_frame, last_frame)
     traces: Path  # extraction: the trace CSV
@@ -114,8 +115,10 @@ def fov_paths(task: FovTask) -> FovPaths:
         fov_dir=fov_dir,
         raw={c: fov_dir / f"{stem}_raw_ch_{c}.npy" for c in channels},
         mask=fov_dir / f"{stem}_mask.npy",
+        # The method is in the name: a run with another method never reuses these.
         background={
-            spec.channel: fov_dir / f"{stem}_background_ch_{spec.channel}.npy"
+            spec.channel: fov_dir
+            / f"{stem}_background_{task.params.background_method}_ch_{spec.channel}.npy"
             for spec in task.fluorescence
         },
         labels=fov_dir / f"{stem}_labels.npy",
@@ -188,6 +191,12 @@ def run_fov(
             f"supported: {supported}",
             segmentation_method=params.segmentation_method,
         )
+    if params.background_method not in background.METHODS:
+        raise InvalidArgument(
+            f"unsupported background method {params.background_method!r}; "
+            f"supported: {', '.join(background.METHODS)}",
+            background_method=params.background_method,
+        )
     if params.cleanup_size < 1 or params.cleanup_size % 2 == 0 or params.cleanup_iterations < 1:
         raise InvalidArgument(
             "cleanup_size must be an odd positive integer and cleanup_iterations at least 1",
@@ -220,7 +229,7 @@ def run_fov(
         _copy(reader, task.fov, paths, shape, steps)
     times, time_unit = md.time_points, md.time_unit
     _segment(paths, task.phase.channel, params, steps)
-    _correct(paths, steps)
+    _correct(paths, background.METHODS[params.background_method], steps)
     _track(paths, params.max_gap, steps)
     return _extract(task, paths, shape, times, time_unit, steps)
 
@@ -257,14 +266,14 @@ def _segment(paths: FovPaths, channel: int, params: PipelineParams, steps: _Step
             mask.write(segment(raw[t], params.cleanup_size, params.cleanup_iterations))
 
 
-def _correct(paths: FovPaths, steps: _Steps) -> None:
+def _correct(paths: FovPaths, method: background.BackgroundMethod, steps: _Steps) -> None:
     todo = {c: path for c, path in paths.background.items() if not path.exists()}
     if not todo:
         steps.skipped("correction")
         return
     mask = storage.open_array(paths.mask)
     h, w = mask.shape[1:]
-    grid = (len(background.tile_edges(h)) - 2, len(background.tile_edges(w)) - 2)
+    grid = method.model_shape((h, w))
     with contextlib.ExitStack() as stack:
         models = {
             c: stack.enter_context(storage.new_frames(path, steps.n_frames, grid, np.float64))
@@ -274,7 +283,7 @@ def _correct(paths: FovPaths, steps: _Steps) -> None:
         for t in steps.frames("correction"):
             cells = np.asarray(mask[t])
             for c, model in models.items():
-                model.write(background.tile_medians(raws[c][t], cells))
+                model.write(method.fit(raws[c][t], cells))
 
 
 def _track(paths: FovPaths, max_gap: int, steps: _Steps) -> None:
@@ -343,6 +352,7 @@ def _extract(task, paths, shape, times, time_unit, steps: _Steps) -> FovResult:
         return _result(task, paths, traces, tracks, steps.n_frames, time_unit)
     params = task.params
     weight = min(max(float(params.background_weight), 0.0), 1.0)
+    method = background.METHODS[params.background_method]
     columns = feature_columns(task)
     intensity_channels = sorted({c for _, c, f in columns if f.startswith("intensity")})
     labels = storage.open_array(paths.labels)
@@ -354,7 +364,7 @@ def _extract(task, paths, shape, times, time_unit, steps: _Steps) -> FovResult:
             (
                 c,
                 np.asarray(raws[c][t]),
-                background.background_from_medians(models[c][t], shape)
+                method.render(np.asarray(models[c][t]), shape)
                 if c in models
                 else None,  # phase: B = 0
             )
