@@ -57,6 +57,41 @@ async def create_pool(
     raise errors.Unavailable(f"database unreachable at {_redact(url)}: {last_error}")
 
 
+# What a lost database looks like from a query: the server went away or cannot
+# be reached (refused, reset, shutting down, not accepting connections yet).
+_OUTAGES = (
+    ConnectionError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+)
+
+
+def is_outage(error: BaseException) -> bool:
+    """Whether `error` means the database cannot be reached (not a bad query)."""
+    if isinstance(error, asyncpg.InterfaceError):
+        return "connection" in str(error) and "closed" in str(error)
+    return isinstance(error, _OUTAGES)
+
+
+def database_unavailable() -> errors.Unavailable:
+    """What a request that needed the database answers while it is unreachable."""
+    return errors.Unavailable(
+        "The database is unavailable; try again when it is back", dependency="database"
+    )
+
+
+async def reachable(pool: asyncpg.Pool, timeout_s: float = 2.0) -> bool:
+    """Whether `pool` can run a query now (a pool reconnects by itself once the
+    database is back)."""
+    try:
+        await asyncio.wait_for(pool.fetchval("SELECT 1"), timeout_s)
+    except (TimeoutError, OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+        return False
+    return True
+
+
 def _redact(url: str) -> str:
     """The URL without a password, for messages."""
     if "@" not in url or "://" not in url:

@@ -36,7 +36,7 @@ from grpc._cython.cygrpc import ExecuteBatchError  # what a write to a closed ca
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.trace import TracerProvider
 
-from common import errors
+from common import db, errors
 from common.rpc_errors import RpcFailure, status_for, status_for_error
 
 logger = logging.getLogger("micrographia.rpc")
@@ -253,6 +253,11 @@ async def _abort_for(error: Exception, context: aio.ServicerContext, method: str
         raise error
     if isinstance(error, errors.ServiceError):
         status = status_for_error(error)
+    elif db.is_outage(error):
+        # The database is gone, not this request's fault: UNAVAILABLE (503), so
+        # callers retry, and health turns NOT_SERVING meanwhile (common.server).
+        logger.warning("database unreachable in %s: %s", method, error)
+        status = status_for_error(db.database_unavailable())
     elif isinstance(error, NotImplementedError):
         # The generated base servicer: this RPC's issue has not landed yet.
         # Named as users know it ("RenderFrame"), not by its RPC path.

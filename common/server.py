@@ -3,9 +3,11 @@
 A service is a `GrpcService` subclass: it registers its servicers in `setup()`
 (after opening what they need: a database pool, migrations), may finish warming
 up in `ready()` (a model load) while health reports NOT_SERVING, and releases
-resources in `close()`. `ServiceRunner` adds the standard health service,
-reflection, interceptors and graceful shutdown around it; `run_service()` is
-what `python -m services.<name>` calls.
+resources in `close()`. Once ready, health follows `unavailable_because()`
+(a service with a database pool: NOT_SERVING while it cannot reach the
+database, SERVING again by itself when it is back). `ServiceRunner` adds the
+standard health service, reflection, interceptors and graceful shutdown around
+it; `run_service()` is what `python -m services.<name>` calls.
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import ClassVar
 
+import asyncpg
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.sdk.trace import TracerProvider
 
+from common import db
 from common.channels import KEEPALIVE_TIME_MS, open_channel
 from common.interceptors import AccessLogLayer, ErrorLayer, ServiceInterceptor, TracingLayer
 from common.logs import configure_logging
@@ -63,8 +67,18 @@ class GrpcService:
     #: Fully-qualified gRPC service names this service registers.
     service_names: ClassVar[tuple[str, ...]]
 
+    #: The service's database pool, when it has one (opened in `setup()`).
+    pool: asyncpg.Pool | None = None
+
     def __init__(self, context: ServiceContext) -> None:
         self.context = context
+
+    async def unavailable_because(self) -> str | None:
+        """Why the service cannot serve now (a dependency it cannot reach), or
+        None; polled every `ServerSettings.dependency_check_s` once ready."""
+        if self.pool is not None and not await db.reachable(self.pool):
+            return "the database is unreachable"
+        return None
 
     async def setup(self, server: aio.Server) -> None:
         """Open resources and add servicers to `server` (before it starts)."""
@@ -97,6 +111,8 @@ class ServiceRunner:
         self.port: int | None = None
         self._server: aio.Server | None = None
         self._ready_task: asyncio.Task[None] | None = None
+        self._serving = False
+        self._dependencies_task: asyncio.Task[None] | None = None
 
     @property
     def address(self) -> str:
@@ -141,9 +157,35 @@ class ServiceRunner:
                 "%s failed to become ready; health stays NOT_SERVING", self.service.name
             )
             return
-        for name in ("", *self.service.service_names):
-            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        await self._set_serving(True)
         logger.info("%s serving", self.service.name)
+        self._dependencies_task = asyncio.create_task(self._follow_dependencies())
+
+    async def _set_serving(self, serving: bool) -> None:
+        self._serving = serving
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if serving
+            else (health_pb2.HealthCheckResponse.NOT_SERVING)
+        )
+        for name in ("", *self.service.service_names):
+            await self.health.set(name, status)
+
+    async def _follow_dependencies(self) -> None:
+        """Health NOT_SERVING while a dependency is unreachable, SERVING once back."""
+        while True:
+            await asyncio.sleep(self.settings.dependency_check_s)
+            try:
+                reason = await self.service.unavailable_because()
+            except Exception:
+                logger.exception("%s: checking its dependencies failed", self.service.name)
+                continue
+            if reason is not None and self._serving:
+                logger.warning("%s not serving: %s", self.service.name, reason)
+                await self._set_serving(False)
+            elif reason is None and not self._serving:
+                logger.info("%s serving again", self.service.name)
+                await self._set_serving(True)
 
     async def wait_ready(self) -> None:
         """Wait until `ready()` finished (tests, all-in-one startup)."""
@@ -154,11 +196,12 @@ class ServiceRunner:
         """Health NOT_SERVING, then drain in-flight RPCs for `grace` seconds, then close."""
         if self._server is None:
             return
+        for task in (self._ready_task, self._dependencies_task):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.health.enter_graceful_shutdown()
-        if self._ready_task is not None and not self._ready_task.done():
-            self._ready_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._ready_task
         grace = self.settings.grace_period_s if grace is None else grace
         logger.info("%s draining (grace %.1fs)", self.service.name, grace)
         await self._server.stop(grace)

@@ -98,3 +98,6 @@ class ServerSettings(BaseSettings):
     # Clients are asked to reconnect after this long (in-flight calls finish first),
     # so they re-resolve a headless Service and spread over replicas added since.
     max_connection_age_s: float = 300.0
+    # Once ready, how often the service checks what it depends on (its database):
+    # health says NOT_SERVING while one is unreachable, SERVING when it is back.
+    dependency_check_s: float = 2.0
