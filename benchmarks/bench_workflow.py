@@ -15,9 +15,15 @@ channel and a fluorescence channel on a background gradient
   regionprops loop per cell; one worker.
 
 The segmentation masks of both are compared frame by frame and must be
-identical. Accuracy is printed too: on the synthetic movie (its truth is
-known) and on the real phase-contrast time-lapse in ../shared/data/timelapse
-(ground-truth masks; its links are derived by overlap, see scoring.py).
+identical. Accuracy is printed too, for every segmentation method the
+workflow registers (pipeline.SEGMENTATION_METHODS; a learned one only where its
+weights exist, else "no weights"): segmentation precision/recall/F1 and
+tracking TRA/DET/LNK on the synthetic movie (its truth is known) and on the real
+phase-contrast time-lapse in ../shared/data/timelapse (ground-truth masks; its
+links are derived by overlap, see testing/scoring.py). And the background: each
+dim cell's fluorescence total against the truth on flat, linear, curved and
+uneven fields (testing/background_fields.py), every background method
+(background.METHODS), with the time each takes per frame.
 """
 
 from __future__ import annotations
@@ -36,7 +42,7 @@ from numpy.lib.format import open_memmap
 from benchmarks import reference_workflow as reference
 from benchmarks import scaled
 from benchmarks.report import report
-from services.microscopy.core.workflow import storage
+from services.microscopy.core.workflow import background, pipeline, storage
 from services.microscopy.core.workflow.pipeline import (
     ChannelSpec,
     FovTask,
@@ -45,6 +51,7 @@ from services.microscopy.core.workflow.pipeline import (
     run_fov,
 )
 from testing import scoring
+from testing.background_fields import FIELDS, background_errors, hard_cells
 from testing.synthetic_movie import SyntheticMovie, scattered_cells
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -69,7 +76,8 @@ def bench_movie(n_frames: int) -> tuple[SyntheticMovie, Path]:
     return movie, path
 
 
-def task_for(path: Path, output: str, **params) -> FovTask:
+def task_for(path: Path, output: str, segmenter=None, **params) -> FovTask:
+    extra = {"segmenter": segmenter} if segmenter is not None else {}
     return FovTask(
         str(path),
         0,
@@ -77,7 +85,41 @@ def task_for(path: Path, output: str, **params) -> FovTask:
         ChannelSpec(0, ("area", "aspect_ratio")),
         (ChannelSpec(1, ("intensity_mean", "intensity_total")),),
         PipelineParams(**params),
+        **extra,
     )
+
+
+def learned_segmenter(method: str):
+    """(segmenter, None) for a learned method whose weights exist, else (None, why).
+
+    Accuracy needs trained weights: random ones segment nothing worth scoring."""
+    weights = os.environ.get(f"MICROGRAPHIA_{method.upper()}_WEIGHTS", "")
+    if not weights or weights == "random":
+        return None, f"no weights (MICROGRAPHIA_{method.upper()}_WEIGHTS is {weights or 'unset'})"
+    factory = getattr(pipeline, "local_segmenter", None)
+    if factory is None:
+        return None, "no in-process segmenter for it in this tree"
+    try:
+        return factory(method, weights), None
+    except Exception as error:  # the weights cannot be loaded: say why, go on
+        return None, f"no weights ({error})"
+
+
+def segmentation_methods() -> list[tuple[str, object]]:
+    """(method, segmenter or None) for every registered method that can run here;
+    prints why the others cannot."""
+    remote = getattr(pipeline, "REMOTE_METHODS", ())
+    runnable = []
+    for method in pipeline.SEGMENTATION_METHODS:
+        if method not in remote:
+            runnable.append((method, None))
+            continue
+        segmenter, why = learned_segmenter(method)
+        if segmenter is None:
+            print(f"   {method}: not scored, {why}", flush=True)
+        else:
+            runnable.append((method, segmenter))
+    return runnable
 
 
 def timed_run(task: FovTask) -> float:
@@ -114,7 +156,22 @@ def print_accuracy(name: str, seg: scoring.SegmentationScore, ctc: dict[str, flo
     )
 
 
-def real_accuracy(scratch: Path) -> None:
+def scored_run(task: FovTask, truth, true_labels, true_parent):
+    """Run `task`; its segmentation score and CTC measures against the truth."""
+    run_fov(task)
+    paths = fov_paths(task)
+    labels = np.asarray(storage.open_array(paths.labels))
+    seg = scoring.score_segmentation(list(storage.open_array(paths.mask)), list(truth))
+    if labels.any():
+        ctc = scoring.score_tracking(
+            labels, scoring.tracks_parent(paths.tracks), true_labels, true_parent
+        )
+    else:
+        ctc = {"TRA": 0.0, "DET": 0.0, "LNK": 0.0}
+    return paths, seg, ctc
+
+
+def real_accuracy(scratch: Path, methods: list[tuple[str, object]]) -> None:
     if not TIMELAPSE.is_file():
         print(f"   real time-lapse not found at {TIMELAPSE}: skipped")
         return
@@ -123,27 +180,47 @@ def real_accuracy(scratch: Path) -> None:
     movie = scratch / "c2c12.ome.tif"
     tifffile.imwrite(movie, images[:, None], ome=True, metadata={"axes": "TCYX"})
     true_labels, true_parent = scoring.link_true_objects(truth)
-    for size, label in ((3, "ours, clean-up 3x3 x3"), (7, "ours, reference clean-up 7x7 x3")):
-        task = FovTask(
-            str(movie), 0, str(scratch / f"real{size}"), ChannelSpec(0, ("area",)), (),
-            PipelineParams(cleanup_size=size, min_frames=1, border_margin=0),
-        )  # fmt: skip
-        run_fov(task)
-        paths = fov_paths(task)
-        labels = np.asarray(storage.open_array(paths.labels))
-        seg = scoring.score_segmentation(list(storage.open_array(paths.mask)), list(truth))
-        if labels.any():
-            ctc = scoring.score_tracking(
-                labels, scoring.tracks_parent(paths.tracks), true_labels, true_parent
+    for method, segmenter in methods:
+        # logstd twice: the clean-up that fits these ~11 px cells, and the reference's
+        sizes = ((3, ", clean-up 3x3 x3"), (7, ", reference clean-up 7x7 x3"))
+        for size, label in sizes if method == "logstd" else ((7, ""),):
+            params = PipelineParams(
+                segmentation_method=method, cleanup_size=size, min_frames=1, border_margin=0
             )
-        else:
-            ctc = {"TRA": 0.0, "DET": 0.0, "LNK": 0.0}
-        print_accuracy(f"real time-lapse, {label}", seg, ctc)
-        if size == 3:  # the reference's tracking (boxes, frame-0 cells only) on the same masks
-            theirs = np.stack(reference.track_iou(list(storage.open_array(paths.mask))))
-            no_parents = {i: -1 for i in range(int(theirs.max()))}
-            ctc = scoring.score_tracking(theirs, no_parents, true_labels, true_parent)
-            print_accuracy("real time-lapse, same masks, reference tracking", seg, ctc)
+            output = str(scratch / f"real-{method}{size}")
+            extra = {"segmenter": segmenter} if segmenter is not None else {}
+            task = FovTask(str(movie), 0, output, ChannelSpec(0, ("area",)), (), params, **extra)
+            paths, seg, ctc = scored_run(task, truth, true_labels, true_parent)
+            print_accuracy(f"real time-lapse, {method}{label}", seg, ctc)
+            if method == "logstd" and size == 3:
+                # the reference's tracking (boxes, frame-0 cells only) on the same masks
+                theirs = np.stack(reference.track_iou(list(storage.open_array(paths.mask))))
+                no_parents = {i: -1 for i in range(int(theirs.max()))}
+                ctc = scoring.score_tracking(theirs, no_parents, true_labels, true_parent)
+                print_accuracy("real time-lapse, same masks, reference tracking", seg, ctc)
+
+
+def background_accuracy() -> None:
+    """Every background method on known fields: each dim cell's total against the truth
+    (cells in the corners and cut by the frame edge), and the time per frame."""
+    for name, field in FIELDS.items():
+        cells = hard_cells(SIZE, SIZE, seed=4)
+        movie = SyntheticMovie(cells, 1, SIZE, SIZE, seed=4, background_field=field)
+        frame, labels = movie.fluorescence(0), movie.truth_labels(0)
+        totals = np.array([cell.fluorescence_total for cell in cells])
+        parts = []
+        for method in background.METHODS.values():
+            method.render(method.fit(frame, labels > 0), frame.shape)  # warm
+            started = time.perf_counter()
+            estimate = method.render(method.fit(frame, labels > 0), frame.shape)
+            seconds = time.perf_counter() - started
+            errors = np.abs(background_errors(labels, movie.background(), estimate, totals))
+            parts.append(
+                f"{method.name} worst {100 * errors.max():7.2f}% median "
+                f"{100 * np.median(errors):6.2f}% ({1000 * seconds:4.0f} ms)"
+            )
+        print(f"   background {name:<7} {SIZE}x{SIZE}, {len(cells)} dim cells: "
+              + " | ".join(parts), flush=True)  # fmt: skip
 
 
 def main() -> None:
@@ -185,19 +262,27 @@ def main() -> None:
             ">= 10",
         )
 
-        paths = fov_paths(task_for(path, str(scratch / "ours")))
         truth = np.stack([movie.truth_labels(t) for t in range(n_frames)])
         no_parents = {c.id: -1 for c in movie.cells}
-        print_accuracy(
-            "synthetic, ours",
-            scoring.score_segmentation(list(masks), list(truth)),
-            scoring.score_tracking(
-                np.asarray(storage.open_array(paths.labels)),
-                scoring.tracks_parent(paths.tracks),
-                truth,
-                no_parents,
-            ),
-        )
+        methods = segmentation_methods()
+        for method, segmenter in methods:
+            if method == "logstd":  # the timed run above
+                task = task_for(path, str(scratch / "ours"))
+                paths = fov_paths(task)
+                seg = scoring.score_segmentation(list(masks), list(truth))
+                ctc = scoring.score_tracking(
+                    np.asarray(storage.open_array(paths.labels)),
+                    scoring.tracks_parent(paths.tracks),
+                    truth,
+                    no_parents,
+                )
+            else:
+                task = task_for(
+                    path, str(scratch / f"synthetic-{method}"), segmenter,
+                    segmentation_method=method,
+                )  # fmt: skip
+                _, seg, ctc = scored_run(task, truth, truth, no_parents)
+            print_accuracy(f"synthetic, {method}", seg, ctc)
         ref_labels = np.stack(ref_tracks)
         print_accuracy(
             "synthetic, reference",
@@ -206,6 +291,7 @@ def main() -> None:
                 ref_labels, {i: -1 for i in range(int(ref_labels.max()))}, truth, no_parents
             ),
         )
-        real_accuracy(scratch)
+        real_accuracy(scratch, methods)
+        background_accuracy()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
