@@ -160,6 +160,55 @@ async def cell_strip(
     )
 
 
+@router.get(
+    "/cells/frame",
+    summary="A frame of the CSV's FOV with every cell outlined, as PNG",
+    response_class=Response,
+    responses=binary_body("image/png"),
+)
+async def cells_frame(
+    backends: BackendsDep,
+    traces_path: TracesPath,
+    t: Annotated[Int32, Query(ge=0, description="Frame (0-based)")] = 0,
+    channel: Annotated[Int32, Query(ge=0, description="Channel the workflow copied")] = 0,
+    max_size: Annotated[Int32, Query(ge=0, le=8192, description="Longest edge; 0: full")] = 0,
+) -> Response:
+    """From the frames and tracking labels the workflow left beside the CSV. The run's
+    frame count and frame size come back in X-Frame-Count, X-Frame-Width and
+    X-Frame-Height, to map a click on the picture to a pixel (GET /cells/at)."""
+    request = pb.RenderCellsFrameRequest(
+        traces_path=traces_path, t=t, channel=channel, max_size=max_size
+    )
+    response = await backends.microscopy.RenderCellsFrame(request)
+    return Response(
+        response.frame.png,
+        media_type="image/png",
+        headers={
+            "X-Frame-Count": str(response.n_frames),
+            "X-Frame-Width": str(response.frame_width),
+            "X-Frame-Height": str(response.frame_height),
+        },
+    )
+
+
+@router.get(
+    "/cells/at",
+    summary="The cell under a pixel of a frame",
+    response_model=None,
+    response_class=PydanticJSONResponse,
+    responses=proto_body(pb.FindCellResponse, enveloped=True),
+)
+async def cell_at(
+    backends: BackendsDep,
+    traces_path: TracesPath,
+    x: Annotated[Int32, Query(ge=0, description="Column in frame pixels")],
+    y: Annotated[Int32, Query(ge=0, description="Row in frame pixels")],
+    t: Annotated[Int32, Query(ge=0, description="Frame (0-based)")] = 0,
+) -> dict[str, Any]:
+    request = pb.FindCellRequest(traces_path=traces_path, t=t, x=x, y=y)
+    return ok(to_json(await backends.microscopy.FindCell(request)))
+
+
 @router.post(
     "/cells/quality",
     summary="Mark cells good or bad",

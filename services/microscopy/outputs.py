@@ -10,7 +10,11 @@ from pathlib import Path
 from common import errors
 from common.jobs import JobStatus
 from services.microscopy.core.workflow import cells
-from services.microscopy.core.workflow.cell_strip import render_cell_strip
+from services.microscopy.core.workflow.cell_strip import (
+    cell_at,
+    render_cell_strip,
+    render_cells_frame,
+)
 from services.microscopy.core.workflow.merge import (
     MergeSummary,
     Sample,
@@ -62,6 +66,17 @@ class WorkflowOutputs:
         return await self.workers.run(
             render_cell_strip, path, fov, cell, channel, n_crops, crop_size
         )
+
+    async def cells_frame(self, traces_path: str, t: int, channel: int, max_size: int):
+        path = await self.workers.run(self.traces, traces_path)
+        return await self.workers.run(render_cells_frame, path, t, channel, max_size)
+
+    async def find_cell(self, traces_path: str, t: int, x: int, y: int) -> tuple[int, int | None]:
+        """(the CSV's FOV, the cell at (x, y) of frame t or None)."""
+        path = await self.workers.run(self.traces, traces_path)
+        cell = await self.workers.run(cell_at, path, t, x, y)
+        fov = await self.workers.run(cells.fov_of, path)
+        return fov, cell
 
     async def set_quality(
         self,

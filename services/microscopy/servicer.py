@@ -236,6 +236,27 @@ class MicroscopyServicer(JobsServicerMixin, microscopy_pb2_grpc.MicroscopyServic
         )
         return pb.RenderCellStripResponse(png=png, frames=frames)
 
+    async def RenderCellsFrame(
+        self, request: pb.RenderCellsFrameRequest, context: aio.ServicerContext
+    ):
+        rendered, (n_frames, height, width) = await self._outputs.cells_frame(
+            request.traces_path, request.t, request.channel, request.max_size
+        )
+        return pb.RenderCellsFrameResponse(
+            frame=pb.RenderFrameResponse(**rendered._asdict()),
+            n_frames=n_frames,
+            frame_height=height,
+            frame_width=width,
+        )
+
+    async def FindCell(self, request: pb.FindCellRequest, context: aio.ServicerContext):
+        fov, cell = await self._outputs.find_cell(
+            request.traces_path, request.t, request.x, request.y
+        )
+        if cell is None:
+            return pb.FindCellResponse(found=False, fov=fov)
+        return pb.FindCellResponse(found=True, fov=fov, cell=cell)
+
     async def GetSamples(self, request: pb.GetSamplesRequest, context: aio.ServicerContext):
         path, samples, fovs = await self._workers.run(
             self._outputs.get_samples, request.sample_yaml, request.input_dir

@@ -16,7 +16,11 @@ from PIL import Image
 
 from common.errors import AlreadyExists, InvalidArgument
 from services.microscopy.core.workflow import cells
-from services.microscopy.core.workflow.cell_strip import render_cell_strip
+from services.microscopy.core.workflow.cell_strip import (
+    cell_at,
+    render_cell_strip,
+    render_cells_frame,
+)
 from services.microscopy.core.workflow.merge import (
     available_fovs,
     check_samples_exist,
@@ -214,6 +218,22 @@ def test_strip_follows_the_cell_and_names_missing_channels(traces):
     assert ((pixels == (255, 225, 25)).all(axis=2)).sum() > 20  # the outline is drawn
     with pytest.raises(InvalidArgument, match="channel 5 was not copied"):
         render_cell_strip(traces, 0, trace.summary.cell, 5)
+
+
+def test_the_frame_shows_every_cell_and_a_click_finds_one(traces):
+    table = pd.read_csv(traces)
+    rendered, (n_frames, height, width) = render_cells_frame(traces, 2, 0, max_size=170)
+    assert (n_frames, height, width) == (N_FRAMES, 340, 340)
+    assert max(rendered.width, rendered.height) == 170
+    row = table[table["frame"] == 2].iloc[0]
+    x, y = round(row["position_x"]), round(row["position_y"])
+    assert cell_at(traces, 2, x, y) == row["cell"]
+    assert cell_at(traces, 2, 0, 0) is None
+    with pytest.raises(InvalidArgument, match="outside the 340 x 340 frame"):
+        cell_at(traces, 2, 400, 0)
+    with pytest.raises(InvalidArgument, match="frame 99 is outside"):
+        cell_at(traces, 99, 0, 0)
+    assert cells.fov_of(traces) == 0
 
 
 def test_samples_are_checked_against_the_fovs_saved_and_merged(output, tmp_path):

@@ -230,6 +230,28 @@ def test_a_cell_in_detail_and_its_crops(edge, workflow):
     assert strip.headers["x-frames"] == "0,2,5" or len(strip.headers["x-frames"].split(",")) == 3
     assert Image.open(io.BytesIO(strip.content)).size == (3 * 96 + 4, 96 + 16)
 
+    frame = edge.get("/api/processing/cells/frame", params={"traces_path": fov0, "t": 1})
+    assert frame.status_code == 200
+    assert (frame.headers["x-frame-count"], frame.headers["x-frame-width"]) == ("6", "288")
+    row = rows[(rows["frame"] == 1)].iloc[0]
+    found = data_of(
+        edge.get(
+            "/api/processing/cells/at",
+            params={
+                "traces_path": fov0,
+                "t": 1,
+                "x": round(row["position_x"]),
+                "y": round(row["position_y"]),
+            },
+        )
+    )
+    assert (found["found"], found["cell"]) == (True, row["cell"])
+    error_of(
+        edge.get("/api/processing/cells/at", params={"traces_path": fov0, "x": 999, "y": 0}),
+        400,
+        "INVALID_PARAMETERS",
+    )
+
 
 def test_bad_requests_are_4xx_naming_the_problem(edge, workflow):
     fov0 = workflow["traces"][0]

@@ -69,7 +69,23 @@ def test_inspect_step_and_mark_cells(app_page, output):
     n_cells = pd.read_csv(traces)["cell"].nunique()
     assert rows.count() == n_cells
 
+    # The frame viewer: clicking a cell's centre opens that cell.
+    page.wait_for_function("() => document.querySelector('#cells-frame').naturalWidth > 0")
+    table = pd.read_csv(traces)
+    target = table[(table["frame"] == 0)].iloc[-1]
+    box = page.locator("#cells-frame").bounding_box()
+    page.mouse.click(
+        box["x"] + (target["position_x"] + 0.5) * box["width"] / 320,
+        box["y"] + (target["position_y"] + 0.5) * box["height"] / 320,
+    )
+    page.wait_for_function(
+        "(cell) => document.querySelector('#cell-detail h2')?.textContent.endsWith(cell)",
+        arg=f"cell {int(target['cell'])}",
+    )
     rows.nth(0).click()
+    page.wait_for_function(
+        "() => document.querySelector('#cell-detail h2')?.textContent.endsWith('cell 0')"
+    )
     page.wait_for_function(
         "() => window.Chart && Chart.getChart(document.querySelector('#trace-chart'))"
     )

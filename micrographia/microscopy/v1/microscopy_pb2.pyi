@@ -600,6 +600,52 @@ class RenderCellStripResponse(_message.Message):
     frames: _containers.RepeatedScalarFieldContainer[int]
     def __init__(self, png: _Optional[bytes] = ..., frames: _Optional[_Iterable[int]] = ...) -> None: ...
 
+class RenderCellsFrameRequest(_message.Message):
+    __slots__ = ("traces_path", "t", "channel", "max_size")
+    TRACES_PATH_FIELD_NUMBER: _ClassVar[int]
+    T_FIELD_NUMBER: _ClassVar[int]
+    CHANNEL_FIELD_NUMBER: _ClassVar[int]
+    MAX_SIZE_FIELD_NUMBER: _ClassVar[int]
+    traces_path: str
+    t: int
+    channel: int
+    max_size: int
+    def __init__(self, traces_path: _Optional[str] = ..., t: _Optional[int] = ..., channel: _Optional[int] = ..., max_size: _Optional[int] = ...) -> None: ...
+
+class RenderCellsFrameResponse(_message.Message):
+    __slots__ = ("frame", "n_frames", "frame_height", "frame_width")
+    FRAME_FIELD_NUMBER: _ClassVar[int]
+    N_FRAMES_FIELD_NUMBER: _ClassVar[int]
+    FRAME_HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    FRAME_WIDTH_FIELD_NUMBER: _ClassVar[int]
+    frame: RenderFrameResponse
+    n_frames: int
+    frame_height: int
+    frame_width: int
+    def __init__(self, frame: _Optional[_Union[RenderFrameResponse, _Mapping]] = ..., n_frames: _Optional[int] = ..., frame_height: _Optional[int] = ..., frame_width: _Optional[int] = ...) -> None: ...
+
+class FindCellRequest(_message.Message):
+    __slots__ = ("traces_path", "t", "x", "y")
+    TRACES_PATH_FIELD_NUMBER: _ClassVar[int]
+    T_FIELD_NUMBER: _ClassVar[int]
+    X_FIELD_NUMBER: _ClassVar[int]
+    Y_FIELD_NUMBER: _ClassVar[int]
+    traces_path: str
+    t: int
+    x: int
+    y: int
+    def __init__(self, traces_path: _Optional[str] = ..., t: _Optional[int] = ..., x: _Optional[int] = ..., y: _Optional[int] = ...) -> None: ...
+
+class FindCellResponse(_message.Message):
+    __slots__ = ("found", "fov", "cell")
+    FOUND_FIELD_NUMBER: _ClassVar[int]
+    FOV_FIELD_NUMBER: _ClassVar[int]
+    CELL_FIELD_NUMBER: _ClassVar[int]
+    found: bool
+    fov: int
+    cell: int
+    def __init__(self, found: _Optional[bool] = ..., fov: _Optional[int] = ..., cell: _Optional[int] = ...) -> None: ...
+
 class SampleDefinition(_message.Message):
     __slots__ = ("name", "fovs")
     NAME_FIELD_NUMBER: _ClassVar[int]

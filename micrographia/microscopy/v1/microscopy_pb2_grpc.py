@@ -116,6 +116,16 @@ class MicroscopyServiceStub:
                 request_serializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.RenderCellStripRequest.SerializeToString,
                 response_deserializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.RenderCellStripResponse.FromString,
                 _registered_method=True)
+        self.RenderCellsFrame = channel.unary_unary(
+                '/micrographia.microscopy.v1.MicroscopyService/RenderCellsFrame',
+                request_serializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.RenderCellsFrameRequest.SerializeToString,
+                response_deserializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.RenderCellsFrameResponse.FromString,
+                _registered_method=True)
+        self.FindCell = channel.unary_unary(
+                '/micrographia.microscopy.v1.MicroscopyService/FindCell',
+                request_serializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.FindCellRequest.SerializeToString,
+                response_deserializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.FindCellResponse.FromString,
+                _registered_method=True)
         self.GetSamples = channel.unary_unary(
                 '/micrographia.microscopy.v1.MicroscopyService/GetSamples',
                 request_serializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.GetSamplesRequest.SerializeToString,
@@ -270,6 +280,21 @@ class MicroscopyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RenderCellsFrame(self, request, context):
+        """A frame of a trace CSV's FOV with every cell outlined and numbered, as a PNG.
+        REST: GET /api/processing/cells/frame.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FindCell(self, request, context):
+        """The cell under a pixel of a frame (a click in a viewer). REST: GET /api/processing/cells/at.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetSamples(self, request, context):
         """Read a samples YAML and the FOVs a workflow output holds.
         REST: GET /api/processing/samples; MCP: get_samples.
@@ -396,6 +421,16 @@ def add_MicroscopyServiceServicer_to_server(servicer, server):
                     servicer.RenderCellStrip,
                     request_deserializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.RenderCellStripRequest.FromString,
                     response_serializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.RenderCellStripResponse.SerializeToString,
+            ),
+            'RenderCellsFrame': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenderCellsFrame,
+                    request_deserializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.RenderCellsFrameRequest.FromString,
+                    response_serializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.RenderCellsFrameResponse.SerializeToString,
+            ),
+            'FindCell': grpc.unary_unary_rpc_method_handler(
+                    servicer.FindCell,
+                    request_deserializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.FindCellRequest.FromString,
+                    response_serializer=micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.FindCellResponse.SerializeToString,
             ),
             'GetSamples': grpc.unary_unary_rpc_method_handler(
                     servicer.GetSamples,
@@ -861,6 +896,60 @@ class MicroscopyService:
             '/micrographia.microscopy.v1.MicroscopyService/RenderCellStrip',
             micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.RenderCellStripRequest.SerializeToString,
             micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.RenderCellStripResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenderCellsFrame(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/micrographia.microscopy.v1.MicroscopyService/RenderCellsFrame',
+            micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.RenderCellsFrameRequest.SerializeToString,
+            micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.RenderCellsFrameResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FindCell(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/micrographia.microscopy.v1.MicroscopyService/FindCell',
+            micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.FindCellRequest.SerializeToString,
+            micrographia_dot_microscopy_dot_v1_dot_microscopy__pb2.FindCellResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,8 +1,9 @@
-// The cell inspector: a trace CSV's cells (sortable, good/bad), one cell's trace,
-// its crops over time and its lineage; quality marks written back into the CSV
-// (one cell, the ticked ones, or by rule). Keys: ↓/j next cell, ↑/k previous,
-// b mark bad, g mark good.
-import { getJson, postJson, showImage } from "./api.js";
+// The cell inspector: the FOV's frames with every cell outlined (click a cell to
+// open it), a trace CSV's cells (sortable, good/bad), one cell's trace, its crops
+// over time and its lineage; quality marks written back into the CSV (one cell,
+// the ticked ones, or by rule). Keys: ↓/j next cell, ↑/k previous, b mark bad,
+// g mark good.
+import { getJson, postJson, request, showImage } from "./api.js";
 import { traceChart } from "./charts.js";
 import { clear, fmt, guarded, h, notice } from "./ui.js";
 
@@ -14,6 +15,10 @@ export async function mount(container, _args, query) {
   const summary = h("p.hint", { id: "cells-summary" });
   const table = h("table.cells", { id: "cells-table" });
   const detail = h("section.panel", { id: "cell-detail" }, h("p.hint", "Pick a cell: click a row, or step with ↓/↑ (j/k); b marks it bad, g good."));
+  const frameImage = h("img", { alt: "The FOV's cells; click one to open it", id: "cells-frame", title: "Click a cell to open it" });
+  const frameSlider = h("input", { type: "range", min: 0, max: 0, value: 0, id: "cells-frame-t" });
+  const frameLabel = h("output", "frame 0");
+  const frameChannel = h("select", { id: "cells-frame-channel" });
   const minFrames = h("input", { type: "number", min: 1, id: "rule-min-frames", placeholder: "frames" });
   const border = h("input", { type: "number", min: 0, id: "rule-border", placeholder: "px" });
   container.append(
@@ -24,6 +29,7 @@ export async function mount(container, _args, query) {
       "div.inspector",
       h(
         "section.panel",
+        h("div.frame-pick", frameImage, h("div.path-bar", h("label", "Frame ", frameSlider), frameLabel, h("label", "Channel ", frameChannel))),
         summary,
         h(
           "div.path-bar",
@@ -53,9 +59,15 @@ export async function mount(container, _args, query) {
   async function load() {
     await guarded(messages, async () => {
       const params = new URLSearchParams({ traces_path: pathInput.value.trim(), sort_by: sortBy, descending, limit: 2000 });
+      const fresh = !page || page.traces_path !== pathInput.value.trim();
       page = await getJson(`${CELLS}?${params}`);
       history.replaceState(null, "", `#/cells?traces=${encodeURIComponent(pathInput.value.trim())}`);
       drawTable();
+      if (fresh) {
+        const channels = [...new Set((page.features || []).map((f) => Number(f.match(/_ch_(\d+)$/)?.[1])).filter(Number.isFinite))];
+        clear(frameChannel, ...channels.map((c) => h("option", { value: c }, `channel ${c}`)));
+        drawFrame();
+      }
       if (current >= 0) select(Math.min(current, page.cells.length - 1));
     });
   }
@@ -86,6 +98,34 @@ export async function mount(container, _args, query) {
       ),
     );
   }
+
+  // The FOV's frame: outlines and ids over the copied frames; a click asks which
+  // cell is under it (the tracking labels decide) and opens it.
+  let frameSize = null;
+  const drawFrame = () =>
+    guarded(messages, async () => {
+      const params = new URLSearchParams({ traces_path: page.traces_path, t: frameSlider.value, channel: frameChannel.value || 0, max_size: 640 });
+      const response = await request(`${CELLS}/frame?${params}`);
+      frameSize = { width: Number(response.headers.get("X-Frame-Width")), height: Number(response.headers.get("X-Frame-Height")) };
+      frameSlider.max = Math.max(0, Number(response.headers.get("X-Frame-Count")) - 1);
+      frameLabel.textContent = `frame ${frameSlider.value}`;
+      if (frameImage.dataset.objectUrl) URL.revokeObjectURL(frameImage.dataset.objectUrl);
+      frameImage.dataset.objectUrl = URL.createObjectURL(await response.blob());
+      frameImage.src = frameImage.dataset.objectUrl;
+    });
+  frameSlider.addEventListener("input", drawFrame);
+  frameChannel.addEventListener("change", drawFrame);
+  frameImage.addEventListener("click", (event) =>
+    guarded(messages, async () => {
+      if (!frameSize) return;
+      const box = frameImage.getBoundingClientRect();
+      const x = Math.floor(((event.clientX - box.left) / box.width) * frameSize.width);
+      const y = Math.floor(((event.clientY - box.top) / box.height) * frameSize.height);
+      const found = await getJson(`${CELLS}/at?${new URLSearchParams({ traces_path: page.traces_path, t: frameSlider.value, x, y })}`);
+      if (found.found) selectCell(found.fov ?? 0, found.cell ?? 0);
+      else notice(messages, "No cell there", "info");
+    }),
+  );
 
   function sort(column) {
     descending = column === sortBy ? !descending : column !== "fov" && column !== "cell";

@@ -1,4 +1,5 @@
-"""One cell over time: crops that follow it, its outline drawn, side by side.
+"""One cell over time (crops that follow it, its outline drawn, side by side), and
+the FOV's frame with every cell outlined, to pick a cell by clicking it.
 
 Made from what the workflow left in the FOV's folder, not from the microscopy
 file: the copied frames (`<stem>_raw_ch_<c>.npy`) and the tracking labels
@@ -19,11 +20,13 @@ from common.errors import FailedPrecondition, InvalidArgument
 from services.microscopy.core.render import (
     DEFAULT_HIGH_PERCENTILE,
     DEFAULT_LOW_PERCENTILE,
+    RenderedFrame,
     contrast_limits,
     stretch_to_uint8,
 )
 
 from .cells import cell_trace
+from .overlay import render_overlay
 
 _OUTLINE = (255, 225, 25)
 _LABEL_HEIGHT = 16
@@ -110,3 +113,59 @@ def render_cell_strip(
     buffer = io.BytesIO()
     strip.save(buffer, format="PNG", compress_level=1)
     return buffer.getvalue(), frames
+
+
+def _fov_files(traces_path: Path, channel: int) -> tuple[Path, Path]:
+    stem = _stem(traces_path)
+    raw_path = traces_path.with_name(f"{stem}_raw_ch_{channel}.npy")
+    labels_path = traces_path.with_name(f"{stem}_labels.npy")
+    if not labels_path.is_file():
+        raise FailedPrecondition(
+            f"no tracking labels beside {traces_path.name}", field="traces_path"
+        )
+    if not raw_path.is_file():
+        raise InvalidArgument(f"channel {channel} was not copied by the workflow", field="channel")
+    return raw_path, labels_path
+
+
+def _frame_index(stack: np.ndarray, t: int) -> int:
+    if not 0 <= t < stack.shape[0]:
+        raise InvalidArgument(f"frame {t} is outside the run's {stack.shape[0]} frames", field="t")
+    return t
+
+
+def render_cells_frame(
+    traces_path: Path, t: int, channel: int, max_size: int = 0
+) -> tuple[RenderedFrame, tuple[int, int, int]]:
+    """Frame `t` of the FOV with every cell's outline and id (the workflow's overlay),
+    and the run's (frames, height, width): what a viewer needs to map a click."""
+    raw_path, labels_path = _fov_files(traces_path, channel)
+    raw = np.load(raw_path, mmap_mode="r")
+    labels = np.load(labels_path, mmap_mode="r")
+    t = _frame_index(labels, t)
+    rendered = render_overlay(
+        np.asarray(raw[t]),
+        np.asarray(labels[t]),
+        DEFAULT_LOW_PERCENTILE,
+        DEFAULT_HIGH_PERCENTILE,
+        max_size,
+    )
+    return rendered, tuple(int(n) for n in labels.shape)
+
+
+def cell_at(traces_path: Path, t: int, x: int, y: int) -> int | None:
+    """The cell whose mask holds pixel (x, y) of frame `t`; None for background."""
+    labels_path = traces_path.with_name(f"{_stem(traces_path)}_labels.npy")
+    if not labels_path.is_file():
+        raise FailedPrecondition(
+            f"no tracking labels beside {traces_path.name}", field="traces_path"
+        )
+    labels = np.load(labels_path, mmap_mode="r")
+    t = _frame_index(labels, t)
+    height, width = labels.shape[1:]
+    if not (0 <= x < width and 0 <= y < height):
+        raise InvalidArgument(
+            f"pixel ({x}, {y}) is outside the {width} x {height} frame", field="x"
+        )
+    value = int(labels[t, y, x])
+    return value - 1 if value else None

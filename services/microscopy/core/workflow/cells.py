@@ -137,6 +137,15 @@ def check_header(path: Path, header: Sequence[str]) -> None:
         )
 
 
+def fov_of(path: Path) -> int:
+    """The FOV of a per-FOV trace CSV (its first row's); 0 for an empty one."""
+    with open(path, newline="") as handle:
+        reader = csv.reader(handle)
+        check_header(path, next(reader, []))
+        first = next(reader, None)
+    return int(first[0]) if first else 0
+
+
 def feature_columns(table: pd.DataFrame) -> list[str]:
     return [name for name in table.columns[len(TRACE_COLUMNS) :] if FEATURE_COLUMN.fullmatch(name)]
 
