@@ -7,60 +7,47 @@ from __future__ import annotations
 import ipaddress
 import json
 
+from google.protobuf import descriptor_pb2
 from grpc import aio
 from opentelemetry.sdk.trace import TracerProvider
 
 from common.telemetry import client_interceptors
+from micrographia.analysis.v1 import analysis_pb2
+from micrographia.inference.v1 import inference_pb2
+from micrographia.microscopy.v1 import microscopy_pb2
+from micrographia.slides.v1 import slides_pb2
+from micrographia.spatial.v1 import spatial_pb2
 
-# The RPCs that may be retried: reads without side effects, or whose repetition
-# changes nothing (LoadMetadata only refreshes the recent-files entry). Anything
-# that creates, deletes, starts or cancels (DeleteSlide, Start*, CancelJob,
-# UploadSlide, AnalyzeViewport, ...) runs at most once per call: a retry after
-# UNAVAILABLE could repeat work the peer did, and multiplies the wait. An RPC
-# not listed here is not retried.
-_JOB_READS = ("GetJob", "ListJobs")
-IDEMPOTENT_READS: dict[str, tuple[str, ...]] = {
-    "micrographia.microscopy.v1.MicroscopyService": (
-        "LoadMetadata",
-        "ListFeatures",
-        "GetProcessingConfigSchema",
-        "ReadFrame",
-        "RenderFrame",
-        "ListDirectory",
-        "SearchFiles",
-        "GetFileInfo",
-        "ListRecentFiles",
-        "GetWorkflowResults",
-        *_JOB_READS,
-    ),
-    "micrographia.analysis.v1.AnalysisService": (
-        "ListModels",
-        "LoadTraces",
-        "GetFittingResults",
-        *_JOB_READS,
-    ),
-    "micrographia.slides.v1.SlidesService": (
-        "CheckUpload",
-        "ListSlides",
-        "GetSlide",
-        "GetSlideProperties",
-        "GetAssociatedImage",
-        "GetDeepZoomDescriptor",
-        "GetDeepZoomTile",
-        "GetThumbnail",
-        "GetScaleBar",
-        "ReadRegion",
-    ),
-    "micrographia.inference.v1.InferenceService": ("GetModelInfo",),
-    "micrographia.spatial.v1.SpatialService": (
-        "GetRoiStats",
-        "ListNucleiInViewport",
-        "ListAnalysisBoxes",
-        "GetAnalysisBox",
-        "ListSlideAnalysisRegions",
-        *_JOB_READS,
-    ),
-}
+# The RPCs that may be retried are marked where they are defined, in protos/:
+# `option idempotency_level = NO_SIDE_EFFECTS` (reads) or `IDEMPOTENT` (repeating
+# changes nothing more: LoadMetadata only refreshes the recent-files entry).
+# Anything that creates, deletes, starts or cancels (DeleteSlide, Start*, CancelJob,
+# UploadSlide, AnalyzeViewport, ...) is unmarked and runs at most once per call: a
+# retry after UNAVAILABLE could repeat work the peer did, and multiplies the wait.
+_SERVICE_FILES = (
+    microscopy_pb2.DESCRIPTOR,
+    analysis_pb2.DESCRIPTOR,
+    slides_pb2.DESCRIPTOR,
+    inference_pb2.DESCRIPTOR,
+    spatial_pb2.DESCRIPTOR,
+)
+
+
+def retryable_methods() -> dict[str, tuple[str, ...]]:
+    """Every service's RPCs marked idempotent in its proto, by full service name."""
+    unknown = descriptor_pb2.MethodOptions.IDEMPOTENCY_UNKNOWN
+    return {
+        service.full_name: tuple(
+            method.name
+            for method in service.methods
+            if method.GetOptions().idempotency_level != unknown
+        )
+        for file in _SERVICE_FILES
+        for service in file.services_by_name.values()
+    }
+
+
+IDEMPOTENT_READS = retryable_methods()
 
 # Transient UNAVAILABLE (a replica restarting) is retried a couple of times;
 # a peer that is really down still fails fast, well inside any edge deadline.
