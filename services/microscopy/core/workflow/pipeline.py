@@ -27,7 +27,8 @@ from . import background, extraction, segmentation, storage, tracking
 
 STEPS: tuple[str, ...] = ("copying", "segmentation", "correction", "tracking", "extraction")
 
-SEGMENTATION_METHODS: tuple[str, ...] = ("logstd",)
+# The one registry is segmentation.SEGMENTERS (name -> function); this is its names.
+SEGMENTATION_METHODS: tuple[str, ...] = tuple(segmentation.SEGMENTERS)
 
 
 class Cancelled(Exception):
@@ -184,8 +185,8 @@ def run_fov(
     least once per frame.
     """
     params = task.params
-    if params.segmentation_method not in segmentation.SEGMENTERS:
-        supported = ", ".join(segmentation.SEGMENTERS)
+    if params.segmentation_method not in SEGMENTATION_METHODS:
+        supported = ", ".join(SEGMENTATION_METHODS)
         raise InvalidArgument(
             f"unsupported segmentation method {params.segmentation_method!r}; "
             f"supported: {supported}",

@@ -127,4 +127,7 @@ def segment_logstd(
     return morphology.open_then_close_square(mask, size, iterations)
 
 
+# Every segmentation method by name: the one registry (the config's choices, its
+# schema's description and the pipeline read it). Adding a method: a function
+# (frame -> bool mask, same signature as segment_logstd) and its name here.
 SEGMENTERS = {"logstd": segment_logstd}
