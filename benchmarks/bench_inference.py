@@ -266,10 +266,10 @@ def main() -> None:
 
     device = select_device(os.environ.get("BENCH_INFERENCE_DEVICE") or None)
     gpu = device.startswith("cuda")
-    edge_mm = float(os.environ.get("BENCH_INFERENCE_MM") or scaled(1.0 if gpu else 0.1, 0.08))
+    edge_mm = float(os.environ.get("BENCH_INFERENCE_MM") or scaled(1.0 if gpu else 0.1, 0.04))
     batch = int(os.environ.get("BENCH_INFERENCE_BATCH") or (64 if gpu else 4))
     precision = os.environ.get("BENCH_INFERENCE_PRECISION") or "bf16"
-    oracle_px = int(os.environ.get("BENCH_INFERENCE_ORACLE_PX") or scaled(1200, 320))
+    oracle_px = int(os.environ.get("BENCH_INFERENCE_ORACLE_PX") or scaled(1200, 164))
     # Post-processing in worker processes instead of threads (0: threads).
     processes = int(os.environ.get("BENCH_INFERENCE_PROCESSES") or 0)
     ours_only = os.environ.get("BENCH_INFERENCE_OURS_ONLY") == "1"
