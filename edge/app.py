@@ -29,6 +29,7 @@ from common.settings import PlatformSettings
 from common.telemetry import tracer_provider_for
 from edge.backends import Backends
 from edge.body_limit import JsonBodyLimitMiddleware
+from edge.clients import Clients
 from edge.errors import install_error_handlers
 from edge.mcp_tools import build_mcp
 from edge.openapi import install_openapi
@@ -134,6 +135,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.backends = backends
+    app.state.clients = Clients(backends)
     app.state.settings = settings
     app.state.platform = platform
     app.state.tracer_provider = tracer_provider

@@ -8,7 +8,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import grpc
 from grpc import aio
@@ -35,6 +35,8 @@ _STUBS = {
 }
 
 
+Request = TypeVar("Request")
+
 # `timeout=NO_DEADLINE`: a stream that lives as long as its job (WatchJob) or
 # its client; it ends with them, and channel keep-alives find a dead peer.
 NO_DEADLINE = float("inf")
@@ -52,39 +54,61 @@ class BackendClient:
         self._stub = _STUBS[name](channel)
         self._timeout_s = timeout_s
 
+    @property
+    def stub(self) -> Any:
+        """The service's generated stub, for `unary(stub.Rpc, ...)` and `stream(...)`:
+        the typed clients (edge/clients/) name each RPC through it."""
+        return self._stub
+
+    async def unary(
+        self,
+        method: aio.UnaryUnaryMultiCallable,
+        request: Request,
+        *,
+        timeout: float | None = None,
+    ) -> Any:
+        """One call of `method` (a stub's RPC) with the deadline; BackendError on failure."""
+        timeout = timeout or self._timeout_s
+        try:
+            return await method(request, timeout=_grpc_timeout(timeout))
+        except grpc.RpcError as error:
+            raise BackendError(self.name, RpcFailure.from_error(error), timeout) from None
+
+    async def stream(
+        self,
+        method: aio.UnaryStreamMultiCallable,
+        request: Request,
+        *,
+        timeout: float | None = None,
+    ) -> AsyncIterator[Any]:
+        """The answers of a server-streaming `method`; the call is cancelled when the
+        caller stops reading (the client went away: the backend's work stops too)."""
+        timeout = timeout or self._timeout_s
+        call = method(request, timeout=_grpc_timeout(timeout))
+        try:
+            async for response in call:
+                yield response
+        except grpc.RpcError as error:
+            raise BackendError(self.name, RpcFailure.from_error(error), timeout) from None
+        finally:
+            call.cancel()
+
     def __getattr__(self, method: str) -> Any:
+        # The services without a typed client yet: `await client.GetSlide(request)`.
         # Built once per method, then found as a plain attribute (tiles call this a lot).
         multicallable = getattr(self._stub, method)
         if isinstance(multicallable, aio.UnaryStreamMultiCallable | aio.StreamStreamMultiCallable):
-            wrapper = self._streaming(multicallable)
+
+            def wrapper(request: Any, *, timeout: float | None = None) -> Any:
+                return self.stream(multicallable, request, timeout=timeout)
+
         else:
-            wrapper = self._unary(multicallable)
+
+            def wrapper(request: Any, *, timeout: float | None = None) -> Any:
+                return self.unary(multicallable, request, timeout=timeout)
+
         setattr(self, method, wrapper)
         return wrapper
-
-    def _unary(self, multicallable: Any) -> Any:
-        async def call(request: Any, *, timeout: float | None = None) -> Any:
-            timeout = timeout or self._timeout_s
-            try:
-                return await multicallable(request, timeout=_grpc_timeout(timeout))
-            except grpc.RpcError as error:
-                raise BackendError(self.name, RpcFailure.from_error(error), timeout) from None
-
-        return call
-
-    def _streaming(self, multicallable: Any) -> Any:
-        async def stream(request: Any, *, timeout: float | None = None) -> AsyncIterator[Any]:
-            timeout = timeout or self._timeout_s
-            call = multicallable(request, timeout=_grpc_timeout(timeout))
-            try:
-                async for response in call:
-                    yield response
-            except grpc.RpcError as error:
-                raise BackendError(self.name, RpcFailure.from_error(error), timeout) from None
-            finally:
-                call.cancel()  # the client went away: stop the backend's work too
-
-        return stream
 
 
 def _grpc_timeout(timeout: float) -> float | None:

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from edge.backends import Backends
+from edge.clients import Clients
 from edge.tile_cache import TileCache
 
 
@@ -17,6 +18,13 @@ async def get_backends(request: Request) -> Backends:
 
 
 BackendsDep = Annotated[Backends, Depends(get_backends)]
+
+
+async def get_clients(request: Request) -> Clients:
+    return request.app.state.clients
+
+
+ClientsDep = Annotated[Clients, Depends(get_clients)]
 
 
 async def get_tile_cache(request: Request) -> TileCache:

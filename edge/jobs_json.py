@@ -1,12 +1,45 @@
-"""Jobs as JSON, shared by the REST routes and the MCP tools."""
+"""Jobs as JSON, shared by the typed clients, the REST routes and the MCP tools."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
+from pydantic import BaseModel, Field
+
 from edge.protojson import enum_to_json, timestamp_to_json
 from micrographia.common.v1 import common_pb2
+
+TERMINAL = {"completed", "failed", "cancelled"}
+
+JOB_STATUS = Field(description="pending, running, completed, failed or cancelled")
+
+
+class JobStarted(BaseModel):
+    job_id: str
+    message: str
+    estimated_duration: float
+
+    @classmethod
+    def of(cls, response: Any) -> JobStarted:
+        """From a Start* RPC's answer (job_id, message, estimated_duration_s)."""
+        return cls(
+            job_id=response.job_id,
+            message=response.message,
+            estimated_duration=response.estimated_duration_s,
+        )
+
+
+class JobCancelling(BaseModel):
+    job_id: str
+    status: str  # "cancelling", or the status the job had already reached
+
+
+class JobError(BaseModel):
+    """Why a job failed (a status's `error`; null unless it failed)."""
+
+    code: str
+    message: str
 
 
 def _time(job: common_pb2.Job, field: str) -> str | None:

@@ -9,10 +9,14 @@ API says: the documented error code, then the problem, e.g.
     INVALID_PARAMETERS: fov: must be at most 2147483647
     FILE_NOT_FOUND: <what the service says of the path>
 
+A failed service call (`BackendError`, raised by a tool as it is: tools do not
+catch it) reads as the REST answer does, `<ERROR_CODE>: <message>`, worded by
+`edge.errors.user_message` (no RPC path, address or exception repr).
+
 `call_tool` is the SDK's documented entry for a call; this rewrites the
 ToolError it raises and keeps the original as `__cause__`, so the SDK still
-logs the rejected fields (never their values). Crashes (UnexpectedToolError)
-and unknown tools keep the SDK's own text.
+logs the rejected fields (never their values). Other crashes
+(UnexpectedToolError) and unknown tools keep the SDK's own text.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from pydantic import ValidationError
 from pydantic_core import ErrorDetails
 
 from common import errors
+from edge.errors import BackendError, user_message
 
 # Bounds read better as words than as pydantic's "less than or equal to".
 _BOUNDS = {
@@ -56,6 +61,12 @@ def invalid_arguments(error: ValidationError) -> str:
     return f"{errors.INVALID_PARAMETERS}: {problems}"
 
 
+def backend_failure(error: BackendError) -> str:
+    """A failed service call as a tool error: `FILE_NOT_FOUND: <the user's terms>`."""
+    message, _ = user_message(error)
+    return f"{error.failure.error_code}: {message}"
+
+
 class EdgeMCPServer(MCPServer):
     """MCPServer whose tool errors are the tool's own text, or for invalid
     arguments `invalid_arguments`, without the SDK's "Error executing tool" frame."""
@@ -63,7 +74,10 @@ class EdgeMCPServer(MCPServer):
     async def call_tool(self, name: str, arguments: dict[str, Any], context: Any = None) -> Any:
         try:
             return await super().call_tool(name, arguments, context)
-        except UnexpectedToolError:
+        except UnexpectedToolError as error:
+            cause = error.__cause__
+            if isinstance(cause, BackendError):
+                raise ToolError(backend_failure(cause)) from cause
             raise
         except ToolError as error:
             cause = error.__cause__

@@ -1,25 +1,24 @@
 """MCP tools for AI assistants (pyama-api.md, "Available MCP Tools").
 
-Each tool is a thin call to a service RPC; a failure comes back to the model
-as a tool error in the user's terms, starting with the documented error code
-("FILE_NOT_FOUND: ...", "INVALID_PARAMETERS: fov: must be at most 2147483647"
-for an argument out of range, see `edge.mcp_server`), never an RPC path, an
-address or an exception repr.
+Each tool is a thin call to a service RPC (through the service's typed client in
+edge/clients/ where it has one); a failure comes back to the model as a tool error
+in the user's terms, starting with the documented error code ("FILE_NOT_FOUND: ...",
+"INVALID_PARAMETERS: fov: must be at most 2147483647" for an argument out of range),
+never an RPC path, an address or an exception repr: `edge.mcp_server` words both.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable
-from typing import Any, TypeVar
+from typing import Any
 
 from mcp.server.mcpserver import Image
-from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import BaseModel, Field
 
 from common import __version__
+from edge import mcp_fitting, mcp_spatial, mcp_workbench
 from edge.backends import Backends
-from edge.errors import BackendError, user_message
+from edge.clients import Clients
 from edge.fields import Int32
 from edge.jobs_json import job_json, job_result
 from edge.mcp_server import EdgeMCPServer
@@ -28,22 +27,12 @@ from micrographia.common.v1 import common_pb2
 from micrographia.microscopy.v1 import microscopy_pb2
 from micrographia.slides.v1 import slides_pb2
 
-T = TypeVar("T")
-
 INSTRUCTIONS = (
     "Micrographia processes time-lapse microscopy (ND2, CZI, TIFF) into single-cell traces. "
     "Find files with list_directory or search_files, load a file's metadata, look at "
     "frames with preview_frame, read the processing config schema, then create a "
     "processing task and follow it with get_task."
 )
-
-
-async def _call(awaitable: Awaitable[T]) -> T:
-    try:
-        return await awaitable
-    except BackendError as error:
-        message, _ = user_message(error)
-        raise ToolError(f"{error.failure.error_code}: {message}") from None
 
 
 class ChannelInput(BaseModel):
@@ -127,7 +116,7 @@ def build_mcp(backends: Backends) -> EdgeMCPServer:
         """Load a microscopy file (ND2, CZI or TIFF) and return its metadata: FOVs,
         frames, channels, channel names, pixel size, time points, dtype and shape."""
         request = microscopy_pb2.LoadMetadataRequest(file_path=file_path)
-        response = await _call(backends.microscopy.LoadMetadata(request))
+        response = await backends.microscopy.LoadMetadata(request)
         return to_json(response.metadata)
 
     @mcp.tool()
@@ -149,7 +138,7 @@ def build_mcp(backends: Backends) -> EdgeMCPServer:
         request = microscopy_pb2.RenderFrameRequest(
             frame=frame, max_size=max_size, overlay_job_id=overlay_task_id or ""
         )
-        response = await _call(backends.microscopy.RenderFrame(request))
+        response = await backends.microscopy.RenderFrame(request)
         return Image(data=response.png, format="png")
 
     @mcp.tool()
@@ -166,7 +155,7 @@ def build_mcp(backends: Backends) -> EdgeMCPServer:
             include_hidden=include_hidden,
             filter_extensions=filter_extensions or [],
         )
-        return to_json(await _call(backends.microscopy.ListDirectory(request)))
+        return to_json(await backends.microscopy.ListDirectory(request))
 
     @mcp.tool()
     async def search_files(
@@ -185,13 +174,13 @@ def build_mcp(backends: Backends) -> EdgeMCPServer:
             extensions=extensions or [],
             max_depth=max_depth,
         )
-        return to_json(await _call(backends.microscopy.SearchFiles(request)))
+        return to_json(await backends.microscopy.SearchFiles(request))
 
     @mcp.tool()
     async def get_processing_config_schema() -> dict[str, Any]:
         """JSON schema of a processing configuration: channels, features and parameters."""
         request = microscopy_pb2.GetProcessingConfigSchemaRequest()
-        response = await _call(backends.microscopy.GetProcessingConfigSchema(request))
+        response = await backends.microscopy.GetProcessingConfigSchema(request)
         return json.loads(response.json_schema)
 
     @mcp.tool()
@@ -204,7 +193,7 @@ def build_mcp(backends: Backends) -> EdgeMCPServer:
         file before the task exists, and a problem comes back naming it.
         `fake` runs a 60-second simulated task for testing (config optional)."""
         request = _workflow_request(file_path, config, fake)
-        response = await _call(backends.microscopy.StartWorkflow(request))
+        response = await backends.microscopy.StartWorkflow(request)
         task = job_json(response.job) if response.HasField("job") else {"id": response.job_id}
         return {**task, "estimated_duration": response.estimated_duration_s}
 
@@ -212,22 +201,20 @@ def build_mcp(backends: Backends) -> EdgeMCPServer:
     async def list_tasks() -> dict[str, Any]:
         """List all processing tasks, newest first, with their status, progress and
         result (null until a task completes)."""
-        response = await _call(backends.microscopy.ListJobs(common_pb2.ListJobsRequest()))
+        response = await backends.microscopy.ListJobs(common_pb2.ListJobsRequest())
         return {"tasks": [task_json(job) for job in response.jobs], "total": response.total}
 
     @mcp.tool()
     async def get_task(task_id: str) -> dict[str, Any]:
         """Status, progress, result (null until it completes), error details and
         timestamps of one task."""
-        response = await _call(backends.microscopy.GetJob(common_pb2.GetJobRequest(job_id=task_id)))
+        response = await backends.microscopy.GetJob(common_pb2.GetJobRequest(job_id=task_id))
         return task_json(response.job)
 
     @mcp.tool()
     async def cancel_task(task_id: str) -> dict[str, Any]:
         """Cancel a pending or running task."""
-        response = await _call(
-            backends.microscopy.CancelJob(common_pb2.CancelJobRequest(job_id=task_id))
-        )
+        response = await backends.microscopy.CancelJob(common_pb2.CancelJobRequest(job_id=task_id))
         return {
             "success": True,
             "task_id": response.job.id,
@@ -238,15 +225,12 @@ def build_mcp(backends: Backends) -> EdgeMCPServer:
     async def list_slides() -> dict[str, Any]:
         """List the uploaded whole-slide images, newest first: id, file name, size in
         pixels, microns per pixel (null when the file does not say), vendor, levels."""
-        response = await _call(backends.slides.ListSlides(slides_pb2.ListSlidesRequest()))
+        response = await backends.slides.ListSlides(slides_pb2.ListSlidesRequest())
         return {"slides": [to_json(slide) for slide in response.slides]}
 
-    # Imported here: both modules use this one's helpers.
-    from edge import mcp_spatial, mcp_workbench
-    from edge.mcp_fitting import register as register_fitting
-
-    register_fitting(mcp, backends)
+    clients = Clients(backends)
+    mcp_fitting.register(mcp, clients)
     mcp_workbench.register(mcp, backends)
-    mcp_spatial.register(mcp, backends)
-    mcp_spatial.register_slide_analysis(mcp, backends)
+    mcp_spatial.register(mcp, clients)
+    mcp_spatial.register_slide_analysis(mcp, clients)
     return mcp

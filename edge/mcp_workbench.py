@@ -11,7 +11,6 @@ from pydantic import BaseModel, Field
 
 from edge.backends import Backends
 from edge.fields import Int32, Int64
-from edge.mcp_tools import _call as call
 from edge.protojson import to_json
 from micrographia.analysis.v1 import analysis_pb2
 from micrographia.microscopy.v1 import microscopy_pb2 as pb
@@ -77,14 +76,14 @@ def register(mcp: MCPServer, backends: Backends) -> None:
             limit=limit,
             good=good,
         )
-        return to_json(await call(backends.microscopy.ListCells(request)))
+        return to_json(await backends.microscopy.ListCells(request))
 
     @mcp.tool()
     async def get_cell(traces_path: str, cell: Int64, fov: Int32 = 0) -> dict[str, Any]:
         """One cell's trace (frame, time, position, box and every feature, in frame
         order) and its lineage (parent, daughters)."""
         request = pb.GetCellRequest(traces_path=traces_path, fov=fov, cell=cell)
-        return to_json(await call(backends.microscopy.GetCell(request)))
+        return to_json(await backends.microscopy.GetCell(request))
 
     @mcp.tool()
     async def preview_cell(
@@ -95,9 +94,7 @@ def register(mcp: MCPServer, backends: Backends) -> None:
         request = pb.RenderCellStripRequest(
             traces_path=traces_path, fov=fov, cell=cell, channel=channel, n_crops=n_crops
         )
-        return Image(
-            data=(await call(backends.microscopy.RenderCellStrip(request))).png, format="png"
-        )
+        return Image(data=(await backends.microscopy.RenderCellStrip(request)).png, format="png")
 
     @mcp.tool()
     async def set_cell_quality(
@@ -115,14 +112,14 @@ def register(mcp: MCPServer, backends: Backends) -> None:
         )
         if rule is not None:
             request.rule.CopyFrom(pb.QualityRule(**rule.model_dump(exclude_none=True)))
-        return to_json(await call(backends.microscopy.SetCellQuality(request)))
+        return to_json(await backends.microscopy.SetCellQuality(request))
 
     @mcp.tool()
     async def get_samples(sample_yaml: str = "", input_dir: str = "") -> dict[str, Any]:
         """Read a samples YAML (names and FOV ranges) and list the FOVs with traces in
         a workflow's output folder."""
         request = pb.GetSamplesRequest(sample_yaml=sample_yaml, input_dir=input_dir)
-        return to_json(await call(backends.microscopy.GetSamples(request)))
+        return to_json(await backends.microscopy.GetSamples(request))
 
     @mcp.tool()
     async def save_samples(
@@ -139,7 +136,7 @@ def register(mcp: MCPServer, backends: Backends) -> None:
             input_dir=input_dir,
             merge_output_dir=merge_output_dir,
         )
-        return to_json(await call(backends.microscopy.SaveSamples(request)))
+        return to_json(await backends.microscopy.SaveSamples(request))
 
     @mcp.tool()
     async def get_fitted_cells(
@@ -160,7 +157,7 @@ def register(mcp: MCPServer, backends: Backends) -> None:
             offset=offset,
             limit=limit,
         )
-        return to_json(await call(backends.analysis.GetFittedCells(request)))
+        return to_json(await backends.analysis.GetFittedCells(request))
 
     @mcp.tool()
     async def export_fitted_cells(
@@ -171,7 +168,7 @@ def register(mcp: MCPServer, backends: Backends) -> None:
         request = analysis_pb2.ExportFittedCellsRequest(
             job_ids=job_ids, filter=(filter or FittedCellFilter()).message()
         )
-        return (await call(backends.analysis.ExportFittedCells(request))).csv
+        return (await backends.analysis.ExportFittedCells(request)).csv
 
     @mcp.tool()
     async def plot_parameter_by_sample(
@@ -187,9 +184,7 @@ def register(mcp: MCPServer, backends: Backends) -> None:
             filter=(filter or FittedCellFilter()).message(),
             bins=bins,
         )
-        return Image(
-            data=(await call(backends.analysis.PlotSampleHistograms(request))).png, format="png"
-        )
+        return Image(data=(await backends.analysis.PlotSampleHistograms(request)).png, format="png")
 
     @mcp.tool()
     async def plot_parameter_scatter(
@@ -202,6 +197,4 @@ def register(mcp: MCPServer, backends: Backends) -> None:
         request = analysis_pb2.PlotParameterScatterRequest(
             job_ids=job_ids, x=x, y=y, filter=(filter or FittedCellFilter()).message()
         )
-        return Image(
-            data=(await call(backends.analysis.PlotParameterScatter(request))).png, format="png"
-        )
+        return Image(data=(await backends.analysis.PlotParameterScatter(request)).png, format="png")

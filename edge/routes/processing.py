@@ -13,16 +13,10 @@ from pydantic import BaseModel, Field
 from edge.dependencies import BackendsDep
 from edge.envelope import Envelope, ok
 from edge.fields import Int32, RequestModel
-from edge.jobs_json import job_json, job_status
+from edge.job_routes import JOB_STARTED, add_job_routes, job_started
+from edge.jobs_json import JOB_STATUS, JobError, JobStarted, job_json, job_status
 from edge.openapi import PydanticJSONResponse, binary_body, json_body, proto_body
 from edge.protojson import json_schema, to_json
-from edge.routes.job_routes import (
-    JOB_STARTED,
-    JOB_STATUS,
-    JobError,
-    add_job_routes,
-    job_started,
-)
 from micrographia.common.v1 import common_pb2
 from micrographia.microscopy.v1 import microscopy_pb2 as pb
 
@@ -357,13 +351,13 @@ async def frame(
 @router.post("/workflow/start", summary="Start the processing workflow", **JOB_STARTED)
 async def start_workflow(body: WorkflowStartBody, backends: BackendsDep) -> dict[str, Any]:
     response = await backends.microscopy.StartWorkflow(workflow_request(body))
-    return job_started(response, "Workflow started successfully")
+    return job_started(JobStarted.of(response), "Workflow started successfully")
 
 
 add_job_routes(
     router,
     prefix="/workflow",
-    service="microscopy",
+    jobs=lambda clients: clients.microscopy_jobs,
     noun="workflow",
     status_json=workflow_status_json,
     status_model=WorkflowStatus,

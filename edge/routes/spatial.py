@@ -1,5 +1,6 @@
 """/api/inference, /api/roi, /api/boxes: viewport analysis with live progress,
-spatial statistics, analysis boxes and QuPath exports (slidekick-api.md)."""
+spatial statistics, analysis boxes and QuPath exports (slidekick-api.md), over
+`SpatialClient`."""
 
 from __future__ import annotations
 
@@ -9,13 +10,19 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
-from pydantic import BaseModel, Field
 
-from edge.backends import NO_DEADLINE
-from edge.dependencies import BackendsDep
-from edge.fields import Int32, RequestModel
+from edge.clients.spatial import (
+    AnalysisBoxDetail,
+    AnalysisBoxList,
+    RoiStats,
+    RoiStatsBody,
+    ViewportBody,
+    ViewportNuclei,
+    box_json,
+)
+from edge.dependencies import ClientsDep
 from edge.openapi import sse_body
-from edge.protojson import json_schema, timestamp_to_json, to_json
+from edge.protojson import json_schema, to_json
 from edge.sse import Event, event_stream
 from micrographia.spatial.v1 import spatial_pb2 as pb
 
@@ -24,106 +31,6 @@ roi_router = APIRouter(prefix="/api/roi", tags=["roi"])
 boxes_router = APIRouter(prefix="/api/boxes", tags=["boxes"])
 
 GEOJSON = "application/geo+json"
-
-
-class ViewportBody(RequestModel):
-    slide_id: uuid.UUID
-    x: float = Field(description="Top-left X in level-0 pixels")
-    y: float = Field(description="Top-left Y in level-0 pixels")
-    width: float = Field(gt=0)
-    height: float = Field(gt=0)
-    level: Int32 = Field(
-        0, ge=0, description="The viewer's zoom hint; the rectangle is level 0 whatever it says"
-    )
-
-
-class RoiStatsBody(RequestModel):
-    slide_id: uuid.UUID
-    x_min: float
-    y_min: float
-    x_max: float
-    y_max: float
-
-
-# Response bodies, as documented ----------------------------------------------------
-
-
-class BoundsL0(BaseModel):
-    x_min: float
-    y_min: float
-    x_max: float
-    y_max: float
-
-
-class CellTypeCount(BaseModel):
-    cell_type: int
-    cell_type_name: str
-    count: int
-    fraction: float
-
-
-class CellTypeEntry(BaseModel):
-    count: int
-    name: str
-
-
-class NucleusOut(BaseModel):
-    id: int
-    x: float
-    y: float
-    cell_type: int
-    cell_type_name: str
-    probability: float
-
-
-class AnalysisBoxOut(BaseModel):
-    id: str
-    slide_id: str
-    label: str
-    x_min: float
-    y_min: float
-    x_max: float
-    y_max: float
-    total_nuclei: int
-    area_mm2: float
-    density_per_mm2: float
-    neoplastic_ratio: float
-    cell_type_counts: dict[str, CellTypeEntry] = Field(
-        description="Every cell type by its index: count and name"
-    )
-    created_at: str | None
-
-
-class AnalysisBoxDetail(AnalysisBoxOut):
-    cell_type_breakdown: list[CellTypeCount]
-    shannon_h: float
-    inflammatory_index: float | None
-    immune_tumour_ratio: float | None
-    ne_epithelial_ratio: float | None
-    viability: float | None
-
-
-class AnalysisBoxList(BaseModel):
-    slide_id: str
-    boxes: list[AnalysisBoxOut]
-
-
-class RoiStats(BaseModel):
-    slide_id: str
-    total_nuclei: int
-    area_mm2: float
-    density_per_mm2: float
-    neoplastic_ratio: float
-    cell_type_breakdown: list[CellTypeCount]
-    mpp: float
-    bounds_l0: BoundsL0
-
-
-class ViewportNuclei(BaseModel):
-    slide_id: str
-    bounds_l0: BoundsL0
-    nuclei: list[NucleusOut]
-    truncated: bool = Field(description="True when the 50,000 cap cut the list")
 
 
 def _object(properties: dict[str, Any], title: str) -> dict[str, Any]:
@@ -210,41 +117,6 @@ def _viewport_events() -> dict[str, dict[str, Any]]:
     return {"progress": progress, "complete": complete}
 
 
-# Protos -> documented JSON ------------------------------------------------------------
-
-
-def _bounds_json(bounds: pb.Bounds) -> dict[str, float]:
-    return {
-        "x_min": bounds.x_min,
-        "y_min": bounds.y_min,
-        "x_max": bounds.x_max,
-        "y_max": bounds.y_max,
-    }
-
-
-def _region(body: RoiStatsBody) -> tuple[str, pb.Bounds]:
-    bounds = pb.Bounds(x_min=body.x_min, y_min=body.y_min, x_max=body.x_max, y_max=body.y_max)
-    return str(body.slide_id), bounds
-
-
-def box_json(box: pb.AnalysisBox) -> dict[str, Any]:
-    return {
-        "id": box.id,
-        "slide_id": box.slide_id,
-        "label": box.label,
-        **_bounds_json(box.bounds),
-        "total_nuclei": box.total_nuclei,
-        "area_mm2": box.area_mm2,
-        "density_per_mm2": box.density_per_mm2,
-        "neoplastic_ratio": box.neoplastic_ratio,
-        "cell_type_counts": {
-            str(item.cell_type): {"count": item.count, "name": item.cell_type_name}
-            for item in box.cell_type_counts
-        },
-        "created_at": timestamp_to_json(box.created_at) if box.HasField("created_at") else None,
-    }
-
-
 def viewport_event(message: pb.AnalyzeViewportResponse) -> Event | None:
     """One AnalyzeViewport message as its documented SSE event."""
     if message.HasField("progress"):
@@ -290,7 +162,7 @@ async def _download(chunks: AsyncIterator[pb.ExportGeoJsonResponse], filename: s
     response_class=StreamingResponse,
     responses=sse_body(_viewport_events()),
 )
-async def viewport_stream(body: ViewportBody, http_request: Request, backends: BackendsDep):
+async def viewport_stream(body: ViewportBody, http_request: Request, clients: ClientsDep):
     """`x, y, width, height` are level-0 pixels whatever `level` says (the viewer's
     zoom hint, any value from 0 up). A `progress` event each time something
     changes (a phase begins, a batch is done; keep-alive comments while nothing
@@ -298,56 +170,32 @@ async def viewport_stream(body: ViewportBody, http_request: Request, backends: B
     `count`; a failure after the stream began is an `error` event (`type`,
     `message`, `error_code`). A client that disconnects cancels the analysis:
     nothing is stored."""
-    request = pb.AnalyzeViewportRequest(
-        slide_id=str(body.slide_id),
-        x=body.x,
-        y=body.y,
-        width=body.width,
-        height=body.height,
-        level=body.level,
-    )
 
     async def events() -> AsyncIterator[Event]:
-        async for message in backends.spatial.AnalyzeViewport(request, timeout=NO_DEADLINE):
+        async for message in clients.spatial.analyze_viewport(body):
             event = viewport_event(message)
             if event is not None:
                 yield event
 
-    keepalive_s = backends.settings.sse_keepalive_s
+    keepalive_s = clients.settings.sse_keepalive_s
     return await event_stream(events(), keepalive_s, request=http_request)
 
 
 @roi_router.post("/stats", summary="Spatial statistics of a rectangle", response_model=RoiStats)
-async def roi_stats(body: RoiStatsBody, backends: BackendsDep) -> dict[str, Any]:
+async def roi_stats(body: RoiStatsBody, clients: ClientsDep) -> dict[str, Any]:
     """Nuclei whose centroid lies in the rectangle (clamped to the slide), each
     place counted once where analyses overlap: the newest analysis stands."""
-    slide_id, bounds = _region(body)
-    response = await backends.spatial.GetRoiStats(
-        pb.GetRoiStatsRequest(slide_id=slide_id, bounds=bounds)
-    )
-    data = to_json(response)
-    data["bounds_l0"] = _bounds_json(response.bounds_l0)
-    return data
+    return await clients.spatial.roi_stats(str(body.slide_id), body.region())
 
 
 @roi_router.post(
     "/nuclei", summary="Stored nuclei in a viewport (no inference)", response_model=ViewportNuclei
 )
-async def roi_nuclei(body: ViewportBody, backends: BackendsDep) -> dict[str, Any]:
+async def roi_nuclei(body: ViewportBody, clients: ClientsDep) -> dict[str, Any]:
     """`x, y, width, height` are level-0 pixels whatever `level` says (the viewer's
     zoom hint, any value from 0 up). At most 50,000 nuclei; `truncated` says when
     there were more."""
-    response = await backends.spatial.ListNucleiInViewport(
-        pb.ListNucleiInViewportRequest(
-            slide_id=str(body.slide_id),
-            x=body.x,
-            y=body.y,
-            width=body.width,
-            height=body.height,
-            level=body.level,
-        )
-    )
-    return to_json(response)
+    return await clients.spatial.nuclei_in_viewport(body)
 
 
 @roi_router.post(
@@ -356,23 +204,18 @@ async def roi_nuclei(body: ViewportBody, backends: BackendsDep) -> dict[str, Any
     response_class=StreamingResponse,
     responses=GEOJSON_BODY,
 )
-async def roi_geojson(body: RoiStatsBody, backends: BackendsDep) -> Response:
-    slide_id, bounds = _region(body)
-    region = pb.SlideRegion(slide_id=slide_id, bounds=bounds)
-    chunks = backends.spatial.ExportGeoJson(
-        pb.ExportGeoJsonRequest(region=region), timeout=backends.settings.stream_timeout_s
-    )
+async def roi_geojson(body: RoiStatsBody, clients: ClientsDep) -> Response:
+    slide_id = str(body.slide_id)
+    region = pb.SlideRegion(slide_id=slide_id, bounds=body.region())
+    chunks = clients.spatial.export_geojson(pb.ExportGeoJsonRequest(region=region))
     return await _download(chunks, f"roi-{slide_id}.geojson")
 
 
 @boxes_router.get(
     "/{slide_id}", summary="A slide's analysis boxes, newest first", response_model=AnalysisBoxList
 )
-async def list_boxes(slide_id: uuid.UUID, backends: BackendsDep) -> dict[str, Any]:
-    response = await backends.spatial.ListAnalysisBoxes(
-        pb.ListAnalysisBoxesRequest(slide_id=str(slide_id))
-    )
-    return {"slide_id": response.slide_id, "boxes": [box_json(box) for box in response.boxes]}
+async def list_boxes(slide_id: uuid.UUID, clients: ClientsDep) -> dict[str, Any]:
+    return await clients.spatial.boxes(str(slide_id))
 
 
 @boxes_router.get(
@@ -380,14 +223,9 @@ async def list_boxes(slide_id: uuid.UUID, backends: BackendsDep) -> dict[str, An
     summary="One box with its derived clinical metrics",
     response_model=AnalysisBoxDetail,
 )
-async def box_detail(box_id: uuid.UUID, backends: BackendsDep) -> dict[str, Any]:
+async def box_detail(box_id: uuid.UUID, clients: ClientsDep) -> dict[str, Any]:
     """The figures of the box's own run; ratios that would divide by zero are null."""
-    response = await backends.spatial.GetAnalysisBox(pb.GetAnalysisBoxRequest(box_id=str(box_id)))
-    return {
-        **box_json(response.box),
-        "cell_type_breakdown": [to_json(item) for item in response.box.cell_type_counts],
-        **to_json(response.metrics),
-    }
+    return await clients.spatial.box_detail(str(box_id))
 
 
 @boxes_router.get(
@@ -396,16 +234,14 @@ async def box_detail(box_id: uuid.UUID, backends: BackendsDep) -> dict[str, Any]
     response_class=StreamingResponse,
     responses=GEOJSON_BODY,
 )
-async def box_geojson(box_id: uuid.UUID, backends: BackendsDep) -> Response:
+async def box_geojson(box_id: uuid.UUID, clients: ClientsDep) -> Response:
     """The box's nuclei that no newer analysis covers, so exports of overlapping
     boxes never hold a nucleus twice."""
-    chunks = backends.spatial.ExportGeoJson(
-        pb.ExportGeoJsonRequest(box_id=str(box_id)), timeout=backends.settings.stream_timeout_s
-    )
+    chunks = clients.spatial.export_geojson(pb.ExportGeoJsonRequest(box_id=str(box_id)))
     return await _download(chunks, f"box-{box_id}.geojson")
 
 
 @boxes_router.delete("/{box_id}", status_code=204, summary="Delete a box and its nuclei")
-async def delete_box(box_id: uuid.UUID, backends: BackendsDep) -> Response:
-    await backends.spatial.DeleteAnalysisBox(pb.DeleteAnalysisBoxRequest(box_id=str(box_id)))
+async def delete_box(box_id: uuid.UUID, clients: ClientsDep) -> Response:
+    await clients.spatial.delete_box(str(box_id))
     return Response(status_code=204)

@@ -8,12 +8,12 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from edge.backends import NO_DEADLINE
-from edge.dependencies import BackendsDep
+from edge.clients import Clients, JobsClient
+from edge.dependencies import ClientsDep
 from edge.envelope import Envelope, ok
-from edge.jobs_json import job_status
+from edge.jobs_json import JobCancelling, JobStarted, job_status
 from edge.openapi import sse_body
 from edge.sse import Event, event_stream
 from micrographia.common.v1 import common_pb2
@@ -21,39 +21,18 @@ from micrographia.common.v1 import common_pb2
 StatusJson = Callable[[common_pb2.Job], dict[str, Any]]
 
 
-class JobStarted(BaseModel):
-    job_id: str
-    message: str
-    estimated_duration: float
-
-
-class JobCancelling(BaseModel):
-    job_id: str
-    status: str  # "cancelling", or the status the job had already reached
-
-
-class JobError(BaseModel):
-    """Why a job failed (a status's `error`; null unless it failed)."""
-
-    code: str
-    message: str
-
-
-JOB_STATUS = Field(description="pending, running, completed, failed or cancelled")
-
-
 # Bodies in the envelope; a body without a message keeps having no `message` key.
 ENVELOPE = {"response_model_exclude_unset": True}
 JOB_STARTED = {"response_model": Envelope[JobStarted], **ENVELOPE}
 
 
-def job_started(response: Any, fallback_message: str) -> dict[str, Any]:
+def job_started(started: JobStarted, fallback_message: str) -> dict[str, Any]:
     """The documented answer to starting a job (StartWorkflow, StartFitting)."""
     return ok(
         {
-            "job_id": response.job_id,
-            "message": response.message or fallback_message,
-            "estimated_duration": response.estimated_duration_s,
+            "job_id": started.job_id,
+            "message": started.message or fallback_message,
+            "estimated_duration": started.estimated_duration,
         }
     )
 
@@ -62,13 +41,13 @@ def add_job_routes(
     router: APIRouter,
     *,
     prefix: str,
-    service: str,
+    jobs: Callable[[Clients], JobsClient],
     noun: str,
     status_json: StatusJson,
     status_model: type[BaseModel],
 ) -> None:
     """GET {prefix}/status/{job_id}, GET {prefix}/events/{job_id} (SSE) and
-    POST {prefix}/cancel/{job_id}, answered by `service`'s job RPCs;
+    POST {prefix}/cancel/{job_id}, answered by the `jobs` client of `clients`;
     `status_model` documents what `status_json` makes."""
 
     @router.get(
@@ -77,9 +56,9 @@ def add_job_routes(
         response_model=Envelope[status_model],  # type: ignore[valid-type]
         **ENVELOPE,
     )
-    async def status(job_id: str, backends: BackendsDep) -> dict[str, Any]:
-        response = await backends[service].GetJob(common_pb2.GetJobRequest(job_id=job_id))
-        return ok(status_json(response.job), response.job.message)
+    async def status(job_id: str, clients: ClientsDep) -> dict[str, Any]:
+        job = await jobs(clients).job(job_id)
+        return ok(status_json(job), job.message)
 
     @router.get(
         f"{prefix}/events/{{job_id}}",
@@ -87,14 +66,13 @@ def add_job_routes(
         response_class=StreamingResponse,
         responses=sse_body({"progress": {"$ref": f"#/components/schemas/{status_model.__name__}"}}),
     )
-    async def events(job_id: str, request: Request, backends: BackendsDep):
+    async def events(job_id: str, request: Request, clients: ClientsDep):
         async def progress() -> AsyncIterator[Event]:
             # No deadline: the stream lives as long as the job (or the client).
-            watch = common_pb2.WatchJobRequest(job_id=job_id)
-            async for job in backends[service].WatchJob(watch, timeout=NO_DEADLINE):
+            async for job in jobs(clients).watch(job_id):
                 yield "progress", status_json(job)
 
-        keepalive_s = backends.settings.sse_keepalive_s
+        keepalive_s = clients.settings.sse_keepalive_s
         return await event_stream(progress(), keepalive_s, request=request)
 
     @router.post(
@@ -103,9 +81,8 @@ def add_job_routes(
         response_model=Envelope[JobCancelling],
         **ENVELOPE,
     )
-    async def cancel(job_id: str, backends: BackendsDep) -> dict[str, Any]:
-        response = await backends[service].CancelJob(common_pb2.CancelJobRequest(job_id=job_id))
-        state = job_status(response.job)
+    async def cancel(job_id: str, clients: ClientsDep) -> dict[str, Any]:
+        state = job_status(await jobs(clients).cancel(job_id))
         return ok(
             {"job_id": job_id, "status": "cancelling" if state == "running" else state},
             f"{noun.capitalize()} cancellation requested",
