@@ -80,7 +80,9 @@ class JobsServicerMixin:
     async def ListJobs(self, request: common_pb2.ListJobsRequest, context: aio.ServicerContext):
         statuses = [_STATUS_FROM_PROTO[s] for s in request.statuses if s in _STATUS_FROM_PROTO]
         limit = request.limit if request.limit > 0 else 100
-        jobs, total = await self.jobs.store.list(statuses, request.type or None, min(limit, 1000))
+        jobs, total = await self.jobs.store.list(
+            statuses, request.type or None, min(limit, 1000), labels=dict(request.labels)
+        )
         counts = await self.jobs.store.counts()
         return common_pb2.ListJobsResponse(
             jobs=[job_to_proto(job, self.service_name) for job in jobs],

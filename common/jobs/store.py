@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Mapping
 from datetime import UTC, datetime, time
 from typing import Any
 
@@ -101,18 +101,25 @@ class JobStore:
         statuses: Iterable[JobStatus] = (),
         job_type: str | None = None,
         limit: int = 100,
+        labels: Mapping[str, str] | None = None,
     ) -> tuple[list[JobRecord], int]:
-        """Jobs newest first, and how many matched before `limit`."""
+        """Jobs newest first, and how many matched before `limit`. `labels`: only jobs
+        whose labels include every one of these (jsonb containment)."""
         status_names = [status.value for status in statuses] or None
-        where = "($1::text[] IS NULL OR status = ANY($1)) AND ($2::text IS NULL OR type = $2)"
+        wanted = json.dumps(dict(labels)) if labels else None
+        where = (
+            "($1::text[] IS NULL OR status = ANY($1)) AND ($2::text IS NULL OR type = $2)"
+            " AND ($3::text IS NULL OR labels @> $3::jsonb)"
+        )
         rows = await self._pool.fetch(
-            f"SELECT {_COLUMNS} FROM jobs WHERE {where} ORDER BY created_at DESC LIMIT $3",
+            f"SELECT {_COLUMNS} FROM jobs WHERE {where} ORDER BY created_at DESC LIMIT $4",
             status_names,
             job_type,
+            wanted,
             limit,
         )
         total = await self._pool.fetchval(
-            f"SELECT count(*) FROM jobs WHERE {where}", status_names, job_type
+            f"SELECT count(*) FROM jobs WHERE {where}", status_names, job_type, wanted
         )
         return [_record(row) for row in rows], total
 

@@ -48,7 +48,11 @@ class JobsClient:
         type: str = "",
         statuses: Sequence[int] = (),
         limit: int = 0,
+        labels: dict[str, str] | None = None,
     ) -> common_pb2.ListJobsResponse:
+        """Jobs newest first; `labels`: only those whose labels include all of these."""
         backend = self._backend
-        request = common_pb2.ListJobsRequest(type=type, statuses=statuses, limit=limit)
+        request = common_pb2.ListJobsRequest(
+            type=type, statuses=statuses, limit=limit, labels=labels or {}
+        )
         return await backend.unary(backend.stub.ListJobs, request)

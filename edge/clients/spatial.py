@@ -361,19 +361,13 @@ class SpatialClient(JobsClient):
     ) -> dict[str, Any]:
         """`SlideAnalysisList`, newest first."""
         statuses = [common_pb2.JOB_STATUS_PENDING, common_pb2.JOB_STATUS_RUNNING] if active else []
-        # The slide filter is the edge's (jobs are listed by type and status), so ask
-        # for the service's maximum and cut to `limit` after filtering.
+        labels = {"slide_id": str(slide_id)} if slide_id else None
         response = await self.jobs(
-            type=SLIDE_ANALYSIS_JOB, statuses=statuses, limit=1000 if slide_id else limit
+            type=SLIDE_ANALYSIS_JOB, statuses=statuses, limit=limit, labels=labels
         )
-        analyses = [
-            slide_analysis_json(job)
-            for job in response.jobs
-            if slide_id is None or job.labels.get("slide_id") == str(slide_id)
-        ]
         return {
-            "analyses": analyses[:limit],
-            "total": len(analyses) if slide_id else response.total,
+            "analyses": [slide_analysis_json(job) for job in response.jobs],
+            "total": response.total,
         }
 
     async def slide_analysis_regions(self, job_id: str) -> dict[str, Any]:

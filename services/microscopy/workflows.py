@@ -72,17 +72,20 @@ class Workflows:
         runs would write the same step files. (A check, then a create: two starts in
         the same instant could both pass; the files' temporary names keep each whole.)
         """
-        active, _ = await self.jobs.store.list(
-            (JobStatus.PENDING, JobStatus.RUNNING), WORKFLOW_JOB, limit=1000
+        writing, _ = await self.jobs.store.list(
+            (JobStatus.PENDING, JobStatus.RUNNING),
+            WORKFLOW_JOB,
+            limit=1,
+            labels={"output_dir": str(plan.output_dir)},
         )
-        for other in active:
-            if other.labels.get("output_dir") == str(plan.output_dir):
-                raise errors.AlreadyExists(
-                    f"job {other.id} is already writing to {plan.output_dir}; "
-                    "cancel it or choose another output_dir",
-                    job_id=other.id,
-                    output_dir=plan.output_dir,
-                )
+        if writing:
+            other = writing[0]
+            raise errors.AlreadyExists(
+                f"job {other.id} is already writing to {plan.output_dir}; "
+                "cancel it or choose another output_dir",
+                job_id=other.id,
+                output_dir=plan.output_dir,
+            )
         job = await self.jobs.submit(
             WORKFLOW_JOB,
             self._work,

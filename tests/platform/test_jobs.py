@@ -176,3 +176,23 @@ async def test_unknown_and_malformed_ids_are_job_not_found(store):
         with pytest.raises(errors.NotFound) as raised:
             await store.get(job_id)
         assert raised.value.code == errors.JOB_NOT_FOUND
+
+
+async def test_list_filters_by_labels_in_the_database(store):
+    """Only jobs whose labels include every label asked for; the total counts them all,
+    past `limit` (no listing of every job to filter in Python)."""
+    slide_a, slide_b = str(uuid.uuid4()), str(uuid.uuid4())
+    for _ in range(3):
+        await store.create("slide_analysis", labels={"slide_id": slide_a, "box_id": "x"})
+    other = await store.create("slide_analysis", labels={"slide_id": slide_b})
+    await store.create("workflow", labels={"slide_id": slide_a})
+
+    jobs, total = await store.list(job_type="slide_analysis", labels={"slide_id": slide_a}, limit=2)
+    assert total == 3 and len(jobs) == 2
+    assert all(job.labels["slide_id"] == slide_a for job in jobs)
+    jobs, total = await store.list(labels={"slide_id": slide_b})
+    assert [job.id for job in jobs] == [other.id] and total == 1
+    _, total = await store.list(labels={"slide_id": slide_a, "box_id": "y"})
+    assert total == 0
+    _, everything = await store.list(labels={})
+    assert everything == 5

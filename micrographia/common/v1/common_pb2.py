@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#micrographia/common/v1/common.proto\x12\x16micrographia.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa4\x02\n\x0bJobProgress\x12\x0f\n\x07\x63urrent\x18\x01 \x01(\x03\x12\r\n\x05total\x18\x02 \x01(\x03\x12\x12\n\npercentage\x18\x03 \x01(\x01\x12\x14\n\x0c\x63urrent_step\x18\x04 \x01(\t\x12\x17\n\x0fsteps_completed\x18\x05 \x03(\t\x12\"\n\x15\x65stimated_remaining_s\x18\x06 \x01(\x01H\x00\x88\x01\x01\x12\x43\n\x08\x63ounters\x18\x07 \x03(\x0b\x32\x31.micrographia.common.v1.JobProgress.CountersEntry\x1a/\n\rCountersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x42\x18\n\x16_estimated_remaining_s\")\n\x08JobError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\"\xb4\x04\n\x03Job\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x31\n\x06status\x18\x03 \x01(\x0e\x32!.micrographia.common.v1.JobStatus\x12\x35\n\x08progress\x18\x04 \x01(\x0b\x32#.micrographia.common.v1.JobProgress\x12\x0f\n\x07message\x18\x05 \x01(\t\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstarted_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x05\x65rror\x18\n \x01(\x0b\x32 .micrographia.common.v1.JobError\x12\x18\n\x10\x63\x61ncel_requested\x18\x0b \x01(\x08\x12\x37\n\x06labels\x18\x0c \x03(\x0b\x32\'.micrographia.common.v1.Job.LabelsEntry\x12\x0f\n\x07service\x18\r \x01(\t\x12\x13\n\x0bresult_json\x18\x0e \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"u\n\tJobCounts\x12\x0f\n\x07pending\x18\x01 \x01(\x03\x12\x0f\n\x07running\x18\x02 \x01(\x03\x12\x17\n\x0f\x63ompleted_today\x18\x03 \x01(\x03\x12\x14\n\x0c\x66\x61iled_today\x18\x04 \x01(\x03\x12\x17\n\x0f\x63\x61ncelled_today\x18\x05 \x01(\x03\"\x1f\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\":\n\x0eGetJobResponse\x12(\n\x03job\x18\x01 \x01(\x0b\x32\x1b.micrographia.common.v1.Job\"c\n\x0fListJobsRequest\x12\x33\n\x08statuses\x18\x01 \x03(\x0e\x32!.micrographia.common.v1.JobStatus\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0c\n\x04type\x18\x03 \x01(\t\"\x7f\n\x10ListJobsResponse\x12)\n\x04jobs\x18\x01 \x03(\x0b\x32\x1b.micrographia.common.v1.Job\x12\r\n\x05total\x18\x02 \x01(\x03\x12\x31\n\x06\x63ounts\x18\x03 \x01(\x0b\x32!.micrographia.common.v1.JobCounts\"\"\n\x10\x43\x61ncelJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"=\n\x11\x43\x61ncelJobResponse\x12(\n\x03job\x18\x01 \x01(\x0b\x32\x1b.micrographia.common.v1.Job\"!\n\x0fWatchJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t*\xa2\x01\n\tJobStatus\x12\x1a\n\x16JOB_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12JOB_STATUS_PENDING\x10\x01\x12\x16\n\x12JOB_STATUS_RUNNING\x10\x02\x12\x18\n\x14JOB_STATUS_COMPLETED\x10\x03\x12\x15\n\x11JOB_STATUS_FAILED\x10\x04\x12\x18\n\x14JOB_STATUS_CANCELLED\x10\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#micrographia/common/v1/common.proto\x12\x16micrographia.common.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa4\x02\n\x0bJobProgress\x12\x0f\n\x07\x63urrent\x18\x01 \x01(\x03\x12\r\n\x05total\x18\x02 \x01(\x03\x12\x12\n\npercentage\x18\x03 \x01(\x01\x12\x14\n\x0c\x63urrent_step\x18\x04 \x01(\t\x12\x17\n\x0fsteps_completed\x18\x05 \x03(\t\x12\"\n\x15\x65stimated_remaining_s\x18\x06 \x01(\x01H\x00\x88\x01\x01\x12\x43\n\x08\x63ounters\x18\x07 \x03(\x0b\x32\x31.micrographia.common.v1.JobProgress.CountersEntry\x1a/\n\rCountersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x42\x18\n\x16_estimated_remaining_s\")\n\x08JobError\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x0f\n\x07message\x18\x02 \x01(\t\"\xb4\x04\n\x03Job\x12\n\n\x02id\x18\x01 \x01(\t\x12\x0c\n\x04type\x18\x02 \x01(\t\x12\x31\n\x06status\x18\x03 \x01(\x0e\x32!.micrographia.common.v1.JobStatus\x12\x35\n\x08progress\x18\x04 \x01(\x0b\x32#.micrographia.common.v1.JobProgress\x12\x0f\n\x07message\x18\x05 \x01(\t\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nstarted_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x05\x65rror\x18\n \x01(\x0b\x32 .micrographia.common.v1.JobError\x12\x18\n\x10\x63\x61ncel_requested\x18\x0b \x01(\x08\x12\x37\n\x06labels\x18\x0c \x03(\x0b\x32\'.micrographia.common.v1.Job.LabelsEntry\x12\x0f\n\x07service\x18\r \x01(\t\x12\x13\n\x0bresult_json\x18\x0e \x01(\t\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"u\n\tJobCounts\x12\x0f\n\x07pending\x18\x01 \x01(\x03\x12\x0f\n\x07running\x18\x02 \x01(\x03\x12\x17\n\x0f\x63ompleted_today\x18\x03 \x01(\x03\x12\x14\n\x0c\x66\x61iled_today\x18\x04 \x01(\x03\x12\x17\n\x0f\x63\x61ncelled_today\x18\x05 \x01(\x03\"\x1f\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\":\n\x0eGetJobResponse\x12(\n\x03job\x18\x01 \x01(\x0b\x32\x1b.micrographia.common.v1.Job\"\xd7\x01\n\x0fListJobsRequest\x12\x33\n\x08statuses\x18\x01 \x03(\x0e\x32!.micrographia.common.v1.JobStatus\x12\r\n\x05limit\x18\x02 \x01(\x05\x12\x0c\n\x04type\x18\x03 \x01(\t\x12\x43\n\x06labels\x18\x04 \x03(\x0b\x32\x33.micrographia.common.v1.ListJobsRequest.LabelsEntry\x1a-\n\x0bLabelsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x7f\n\x10ListJobsResponse\x12)\n\x04jobs\x18\x01 \x03(\x0b\x32\x1b.micrographia.common.v1.Job\x12\r\n\x05total\x18\x02 \x01(\x03\x12\x31\n\x06\x63ounts\x18\x03 \x01(\x0b\x32!.micrographia.common.v1.JobCounts\"\"\n\x10\x43\x61ncelJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"=\n\x11\x43\x61ncelJobResponse\x12(\n\x03job\x18\x01 \x01(\x0b\x32\x1b.micrographia.common.v1.Job\"!\n\x0fWatchJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t*\xa2\x01\n\tJobStatus\x12\x1a\n\x16JOB_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12JOB_STATUS_PENDING\x10\x01\x12\x16\n\x12JOB_STATUS_RUNNING\x10\x02\x12\x18\n\x14JOB_STATUS_COMPLETED\x10\x03\x12\x15\n\x11JOB_STATUS_FAILED\x10\x04\x12\x18\n\x14JOB_STATUS_CANCELLED\x10\x05\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,8 +36,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_JOBPROGRESS_COUNTERSENTRY']._serialized_options = b'8\001'
   _globals['_JOB_LABELSENTRY']._loaded_options = None
   _globals['_JOB_LABELSENTRY']._serialized_options = b'8\001'
-  _globals['_JOBSTATUS']._serialized_start=1578
-  _globals['_JOBSTATUS']._serialized_end=1740
+  _globals['_LISTJOBSREQUEST_LABELSENTRY']._loaded_options = None
+  _globals['_LISTJOBSREQUEST_LABELSENTRY']._serialized_options = b'8\001'
+  _globals['_JOBSTATUS']._serialized_start=1695
+  _globals['_JOBSTATUS']._serialized_end=1857
   _globals['_JOBPROGRESS']._serialized_start=97
   _globals['_JOBPROGRESS']._serialized_end=389
   _globals['_JOBPROGRESS_COUNTERSENTRY']._serialized_start=316
@@ -54,14 +56,16 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETJOBREQUEST']._serialized_end=1151
   _globals['_GETJOBRESPONSE']._serialized_start=1153
   _globals['_GETJOBRESPONSE']._serialized_end=1211
-  _globals['_LISTJOBSREQUEST']._serialized_start=1213
-  _globals['_LISTJOBSREQUEST']._serialized_end=1312
-  _globals['_LISTJOBSRESPONSE']._serialized_start=1314
-  _globals['_LISTJOBSRESPONSE']._serialized_end=1441
-  _globals['_CANCELJOBREQUEST']._serialized_start=1443
-  _globals['_CANCELJOBREQUEST']._serialized_end=1477
-  _globals['_CANCELJOBRESPONSE']._serialized_start=1479
-  _globals['_CANCELJOBRESPONSE']._serialized_end=1540
-  _globals['_WATCHJOBREQUEST']._serialized_start=1542
-  _globals['_WATCHJOBREQUEST']._serialized_end=1575
+  _globals['_LISTJOBSREQUEST']._serialized_start=1214
+  _globals['_LISTJOBSREQUEST']._serialized_end=1429
+  _globals['_LISTJOBSREQUEST_LABELSENTRY']._serialized_start=954
+  _globals['_LISTJOBSREQUEST_LABELSENTRY']._serialized_end=999
+  _globals['_LISTJOBSRESPONSE']._serialized_start=1431
+  _globals['_LISTJOBSRESPONSE']._serialized_end=1558
+  _globals['_CANCELJOBREQUEST']._serialized_start=1560
+  _globals['_CANCELJOBREQUEST']._serialized_end=1594
+  _globals['_CANCELJOBRESPONSE']._serialized_start=1596
+  _globals['_CANCELJOBRESPONSE']._serialized_end=1657
+  _globals['_WATCHJOBREQUEST']._serialized_start=1659
+  _globals['_WATCHJOBREQUEST']._serialized_end=1692
 # @@protoc_insertion_point(module_scope)
