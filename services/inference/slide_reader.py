@@ -1,17 +1,22 @@
 """Slide facts and pixels from the slides service.
 
 `SlideClient` is async (the servicer's loop). `blocking_reader` adapts it to
-the core's blocking `LevelReader`, for the pipeline's reader thread.
+the core's blocking `LevelReader`, for the pipeline's reader thread. A slides
+service that cannot be reached is named as the dependency that is down, so a
+caller waits for the right service (and retries) rather than blame inference.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 
+import grpc
 import numpy as np
 
-from common.errors import ProcessingError
+from common.errors import ProcessingError, Unavailable
+from common.rpc_errors import RpcFailure
 from micrographia.slides.v1 import slides_pb2 as pb
 from micrographia.slides.v1 import slides_pb2_grpc
 from services.inference.core import SlideFacts
@@ -25,9 +30,10 @@ class SlideClient:
         self.timeout_s = timeout_s
 
     async def facts(self, slide_id: str) -> SlideFacts:
-        response = await self.stub().GetSlide(
-            pb.GetSlideRequest(slide_id=slide_id), timeout=self.timeout_s
-        )
+        with _slides_outage_named():
+            response = await self.stub().GetSlide(
+                pb.GetSlideRequest(slide_id=slide_id), timeout=self.timeout_s
+            )
         slide = response.slide
         return SlideFacts(
             width=slide.width_px,
@@ -45,18 +51,31 @@ class SlideClient:
         )
         header = None
         buffer = bytearray()
-        async for message in self.stub().ReadRegion(request, timeout=self.timeout_s):
-            if message.HasField("header"):
-                header = message.header
-                buffer = bytearray(header.width * header.height * header.channels)
-                filled = 0
-            else:
-                chunk = message.chunk
-                buffer[filled : filled + len(chunk)] = chunk
-                filled += len(chunk)
+        with _slides_outage_named():
+            async for message in self.stub().ReadRegion(request, timeout=self.timeout_s):
+                if message.HasField("header"):
+                    header = message.header
+                    buffer = bytearray(header.width * header.height * header.channels)
+                    filled = 0
+                else:
+                    chunk = message.chunk
+                    buffer[filled : filled + len(chunk)] = chunk
+                    filled += len(chunk)
         if header is None or filled != len(buffer):
             raise ProcessingError(f"the slides service sent an incomplete region of {slide_id}")
         return np.frombuffer(buffer, np.uint8).reshape(header.height, header.width, header.channels)
+
+
+@contextlib.contextmanager
+def _slides_outage_named() -> Iterator[None]:
+    """The slides service unreachable (no status of its own): Unavailable naming it."""
+    try:
+        yield
+    except grpc.RpcError as error:
+        failure = RpcFailure.from_error(error)
+        if failure.grpc_code is grpc.StatusCode.UNAVAILABLE and failure.raw_status is None:
+            raise Unavailable("The slides service is unavailable", dependency="slides") from None
+        raise
 
 
 def blocking_reader(

@@ -22,9 +22,11 @@ class SpatialSettings(ServerSettings):
     # Regions segmented at once over the inference channel (round-robin over every
     # replica its address resolves to), so this many replicas can be busy at once.
     slide_analysis_concurrency: int = Field(default=4, ge=1)
-    # Tries of a region whose inference replica went away (UNAVAILABLE) before the
-    # job fails; each retry goes, round-robin, to another replica.
-    slide_analysis_attempts: int = Field(default=3, ge=1)
+    # How long a region whose inference call fails as UNAVAILABLE (a replica gone,
+    # or the slides service the inference reads from) is retried, with backoff,
+    # before the job fails; each retry goes, round-robin, to another replica. The
+    # job's progress says "waiting for the <service> service" meanwhile.
+    slide_analysis_unavailable_retry_s: float = Field(default=300.0, ge=0)
     # Longest edge of the thumbnail the tissue mask is computed on, pixels.
     tissue_mask_size: int = Field(default=2048, ge=64, le=4096)
     # How often a running job tells the database it is alive (and learns of a cancel

@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import io
 import logging
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -45,8 +46,10 @@ from services.spatial.settings import SpatialSettings
 logger = logging.getLogger("micrographia.spatial")
 
 JOB_TYPE = "slide_analysis"
-# Seconds before retrying a region whose replica went away (times the attempt).
-RETRY_DELAY_S = 0.5
+# Backoff of a region whose inference call failed as UNAVAILABLE: the first wait,
+# doubled each time up to the last.
+RETRY_FIRST_S = 0.5
+RETRY_LONGEST_S = 10.0
 # A rough figure for the estimate in the start answer: level-0 megapixels one
 # inference replica segments per second (HoVerNet fast on a GPU, 0.25 um/px).
 ESTIMATED_MEGAPIXELS_PER_S = 4.0
@@ -256,7 +259,7 @@ class SlideAnalysisJobs:
         async def worker() -> None:
             while todo:
                 index = todo.popleft()
-                nuclei = await self._segment(plan, index)
+                nuclei = await self._segment(job, plan, index)
                 region = await self.store.store_region(
                     plan.box_id, job.job_id, index, plan.regions[index], nuclei
                 )
@@ -270,34 +273,55 @@ class SlideAnalysisJobs:
         except BaseExceptionGroup as failure:
             raise _first_error(failure) from None
 
-    async def _segment(self, plan: SlideAnalysisPlan, index: int) -> NucleiBatch:
+    async def _segment(self, job: JobContext, plan: SlideAnalysisPlan, index: int) -> NucleiBatch:
         """One region's nuclei from the inference service (centroid inside it).
-        A replica that goes away mid-call (UNAVAILABLE) costs a retry, which
-        round-robin sends to another; any other failure fails the region."""
+
+        A call that fails as UNAVAILABLE (a replica gone, or the slides service
+        it reads from) is retried with backoff, round-robin to another replica,
+        for up to `slide_analysis_unavailable_retry_s`, the job's progress saying
+        what it waits for; any other failure fails the region at once."""
         bounds = plan.regions[index]
-        attempts = self.settings.slide_analysis_attempts
-        for attempt in range(1, attempts + 1):
+        where = f"{bounds.x_min:g},{bounds.y_min:g} to {bounds.x_max:g},{bounds.y_max:g}"
+        region = f"region {index + 1}/{len(plan.regions)} ({where})"
+        window = self.settings.slide_analysis_unavailable_retry_s
+        waited_since: float | None = None
+        delay = RETRY_FIRST_S
+        while True:
             try:
                 found = await self._segment_once(plan.slide_id, bounds)
                 break
             except grpc.RpcError as error:
                 failure = RpcFailure.from_error(error)
-                if failure.grpc_code == grpc.StatusCode.UNAVAILABLE and attempt < attempts:
-                    logger.warning(
-                        "region %d of job for slide %s: inference unavailable (%s), retrying",
-                        index,
-                        plan.slide_id,
-                        failure.message,
-                    )
-                    await asyncio.sleep(RETRY_DELAY_S * attempt)
-                    continue
-                where = f"{bounds.x_min:g},{bounds.y_min:g} to {bounds.x_max:g},{bounds.y_max:g}"
-                raise errors.ProcessingError(
-                    f"region {index + 1}/{len(plan.regions)} ({where}) failed in the inference "
-                    f"service: {failure.message}",
-                    code=failure.error_code,
-                    region=index,
-                ) from None
+                if failure.grpc_code != grpc.StatusCode.UNAVAILABLE:
+                    raise errors.ProcessingError(
+                        f"{region} failed in the inference service: {failure.message}",
+                        code=failure.error_code,
+                        region=index,
+                    ) from None
+                # The inference's own dependency when it named one (slides,
+                # database); the inference service itself when it is the one gone.
+                service = failure.details.get("dependency", "inference")
+                now = time.monotonic()
+                waited_since = waited_since if waited_since is not None else now
+                if now - waited_since >= window:
+                    raise errors.Unavailable(
+                        f"{region}: the {service} service was unavailable for more than "
+                        f"{window:g} s; the regions stored so far are kept, and starting "
+                        "the analysis again goes on from there",
+                        region=index,
+                        service=service,
+                    ) from None
+                logger.warning(
+                    "%s of job %s: %s unavailable (%s), retrying in %.1f s",
+                    region,
+                    job.job_id,
+                    service,
+                    failure.message,
+                    delay,
+                )
+                await job.report(message=f"Waiting for the {service} service", force=True)
+                await asyncio.sleep(min(delay, window - (now - waited_since)))
+                delay = min(delay * 2, RETRY_LONGEST_S)
         return await asyncio.to_thread(nuclei_batch, found, bounds)
 
     async def _segment_once(self, slide_id: str, bounds: Bounds) -> list[inference_pb2.Nucleus]:

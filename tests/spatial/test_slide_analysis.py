@@ -211,6 +211,10 @@ def assert_each_painted_nucleus_once(found: list[tuple]) -> None:
         assert matches[0][2] == nucleus.cell_type
 
 
+def job_of(stub, job_id: str) -> common_pb2.Job:
+    return stub.GetJob(common_pb2.GetJobRequest(job_id=job_id), timeout=10).job
+
+
 def regions_of(stub, job_id: str) -> pb.ListSlideAnalysisRegionsResponse:
     return stub.ListSlideAnalysisRegions(
         pb.ListSlideAnalysisRegionsRequest(job_id=job_id), timeout=30
@@ -330,6 +334,49 @@ def test_a_replica_lost_mid_job_leaves_its_regions_to_the_other(stack):
     assert final.status == common_pb2.JOB_STATUS_COMPLETED, final
     assert b.asked and len(a.asked) + len(b.asked) > REGIONS  # some regions twice
     assert_each_painted_nucleus_once(all_nuclei(stub, slide_id))
+
+
+def test_a_slides_outage_is_waited_for_and_the_job_goes_on(stack, platform):
+    """The slides service (where inference reads pixels) goes away mid-job for a
+    few seconds: the job says what it waits for, retries, and completes."""
+    replica = stack.inference(delay_s=0.2)
+    runner = stack.spatial(replica.runner.address, slide_analysis_concurrency=2)
+    stub = stack.stub(runner)
+    slide_id = stack.slide("slides-outage.svs")
+    started = start(stub, slide_id)
+    wait_for_stored(stub, started.job_id, 1)
+    platform.stop_service("slides")
+    try:
+        deadline = time.monotonic() + 60
+        while "Waiting for the slides service" not in job_of(stub, started.job_id).message:
+            assert time.monotonic() < deadline, "the job never said what it waits for"
+            time.sleep(0.05)
+        time.sleep(3)  # a few retries with backoff
+        assert job_of(stub, started.job_id).status == common_pb2.JOB_STATUS_RUNNING
+    finally:
+        platform.start_service("slides")
+    final = watch(stub, started.job_id)[-1]
+    assert final.status == common_pb2.JOB_STATUS_COMPLETED, final
+    assert_each_painted_nucleus_once(all_nuclei(stub, slide_id))
+
+
+def test_an_outage_longer_than_the_retry_window_fails_in_the_users_terms(stack, platform):
+    replica = stack.inference(delay_s=0.2)
+    runner = stack.spatial(replica.runner.address, slide_analysis_unavailable_retry_s=1.5)
+    stub = stack.stub(runner)
+    slide_id = stack.slide("slides-gone.svs")
+    started = start(stub, slide_id)
+    wait_for_stored(stub, started.job_id, 1)
+    platform.stop_service("slides")
+    try:
+        final = watch(stub, started.job_id)[-1]
+    finally:
+        platform.start_service("slides")
+    assert final.status == common_pb2.JOB_STATUS_FAILED, final
+    assert final.error.code == "SERVICE_UNAVAILABLE"
+    message = final.error.message
+    assert "the slides service was unavailable for more than 1.5 s" in message
+    assert "127.0.0.1" not in message and "ipv4:" not in message
 
 
 def test_cancel_stops_the_inference_and_keeps_whole_regions(stack):
