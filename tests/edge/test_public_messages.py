@@ -95,6 +95,10 @@ def test_a_whole_slide_job_that_loses_its_inference_service_says_so_plainly(plat
             slide_id = edge.post("/api/slides/upload", files={"file": (path.name, file)}).json()[
                 "id"
             ]
+        # Whole-slide jobs wait out an outage (300 s by default); a second here.
+        analyses = platform.runners["spatial"].service.slide_analyses
+        settings = analyses.settings
+        analyses.settings = settings.model_copy(update={"slide_analysis_unavailable_retry_s": 1})
         platform.stop_service("inference")
         try:
             started = edge.post(
@@ -121,6 +125,7 @@ def test_a_whole_slide_job_that_loses_its_inference_service_says_so_plainly(plat
 
             tool_error = asyncio.run(mcp_error())
         finally:
+            analyses.settings = settings
             platform.start_service("inference")
             wait_until_the_edge_reaches(platform, "inference")
             edge.delete(f"/api/slides/{slide_id}")
