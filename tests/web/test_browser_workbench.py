@@ -16,6 +16,7 @@ import pytest
 from services.microscopy.core.workflow.pipeline import ChannelSpec, FovTask, PipelineParams, run_fov
 from testing.synthetic_movie import SyntheticCell, SyntheticMovie, dividing
 from tests.analysis.synthetic import curves, maturation_truth, noisy, tidy_frame
+from tests.microscopy.workflow_movies import write_cell_movie
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -225,4 +226,35 @@ def test_explorer_plots_and_one_cells_fit(app_page, platform, data_root):
     page.locator("#fitted-table tbody tr").first.click()
     page.wait_for_function("() => document.querySelector('#explorer-cell-plot').naturalWidth > 0")
     app.shot("results-explorer")
+    no_errors(app)
+
+
+def test_the_processing_form_offers_choices_not_free_text(app_page, data_root):
+    movie = write_cell_movie(data_root / "browser-form" / "named.ome.tif", n_fovs=1, n_frames=2)
+    app, page = app_page, app_page.page
+    app.open("microscopy")
+    page.select_option("#root-select", str(data_root.resolve()))
+    page.locator("#file-list li", has_text="browser-form").click()
+    page.locator("#file-list li", has_text=movie.name).click()
+    page.wait_for_function("document.querySelector('#frame-image')?.naturalWidth > 0")
+    form = page.locator("#workflow-form")
+    # Methods are lists of what the schema supports; features a checklist of the catalogue.
+    for field, value in (("segmentation_method", "logstd"), ("tracking_method", "laptrack")):
+        select = form.locator(f'[data-field="{field}"] select')
+        assert select.input_value() == value
+        assert value in select.locator("option").all_inner_texts()
+    phase = form.locator('[data-field="phase"]')
+    assert phase.locator('.choices input[value="area"]').is_checked()
+    assert phase.locator('.choices input[value="aspect_ratio"]').count() == 1
+    # The channel number is shown with the file's channel name.
+    assert phase.locator('[data-field="channel"] .value-label').inner_text() == "phase"
+    phase.locator('[data-field="channel"] input').fill("1")
+    assert phase.locator('[data-field="channel"] .value-label').inner_text() == "gfp"
+    # The icons are the app's own SVGs, not an emoji.
+    icon = page.evaluate(
+        """() => getComputedStyle(document.querySelector('#file-list li.micro'), '::before')
+                 .backgroundImage"""
+    )
+    assert "icons/movie.svg" in icon
+    app.shot("processing-form")
     no_errors(app)

@@ -110,7 +110,10 @@ export async function mount(container) {
 
   // ---- frame viewer
   let frames = null;
+  let channelNames = [];
   function openFrames(path, meta) {
+    channelNames = meta.channel_names || [];
+    workflow?.relabel();
     const img = h("img", { alt: "Frame", id: "frame-image" });
     const frameMessages = h("div.messages");
     const displayRange = h("span.hint");
@@ -163,8 +166,18 @@ export async function mount(container) {
   const completedJobs = [];
   const workflowMessages = h("div.messages");
   try {
-    const schema = await getJson("/api/processing/config-schema");
-    const form = schemaForm(schema, { channels: { phase: { channel: 0, features: [] }, fluorescence: [] } });
+    const [schema, catalogue] = await Promise.all([getJson("/api/processing/config-schema"), getJson("/api/processing/features")]);
+    // Features from the catalogue as a checklist; channel numbers shown with the file's names.
+    const features = new Map();
+    for (const f of [...(catalogue.phase_features || []), ...(catalogue.fluorescence_features || [])]) features.set(f.id, { value: f.id, label: f.name || f.id });
+    const form = schemaForm(
+      schema,
+      { channels: { phase: { channel: 0, features: ["area"] }, fluorescence: [] } },
+      {
+        choices: { features: [...features.values()] },
+        labels: { channel: (value) => channelNames[Number(value)] || "" },
+      },
+    );
     const submit = h("button.primary", { type: "submit", id: "start-workflow" }, "Start processing");
     const element = h(
       "form",
@@ -184,6 +197,7 @@ export async function mount(container) {
     );
     const field = (name) => element.querySelector(`[data-field="${name}"] input`);
     workflow = {
+      relabel: () => form.relabel(),
       // The file, and the schema's default output folder spelled out (REST needs one).
       setFile(path) {
         field("microscopy_path").value = path;

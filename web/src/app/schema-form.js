@@ -1,7 +1,11 @@
 // A form built from a JSON schema (the workflow configuration's): objects are
 // fieldsets, scalars inputs with the schema's bounds and defaults, arrays of
-// objects repeatable groups, arrays of strings comma-separated text. `read()`
-// gives back a JSON value with empty optional fields left out.
+// objects repeatable groups, arrays of strings comma-separated text (or a
+// checklist when `choices` names them), enums lists. `read()` gives back a JSON
+// value with empty optional fields left out. `options.choices[name]`: for an
+// array of strings, [{value, label}] shown as checkboxes; `options.labels[name]`:
+// a function value -> words shown beside a number field (a channel's name);
+// `form.relabel()` redraws those words (after the metadata arrives).
 import { h } from "./ui.js";
 
 function resolve(schema, root) {
@@ -20,8 +24,11 @@ function resolve(schema, root) {
 
 const title = (name, schema) => schema.title || name.replaceAll("_", " ");
 
-export function schemaForm(schema, initial = {}) {
+export function schemaForm(schema, initial = {}, options = {}) {
   const root = schema;
+  const choices = options.choices || {};
+  const labels = options.labels || {};
+  const relabels = [];
   const build = (name, raw, value, required) => {
     const node = resolve(raw, root);
     if (node.type === "object" || node.properties) return objectField(name, node, value || {});
@@ -90,18 +97,36 @@ export function schemaForm(schema, initial = {}) {
         value: initialValue,
         required: required && !node.nullable,
       });
+    } else if (node.type === "array" && choices[name]) {
+      const chosen = new Set(Array.isArray(initialValue) ? initialValue : []);
+      const boxes = choices[name].map(({ value, label }) =>
+        h("label.choice", h("input", { type: "checkbox", value, checked: chosen.has(value) }), label),
+      );
+      input = h("span.choices", ...boxes);
+      input.read = () => boxes.map((box) => box.querySelector("input")).filter((box) => box.checked).map((box) => box.value);
     } else if (node.type === "array") {
       input = h("input", { type: "text", value: Array.isArray(initialValue) ? initialValue.join(", ") : "", placeholder: "comma-separated" });
     } else {
       input = h("input", { type: "text", value: initialValue, required: required && !node.nullable, placeholder: node.examples?.[0] ?? "" });
     }
     input.name = name;
-    const element = h("div.field", { dataset: { field: name } }, h("label", { htmlFor: name }, title(name, node)), input, node.description ? h("small", node.description) : null);
+    const words = labels[name] ? h("span.value-label") : null;
+    if (words) {
+      const relabel = () => (words.textContent = labels[name](input.value) || "");
+      input.addEventListener("input", relabel);
+      relabels.push(relabel);
+      relabel();
+    }
+    const element = h("div.field", { dataset: { field: name } }, h("label", { htmlFor: name }, title(name, node)), h("span.input-with-label", input, words), node.description ? h("small", node.description) : null);
     return {
       element,
       input,
       read() {
         if (node.type === "boolean") return input.checked;
+        if (input.read) {
+          const values = input.read();
+          return values.length || required ? values : undefined;
+        }
         const text = String(input.value).trim();
         if (text === "") return required ? (node.type === "array" ? [] : undefined) : undefined;
         if (node.type === "integer") return parseInt(text, 10);
@@ -117,5 +142,6 @@ export function schemaForm(schema, initial = {}) {
 
   const form = objectField("", resolve(schema, root), initial);
   form.element.classList.add("schema-form");
+  form.relabel = () => relabels.forEach((relabel) => relabel());
   return form;
 }

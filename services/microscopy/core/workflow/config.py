@@ -145,14 +145,18 @@ class ProcessingParameters(BaseModel):
         + "; ".join(f"{m.name}: {m.description}" for m in background.METHODS.values()),
         json_schema_extra={"enum": list(background.METHODS)},
     )
+    # The choices as an `enum` in the schema: forms offer them as a list.
     segmentation_method: str = Field(
-        "logstd", description=f"Segmentation method; supported: {', '.join(SEGMENTATION_METHODS)}"
+        "logstd",
+        description=f"Segmentation method; supported: {', '.join(SEGMENTATION_METHODS)}",
+        json_schema_extra={"enum": list(SEGMENTATION_METHODS)},
     )
     tracking_method: str = Field(
         "laptrack",
         description="Tracking method; supported: "
         + ", ".join(TRACKING_METHODS)
         + " (mask-overlap LAP linking with gap closing and divisions)",
+        json_schema_extra={"enum": list(TRACKING_METHODS)},
     )
     max_gap: int = Field(2, ge=0, le=100, description="Frames a cell may be missing from a track")
     min_frames: int = Field(30, ge=1, description="Cells in fewer frames are flagged not good")
