@@ -13,12 +13,14 @@
         return await event_stream(events(), keepalive_s, request=request)
 
 What the helper guarantees:
-- The first event is pulled before the response starts, so a failure known up
+- The first event is awaited before the response starts, so a failure known up
   front (unknown job, unknown slide, bad region) still gets its HTTP status and
-  error body; a failure after streaming began arrives as the last event, an
-  `error` whose data carries `"type": "error"`, a human `message` and the
-  `error_code` (`edge.errors.error_event`), so clients that dispatch on
-  `data.type` show it.
+  error body; a backend that has not answered within `keepalive_s` (stopped,
+  hung) does not keep the client waiting in silence: the response starts then,
+  with keep-alives until the backend answers; a failure after streaming began
+  arrives as the last event, an `error` whose data carries `"type": "error"`,
+  a human `message` and the `error_code` (`edge.errors.error_event`), so
+  clients that dispatch on `data.type` show it.
 - While the backend is quiet, a comment line goes out every `keepalive_s`
   seconds so proxies do not drop the connection.
 - When the client disconnects (also while waiting for the first event), the
@@ -109,22 +111,28 @@ async def _disconnected(request: Request) -> None:
             return
 
 
-async def _first_event(request: Request | None, iterator: AsyncIterator[Event]) -> Event | None:
-    """The first event, or None for an empty stream; a client that leaves
-    meanwhile cancels the read (499)."""
-    read = asyncio.ensure_future(anext(iterator, None))
-    if request is None:
-        return await read
-    gone = asyncio.ensure_future(_disconnected(request))
+_PENDING: Any = object()  # the first event is still awaited when the response starts
+
+
+async def _first_event(
+    request: Request | None, read: asyncio.Future[Event | None], wait_s: float
+) -> Event | None:
+    """The first event, None for an empty stream, or `_PENDING` when none came
+    within `wait_s`; a client that leaves meanwhile cancels the read (499)."""
+    waiting = {read}
+    gone = asyncio.ensure_future(_disconnected(request)) if request is not None else None
+    if gone is not None:
+        waiting.add(gone)
     try:
-        await asyncio.wait({read, gone}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(waiting, timeout=wait_s, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        await _cancelled(gone)
-        if not read.done():
-            await _cancelled(read)
-            await _closed(iterator)
-    if read.cancelled():
+        if gone is not None:
+            await _cancelled(gone)
+    if gone is not None and gone.done() and not gone.cancelled() and not read.done():
+        await _cancelled(read)
         raise ApiError(499, "CANCELLED", "The client went away")
+    if not read.done():
+        return _PENDING
     return read.result()
 
 
@@ -137,13 +145,34 @@ async def event_stream(
     backend call too (None: only once streaming has begun).
     """
     iterator = aiter(events)
+    read = asyncio.ensure_future(anext(iterator, None))
     try:
-        first = await _first_event(request, iterator)
+        first = await _first_event(request, read, keepalive_s)
     except BaseException:
+        await _cancelled(read)
         await _closed(iterator)
         raise
 
     async def body() -> AsyncIterator[bytes]:
+        nonlocal first
+        try:
+            while first is _PENDING:  # the backend is slow to answer: keep the client
+                done, _ = await asyncio.wait({read}, timeout=keepalive_s)
+                first = read.result() if done else _PENDING
+                if first is _PENDING:
+                    yield KEEPALIVE
+        except BackendError as error:
+            message, details = user_message(error)
+            yield encode_event("error", error_event(error.failure.error_code, message, details))
+            return
+        except Exception as error:
+            code, message, details = unexpected_error(error, request)
+            yield encode_event("error", error_event(code, message, details))
+            return
+        finally:
+            if not read.done():  # the client left first
+                await _cancelled(read)
+                await _closed(iterator)
         if first is None:
             return
         yield encode_event(*first)

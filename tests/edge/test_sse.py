@@ -111,3 +111,49 @@ async def test_client_leaving_before_the_first_event_cancels_the_read():
         await event_stream(events(), request=_Gone())
     assert raised.value.status_code == 499
     assert closed.is_set()
+
+
+async def test_a_backend_slow_to_answer_gets_keepalives_from_the_start():
+    """No first event within the keep-alive interval (a stopped backend): the
+    stream starts anyway with keep-alives, and the event follows when it comes."""
+
+    async def late_events():
+        await asyncio.sleep(0.35)
+        yield "progress", {"n": 1}
+
+    response = await event_stream(late_events(), keepalive_s=0.1)
+    assert response.status_code == 200
+    received = [chunk async for chunk in response.body_iterator]
+    assert received[0] == KEEPALIVE and 2 <= received.count(KEEPALIVE) <= 4
+    assert received[-1] == encode_event("progress", {"n": 1})
+
+
+async def test_a_backend_that_fails_after_keepalives_ends_with_an_error_event():
+    async def failing():
+        await asyncio.sleep(0.25)
+        raise RuntimeError("boom")
+        yield  # an async generator
+
+    response = await event_stream(failing(), keepalive_s=0.1)
+    received = [chunk async for chunk in response.body_iterator]
+    assert received[0] == KEEPALIVE
+    assert received[-1].startswith(b"event: error\n")
+
+
+def test_a_job_stream_whose_backend_hangs_keeps_the_client_alive(platform):
+    """The microscopy service stopped (SIGSTOP: connections accepted, nothing
+    answered): the job's event stream still starts and sends keep-alives from
+    the edge itself instead of silence."""
+    from tests.edge.conftest import hung_service
+
+    settings = EdgeSettings(port=free_port(), sse_keepalive_s=0.2)
+    job_id = "00000000-0000-4000-8000-000000000000"
+    with (
+        platform.extra_edge(settings) as base_url,
+        hung_service(platform, "microscopy"),
+        httpx.Client(base_url=base_url, timeout=10) as client,
+        client.stream("GET", f"/api/processing/workflow/events/{job_id}") as response,
+    ):
+        assert response.status_code == 200
+        lines = response.iter_lines()
+        assert next(lines) == ": keep-alive"
