@@ -35,6 +35,7 @@ from functools import lru_cache
 
 import numba
 import numpy as np
+from scipy import linalg
 from scipy.interpolate import BSpline
 
 from . import morphology
@@ -133,16 +134,16 @@ def _bins(frame, keep, ey, ex, by, bx, trim):
             level[bi, bj] = _trimmed_mean(hist, low, high, n, trim)
             hist[low : high + 1] = 0
             for i in range(ey[bi], ey[bi + 1]):
-                r = rows[i - ey[bi]]
+                r = rows[i - ey[bi]] / n
                 if r:
-                    dy[bi, bj, :] += r * by[i, :]
+                    for k in range(by.shape[1]):
+                        dy[bi, bj, k] += r * by[i, k]
             for j in range(ex[bj], ex[bj + 1]):
-                c = cols[j]
+                c = cols[j] / n
                 if c:
-                    dx[bi, bj, :] += c * bx[j, :]
+                    for k in range(bx.shape[1]):
+                        dx[bi, bj, k] += c * bx[j, k]
                     cols[j] = 0
-            dy[bi, bj, :] /= n
-            dx[bi, bj, :] /= n
     return count, level, dy, dx
 
 
@@ -218,12 +219,15 @@ def fit(frame: np.ndarray, cell_mask: np.ndarray) -> np.ndarray:
     for round_ in range(REWEIGHTS + 1):
         ata, atv = _normal_equations(weight, level, dy, dx)
         scale = weight.sum() / (ky * kx)
-        system = ata + PENALTY * scale * penalty + RIDGE * scale * np.eye(ky * kx)
-        solution = np.linalg.solve(system, atv + RIDGE * scale * prior).reshape(ky, kx)
-        coefficients = solution
+        system = ata + PENALTY * scale * penalty
+        system[np.diag_indices_from(system)] += RIDGE * scale
+        factor = linalg.cho_factor(system, check_finite=False)
+        solution = linalg.cho_solve(factor, atv + RIDGE * scale * prior, check_finite=False)
+        coefficients = solution.reshape(ky, kx)
         if round_ == REWEIGHTS:
             break
-        residual = level - np.einsum("ijp,pq,ijq->ij", dy, solution, dx)
+        predicted = ((dy.reshape(-1, ky) @ coefficients) * dx.reshape(-1, kx)).sum(axis=1)
+        residual = level - predicted.reshape(level.shape)
         # The pixels' noise (a bin's level varies as noise / sqrt(count)); a bin whose
         # level is off the surface by a good part of it holds light from something
         # other than the background. The cut is in pixel noise, not in the bins' own
