@@ -37,6 +37,7 @@ import numba
 import numpy as np
 from scipy import linalg
 from scipy.interpolate import BSpline
+from threadpoolctl import ThreadpoolController
 
 from . import morphology
 
@@ -51,6 +52,11 @@ REWEIGHTS = 2  # robust reweighting rounds
 TUKEY_C = 2.0  # biweight cut-off: a bin level this many pixel-noise sigmas off
 MIN_BINS = 16  # fewer bins with data: a constant background
 DEGREE = 3
+
+# The solves and products here are small (a few hundred unknowns, 19-wide factors): a
+# pool of BLAS threads only adds waking and spinning, which on busy cores made a 2048 px
+# frame's fit take seconds. Workers run in parallel processes anyway.
+_BLAS = ThreadpoolController()
 
 
 def intervals(n: int) -> int:
@@ -198,6 +204,7 @@ def _constant(frame: np.ndarray, keep: np.ndarray, shape: tuple[int, int]) -> np
     return np.full(shape, level)
 
 
+@_BLAS.wrap(limits=1, user_api="blas")
 def fit(frame: np.ndarray, cell_mask: np.ndarray) -> np.ndarray:
     """The spline coefficients (model_shape(frame.shape), float64) of one frame's
     background, fitted to its pixels away from cells. Integer frames up to 16 bits."""
@@ -243,6 +250,7 @@ def fit(frame: np.ndarray, cell_mask: np.ndarray) -> np.ndarray:
     return coefficients
 
 
+@_BLAS.wrap(limits=1, user_api="blas")
 def render(coefficients: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """The background map B (float32, `shape`) of a frame's coefficients."""
     h, w = shape
