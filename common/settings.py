@@ -46,6 +46,9 @@ class PlatformSettings(BaseSettings):
     slides_dir: Path = Path("var/slides")
     # A checkpoint path, a tiatoolbox pretrained name, or "random" (tests, benchmarks).
     inference_weights: str = "hovernet_fast-pannuke"
+    # Cellpose's weights (inference service): a checkpoint path, a Cellpose model name
+    # (fetched by Cellpose where the internet is reachable), or "random" (tests, benchmarks).
+    cellpose_weights: str = "cpsam"
     # Bearer keys accepted by the edge, separated by ","; empty turns authentication off.
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
 

@@ -186,7 +186,9 @@ class Backends:
         latency = round((time.perf_counter() - started) * 1000, 2)
         serving = response.status == health_pb2.HealthCheckResponse.SERVING
         if serving:
-            return BackendHealth(name, address, "serving", latency)
+            return BackendHealth(
+                name, address, "serving", latency, await self._models_missing(name)
+            )
         return BackendHealth(name, address, "not_serving", latency, await self._why_not(name))
 
     async def _why_not(self, name: str) -> str | None:
@@ -200,6 +202,19 @@ class Backends:
         except BackendError:
             return None
         return info.error or (None if info.loaded else "the model is loading")
+
+    async def _models_missing(self, name: str) -> str | None:
+        """What a serving backend cannot do (inference: Cellpose without weights); the
+        backend still serves everything else."""
+        if name != "inference":
+            return None
+        try:
+            info = await self.inference.GetCellposeInfo(
+                inference_pb2.GetCellposeInfoRequest(), timeout=self.settings.health_timeout_s
+            )
+        except BackendError:
+            return None
+        return None if info.available else f"Cellpose is unavailable: {info.error}"
 
     async def check_all(self) -> list[BackendHealth]:
         return list(await asyncio.gather(*(self.check(name) for name in SERVICE_NAMES)))

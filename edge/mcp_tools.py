@@ -16,6 +16,7 @@ from mcp.server.mcpserver import Image
 from pydantic import BaseModel, Field
 
 from common import __version__
+from common.cellpose import CellposeOptions
 from edge import mcp_fitting, mcp_spatial, mcp_workbench
 from edge.backends import Backends
 from edge.clients import Clients
@@ -57,7 +58,14 @@ class ParamsInput(BaseModel):
     fov_end: Int32 | None = Field(None, description="Last FOV, inclusive")
     batch_size: Int32 | None = Field(None, description="FOVs queued per worker")
     n_workers: Int32 | None = Field(None, description="Parallel FOV workers")
-    segmentation_method: str | None = Field(None, description='Segmentation method ("logstd")')
+    segmentation_method: str | None = Field(
+        None, description='Segmentation method: "logstd" or "cellpose"'
+    )
+    cellpose: CellposeOptions | None = Field(
+        None,
+        description='Options of "cellpose": model, diameter (px), flow_threshold, '
+        "cellprob_threshold, min_size; absent ones take Cellpose's defaults",
+    )
     tracking_method: str | None = Field(None, description='Tracking method ("laptrack")')
     background_weight: float | None = Field(None, description="Background weight in [0, 1]")
     background_method: str | None = Field(

@@ -200,6 +200,7 @@ def platform_settings(database_url: str, data_root: Path, slides_dir: Path) -> P
         data_roots=[data_root],
         slides_dir=slides_dir,
         inference_weights="random",
+        cellpose_weights="random",
         api_keys=[],
         otel_exporter="none",
     )

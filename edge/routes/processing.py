@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
+from common.cellpose import CellposeOptions
 from edge.dependencies import BackendsDep
 from edge.envelope import Envelope, ok
 from edge.fields import Int32, RequestModel
@@ -50,7 +51,10 @@ class ParametersBody(RequestModel):
         None, description='Fluorescence background method ("pspline" or "reference")'
     )
     positions: str | None = None
-    segmentation_method: str | None = None
+    segmentation_method: str | None = Field(None, description='"logstd" or "cellpose"')
+    cellpose: CellposeOptions | None = Field(
+        None, description='Options of segmentation_method "cellpose"'
+    )
     tracking_method: str | None = None
     min_frames: Int32 | None = Field(None, ge=1)
     border_margin: Int32 | None = Field(None, ge=0)

@@ -1,6 +1,6 @@
 """gRPC servicer of the inference service: translates protos to the domain core and back.
 
-SegmentRegion follows grpc's examples/python/cancellation: the work runs in a
+SegmentRegion and SegmentFrames follow grpc's examples/python/cancellation: the work runs in a
 worker thread and watches a `threading.Event`; when the caller cancels or goes
 away, the handler's task is cancelled, sets the event, and the pipeline stops
 before its next batch and frees the device.
@@ -16,6 +16,7 @@ from concurrent.futures import Executor
 
 from grpc import aio
 
+from common import errors
 from common.workers import Workers
 from micrographia.inference.v1 import inference_pb2 as pb
 from micrographia.inference.v1 import inference_pb2_grpc
@@ -28,8 +29,21 @@ from services.inference.core import (
     plan_region,
     segment_region,
 )
+from services.inference.core.cellpose import (
+    CellposeHost,
+    FrameLabels,
+    FramesConfig,
+    FramesSummary,
+    check_frames,
+    segment_frames,
+)
 from services.inference.core.host import ModelHost
 from services.inference.messages import (
+    cellpose_options,
+    frame_array,
+    frame_labels_message,
+    frames_progress_message,
+    frames_summary_message,
     nucleus_message,
     progress_message,
     summary_message,
@@ -49,6 +63,9 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         workers: Workers,
         config: SegmentationConfig,
         progress_interval_s: float = 0.3,
+        *,
+        cellpose: CellposeHost | None = None,
+        frames_config: FramesConfig | None = None,
     ) -> None:
         self.host = host
         self.slides = slides
@@ -58,6 +75,8 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
         # Worker processes for post-processing (MICROGRAPHIA_INFERENCE_POSTPROCESS_PROCESSES);
         # None: threads of each request.
         self.postprocess: Executor | None = None
+        self.cellpose = cellpose or CellposeHost("random")
+        self.frames_config = frames_config or FramesConfig()
 
     async def GetModelInfo(
         self, request: pb.GetModelInfoRequest, context: aio.ServicerContext
@@ -144,6 +163,84 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
             await work  # raises what the pipeline raised
         finally:
             # The caller cancelled, left, or the stream ended: stop the work within a batch.
+            cancelled.set()
+            if not work.done():
+                work.add_done_callback(_consume)
+
+    async def GetCellposeInfo(
+        self, request: pb.GetCellposeInfoRequest, context: aio.ServicerContext
+    ) -> pb.GetCellposeInfoResponse:
+        cellpose = self.cellpose
+        error = cellpose.error or (
+            "" if cellpose.checked else "Cellpose's weights are being looked for"
+        )
+        return pb.GetCellposeInfoResponse(
+            model=cellpose.model,
+            weights=cellpose.weights,
+            available=cellpose.available,
+            loaded=cellpose.loaded,
+            device=cellpose.device,
+            batch_size=self.frames_config.batch_size,
+            error=error if not cellpose.available else "",
+            setting=cellpose.setting,
+        )
+
+    async def SegmentFrames(
+        self, request: pb.SegmentFramesRequest, context: aio.ServicerContext
+    ) -> AsyncIterator[pb.SegmentFramesResponse]:
+        # Every check before any work: options, frames, weights.
+        options = cellpose_options(request.options)
+        if options.model and options.model != self.cellpose.model:
+            raise errors.FailedPrecondition(
+                f"Cellpose model {options.model!r} is not served here; this service serves "
+                f"{self.cellpose.model!r} ({self.cellpose.setting})",
+                setting=self.cellpose.setting,
+            )
+        frames = [frame_array(frame, index) for index, frame in enumerate(request.frames)]
+        total = check_frames([frame.shape for frame in frames], options, self.frames_config)
+        if not self.cellpose.available:
+            if not self.cellpose.checked:
+                raise errors.Unavailable(
+                    "Cellpose's weights are being looked for; try again shortly"
+                )
+            raise self.cellpose.unavailable()
+        loop = asyncio.get_running_loop()
+        events: asyncio.Queue[object] = asyncio.Queue()
+        cancelled = threading.Event()
+
+        def emit(event: object) -> None:
+            loop.call_soon_threadsafe(events.put_nowait, event)
+
+        def run() -> None:
+            predictor = None
+            try:
+                predictor = self.cellpose.load()  # built on first use where not preloaded
+                segment_frames(frames, options, predictor, self.frames_config, emit, cancelled)
+            finally:
+                loop.call_soon_threadsafe(events.put_nowait, _DONE)
+                if cancelled.is_set() and hasattr(predictor, "release"):
+                    predictor.release()
+
+        work = asyncio.ensure_future(self.workers.run(run))
+        latest = frames_progress_message(Progress(0, total, "Starting"))
+        try:
+            while True:
+                try:
+                    event = await asyncio.wait_for(events.get(), self.progress_interval_s)
+                except TimeoutError:
+                    yield latest  # a heartbeat: progress at least every interval
+                    continue
+                if event is _DONE:
+                    break
+                if isinstance(event, Progress):
+                    latest = frames_progress_message(event)
+                    yield latest
+                elif isinstance(event, FrameLabels):
+                    yield frame_labels_message(event)
+                elif isinstance(event, FramesSummary):
+                    yield frames_summary_message(event)
+            await work  # raises what the pipeline raised
+        finally:
             cancelled.set()
             if not work.done():
                 work.add_done_callback(_consume)

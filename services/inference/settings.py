@@ -15,6 +15,7 @@ from pydantic_settings import SettingsConfigDict
 
 from common.settings import DEFAULT_PORTS, ServerSettings
 from services.inference.core import ModelSpec, SegmentationConfig
+from services.inference.core.cellpose import FramesConfig
 
 WEIGHTS_SETTING = "MICROGRAPHIA_INFERENCE_WEIGHTS"
 
@@ -50,6 +51,13 @@ class InferenceSettings(ServerSettings):
     progress_interval_s: float = Field(default=0.3, gt=0)
     # Deadline of one call to the slides service.
     peer_timeout_s: float = Field(default=60.0, gt=0)
+    # Cellpose: 256 px tiles per forward pass (0 picks 32 on a GPU, 8 on a CPU, Cellpose's
+    # own default) and threads turning flows into masks beside the device (0: 2 beside a
+    # GPU, 1 on a CPU).
+    cellpose_batch_size: int = Field(default=0, ge=0)
+    cellpose_postprocess_workers: int = Field(default=0, ge=0)
+    # Frames one SegmentFrames request may carry.
+    cellpose_max_frames: int = Field(default=256, ge=1)
 
     def spec(self) -> ModelSpec:
         return ModelSpec(mode=self.mode, num_types=self.num_types, mpp=self.model_mpp)
@@ -64,4 +72,13 @@ class InferenceSettings(ServerSettings):
             margin=self.margin,
             max_region_pixels=self.max_region_pixels,
             postprocess_workers=workers,
+        )
+
+    def frames_config(self, device: str) -> FramesConfig:
+        gpu = device.startswith(("cuda", "mps"))
+        return FramesConfig(
+            batch_size=self.cellpose_batch_size or (32 if gpu else 8),
+            postprocess_workers=self.cellpose_postprocess_workers or (2 if gpu else 1),
+            max_frame_pixels=self.max_region_pixels,
+            max_frames=self.cellpose_max_frames,
         )

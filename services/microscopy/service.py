@@ -12,6 +12,7 @@ from common.db import JOBS_MIGRATIONS, open_service_database
 from common.jobs import JobRunner, JobStore
 from common.server import GrpcService
 from common.workers import Workers
+from micrographia.inference.v1 import inference_pb2_grpc
 from micrographia.microscopy.v1 import microscopy_pb2, microscopy_pb2_grpc
 from services.microscopy.files import MicroscopyFiles, data_roots
 from services.microscopy.recent import RecentFiles
@@ -43,7 +44,14 @@ class MicroscopyService(GrpcService):
         self.workers = Workers(settings.worker_threads, "microscopy-files")
         # Registers its resume handler before the runner's first sweep for interrupted jobs.
         workflows = Workflows(
-            self.jobs, self.files, self.workers, self.context.platform.dask_scheduler
+            self.jobs,
+            self.files,
+            self.workers,
+            self.context.platform.dask_scheduler,
+            inference_address=lambda: self.context.platform.inference_address,
+            inference=lambda: inference_pb2_grpc.InferenceServiceStub(
+                self.context.channel("inference")
+            ),
         )
         await self.jobs.start()
         recent = (

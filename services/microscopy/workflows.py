@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
+
+import grpc
 
 from common import errors
 from common.executor import make_executor
 from common.jobs import JobContext, JobRecord, JobRunner, JobStatus
+from common.rpc_errors import RpcFailure
 from common.workers import Workers
+from micrographia.inference.v1 import inference_pb2, inference_pb2_grpc
+from services.microscopy.cellpose_client import RemoteCellpose
 from services.microscopy.core.render import RenderedFrame
 from services.microscopy.core.workflow.config import (
     WorkflowPlan,
@@ -26,7 +32,7 @@ from services.microscopy.core.workflow.config import (
 )
 from services.microscopy.core.workflow.merge import MergeSummary, merge_samples
 from services.microscopy.core.workflow.overlay import read_labels, render_overlay
-from services.microscopy.core.workflow.pipeline import STEPS, fov_paths
+from services.microscopy.core.workflow.pipeline import REMOTE_METHODS, STEPS, fov_paths
 from services.microscopy.core.workflow.runner import WorkflowProgress, fov_tasks, run_workflow
 from services.microscopy.files import MicroscopyFiles
 
@@ -39,6 +45,9 @@ SIMULATED_SECONDS = 60
 # estimate a start answers with: ~0.15 s on one worker of this 2-core machine
 # (bench_workflow_memory, 512 px frames).
 _SECONDS_PER_MEGAPIXEL_FRAME = 0.15
+CELLPOSE_SETTING = "MICROGRAPHIA_CELLPOSE_WEIGHTS"
+# How long a start waits for the inference service to say whether Cellpose can run.
+_INFERENCE_CHECK_S = 10.0
 
 
 class Workflows:
@@ -50,12 +59,24 @@ class Workflows:
         files: MicroscopyFiles,
         workers: Workers,
         dask_scheduler: str | None = None,
+        *,
+        inference_address: Callable[[], str] | None = None,
+        inference: Callable[[], inference_pb2_grpc.InferenceServiceStub] | None = None,
     ) -> None:
         self.jobs = jobs
         self.files = files
         self.workers = workers
         self.dask_scheduler = dask_scheduler or None
+        # Learned segmentation methods run on the inference service: its address for
+        # the FOV workers, its stub for the checks before a job exists.
+        self.inference_address = inference_address
+        self.inference = inference
         jobs.add_resume_handler(WORKFLOW_JOB, self._work)
+
+    @property
+    def segmenter(self) -> RemoteCellpose | None:
+        """The inference service as FOV workers reach it (the address read when used)."""
+        return RemoteCellpose(self.inference_address()) if self.inference_address else None
 
     # ------------------------------------------------------------ starting
 
@@ -72,6 +93,7 @@ class Workflows:
         runs would write the same step files. (A check, then a create: two starts in
         the same instant could both pass; the files' temporary names keep each whole.)
         """
+        await self.check_segmentation(plan)
         writing, _ = await self.jobs.store.list(
             (JobStatus.PENDING, JobStatus.RUNNING),
             WORKFLOW_JOB,
@@ -96,6 +118,48 @@ class Workflows:
             },
         )
         return job, estimate_seconds(plan)
+
+    async def check_segmentation(self, plan: WorkflowPlan) -> None:
+        """A learned method needs its model served: FAILED_PRECONDITION naming
+        MICROGRAPHIA_CELLPOSE_WEIGHTS when it is not, UNAVAILABLE when the inference
+        service does not answer; before any job exists."""
+        parameters = plan.config.parameters
+        method = parameters.segmentation_method
+        if method not in REMOTE_METHODS:
+            return
+        if self.inference is None or self.segmenter is None:
+            raise errors.FailedPrecondition(
+                f"segmentation_method {method!r} needs the inference service; none is configured",
+                setting="MICROGRAPHIA_INFERENCE_ADDRESS",
+            )
+        try:
+            info = await self.inference().GetCellposeInfo(
+                inference_pb2.GetCellposeInfoRequest(), timeout=_INFERENCE_CHECK_S
+            )
+        except grpc.RpcError as error:
+            failure = RpcFailure.from_error(error)
+            raise errors.Unavailable(
+                f"segmentation_method {method!r} runs on the inference service, which did not "
+                f"answer: {failure.message}",
+                segmentation_method=method,
+            ) from None
+        setting = info.setting or CELLPOSE_SETTING
+        if not info.available:
+            raise errors.FailedPrecondition(
+                f"segmentation_method {method!r} is unavailable: {info.error} "
+                f"(set {setting} on the inference service to a checkpoint path, a Cellpose "
+                "model name such as 'cpsam', or 'random')",
+                setting=setting,
+                segmentation_method=method,
+            )
+        wanted = parameters.cellpose.model if parameters.cellpose is not None else None
+        if wanted and wanted != info.model:
+            raise errors.FailedPrecondition(
+                f"parameters.cellpose.model {wanted!r} is not served; the inference service "
+                f"serves {info.model!r} ({setting}={info.weights})",
+                setting=setting,
+                field="parameters.cellpose.model",
+            )
 
     async def start_simulation(self) -> tuple[JobRecord, float]:
         """The documented 60-second simulated task (MCP `fake`), for testing clients."""
@@ -135,6 +199,7 @@ class Workflows:
                 executor,
                 report,
                 local_pool=self.dask_scheduler is None,
+                segmenter=self.segmenter,
             )
         finally:
             # Not waiting here: stopped workers were already waited for by the run.

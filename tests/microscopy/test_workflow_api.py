@@ -65,7 +65,7 @@ def wait_for(edge: httpx.Client, job_id: str, statuses: set[str], timeout: float
             {"parameters": {"segmentation_method": "delta"}},
             400,
             "INVALID_PARAMETERS",
-            "segmentation method 'delta' is not supported; supported: logstd",
+            "segmentation method 'delta' is not supported; supported: logstd, cellpose",
         ),
         (
             {"parameters": {"background_method": "rolling_ball"}},

@@ -76,7 +76,7 @@ def test_schema_describes_both_forms_defaults_and_the_supported_method():
     [
         (
             {"params": {"segmentation_method": "delta"}},
-            "segmentation method 'delta' is not supported; supported: logstd",
+            "segmentation method 'delta' is not supported; supported: logstd, cellpose",
         ),
         (
             {"channels": {"pc": {"channel": 0, "features": ["volume"]}}},

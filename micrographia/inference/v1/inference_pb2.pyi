@@ -155,3 +155,101 @@ class SegmentRegionResponse(_message.Message):
     nuclei: NucleusBatch
     summary: SegmentationSummary
     def __init__(self, progress: _Optional[_Union[SegmentationProgress, _Mapping]] = ..., nuclei: _Optional[_Union[NucleusBatch, _Mapping]] = ..., summary: _Optional[_Union[SegmentationSummary, _Mapping]] = ...) -> None: ...
+
+class GetCellposeInfoRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetCellposeInfoResponse(_message.Message):
+    __slots__ = ("model", "weights", "available", "loaded", "device", "batch_size", "error", "setting")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    WEIGHTS_FIELD_NUMBER: _ClassVar[int]
+    AVAILABLE_FIELD_NUMBER: _ClassVar[int]
+    LOADED_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_FIELD_NUMBER: _ClassVar[int]
+    BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    SETTING_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    weights: str
+    available: bool
+    loaded: bool
+    device: str
+    batch_size: int
+    error: str
+    setting: str
+    def __init__(self, model: _Optional[str] = ..., weights: _Optional[str] = ..., available: _Optional[bool] = ..., loaded: _Optional[bool] = ..., device: _Optional[str] = ..., batch_size: _Optional[int] = ..., error: _Optional[str] = ..., setting: _Optional[str] = ...) -> None: ...
+
+class CellposeOptions(_message.Message):
+    __slots__ = ("model", "diameter", "flow_threshold", "cellprob_threshold", "min_size")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    DIAMETER_FIELD_NUMBER: _ClassVar[int]
+    FLOW_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    CELLPROB_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    MIN_SIZE_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    diameter: float
+    flow_threshold: float
+    cellprob_threshold: float
+    min_size: int
+    def __init__(self, model: _Optional[str] = ..., diameter: _Optional[float] = ..., flow_threshold: _Optional[float] = ..., cellprob_threshold: _Optional[float] = ..., min_size: _Optional[int] = ...) -> None: ...
+
+class Frame(_message.Message):
+    __slots__ = ("height", "width", "dtype", "data")
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    DTYPE_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    height: int
+    width: int
+    dtype: str
+    data: bytes
+    def __init__(self, height: _Optional[int] = ..., width: _Optional[int] = ..., dtype: _Optional[str] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class SegmentFramesRequest(_message.Message):
+    __slots__ = ("options", "frames")
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    FRAMES_FIELD_NUMBER: _ClassVar[int]
+    options: CellposeOptions
+    frames: _containers.RepeatedCompositeFieldContainer[Frame]
+    def __init__(self, options: _Optional[_Union[CellposeOptions, _Mapping]] = ..., frames: _Optional[_Iterable[_Union[Frame, _Mapping]]] = ...) -> None: ...
+
+class FrameLabels(_message.Message):
+    __slots__ = ("index", "height", "width", "dtype", "data", "count")
+    INDEX_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    DTYPE_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    index: int
+    height: int
+    width: int
+    dtype: str
+    data: bytes
+    count: int
+    def __init__(self, index: _Optional[int] = ..., height: _Optional[int] = ..., width: _Optional[int] = ..., dtype: _Optional[str] = ..., data: _Optional[bytes] = ..., count: _Optional[int] = ...) -> None: ...
+
+class FramesSummary(_message.Message):
+    __slots__ = ("frames", "tiles", "cells", "duration_s", "device")
+    FRAMES_FIELD_NUMBER: _ClassVar[int]
+    TILES_FIELD_NUMBER: _ClassVar[int]
+    CELLS_FIELD_NUMBER: _ClassVar[int]
+    DURATION_S_FIELD_NUMBER: _ClassVar[int]
+    DEVICE_FIELD_NUMBER: _ClassVar[int]
+    frames: int
+    tiles: int
+    cells: int
+    duration_s: float
+    device: str
+    def __init__(self, frames: _Optional[int] = ..., tiles: _Optional[int] = ..., cells: _Optional[int] = ..., duration_s: _Optional[float] = ..., device: _Optional[str] = ...) -> None: ...
+
+class SegmentFramesResponse(_message.Message):
+    __slots__ = ("progress", "labels", "summary")
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    progress: SegmentationProgress
+    labels: FrameLabels
+    summary: FramesSummary
+    def __init__(self, progress: _Optional[_Union[SegmentationProgress, _Mapping]] = ..., labels: _Optional[_Union[FrameLabels, _Mapping]] = ..., summary: _Optional[_Union[FramesSummary, _Mapping]] = ...) -> None: ...

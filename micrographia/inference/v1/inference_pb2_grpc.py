@@ -26,7 +26,7 @@ if _version_not_supported:
 
 
 class InferenceServiceStub:
-    """HoVerNet segmentation and classification of slide regions.
+    """HoVerNet on slide regions; Cellpose on microscopy frames.
     """
 
     def __init__(self, channel):
@@ -45,10 +45,20 @@ class InferenceServiceStub:
                 request_serializer=micrographia_dot_inference_dot_v1_dot_inference__pb2.SegmentRegionRequest.SerializeToString,
                 response_deserializer=micrographia_dot_inference_dot_v1_dot_inference__pb2.SegmentRegionResponse.FromString,
                 _registered_method=True)
+        self.GetCellposeInfo = channel.unary_unary(
+                '/micrographia.inference.v1.InferenceService/GetCellposeInfo',
+                request_serializer=micrographia_dot_inference_dot_v1_dot_inference__pb2.GetCellposeInfoRequest.SerializeToString,
+                response_deserializer=micrographia_dot_inference_dot_v1_dot_inference__pb2.GetCellposeInfoResponse.FromString,
+                _registered_method=True)
+        self.SegmentFrames = channel.unary_stream(
+                '/micrographia.inference.v1.InferenceService/SegmentFrames',
+                request_serializer=micrographia_dot_inference_dot_v1_dot_inference__pb2.SegmentFramesRequest.SerializeToString,
+                response_deserializer=micrographia_dot_inference_dot_v1_dot_inference__pb2.SegmentFramesResponse.FromString,
+                _registered_method=True)
 
 
 class InferenceServiceServicer:
-    """HoVerNet segmentation and classification of slide regions.
+    """HoVerNet on slide regions; Cellpose on microscopy frames.
     """
 
     def GetModelInfo(self, request, context):
@@ -61,6 +71,23 @@ class InferenceServiceServicer:
     def SegmentRegion(self, request, context):
         """Segment every nucleus of a slide region: progress messages, nuclei in
         batches, then a summary.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCellposeInfo(self, request, context):
+        """The Cellpose model: its weights, whether it can run, and why not.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SegmentFrames(self, request, context):
+        """Cellpose on a batch of frames: progress messages, each frame's instance
+        labels as it is finished (in order), then a summary. The tiles of every
+        frame of the batch share the device's batches. Cancelling stops the work
+        before its next device batch.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -79,6 +106,16 @@ def add_InferenceServiceServicer_to_server(servicer, server):
                     request_deserializer=micrographia_dot_inference_dot_v1_dot_inference__pb2.SegmentRegionRequest.FromString,
                     response_serializer=micrographia_dot_inference_dot_v1_dot_inference__pb2.SegmentRegionResponse.SerializeToString,
             ),
+            'GetCellposeInfo': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCellposeInfo,
+                    request_deserializer=micrographia_dot_inference_dot_v1_dot_inference__pb2.GetCellposeInfoRequest.FromString,
+                    response_serializer=micrographia_dot_inference_dot_v1_dot_inference__pb2.GetCellposeInfoResponse.SerializeToString,
+            ),
+            'SegmentFrames': grpc.unary_stream_rpc_method_handler(
+                    servicer.SegmentFrames,
+                    request_deserializer=micrographia_dot_inference_dot_v1_dot_inference__pb2.SegmentFramesRequest.FromString,
+                    response_serializer=micrographia_dot_inference_dot_v1_dot_inference__pb2.SegmentFramesResponse.SerializeToString,
+            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
             'micrographia.inference.v1.InferenceService', rpc_method_handlers)
@@ -88,7 +125,7 @@ def add_InferenceServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class InferenceService:
-    """HoVerNet segmentation and classification of slide regions.
+    """HoVerNet on slide regions; Cellpose on microscopy frames.
     """
 
     @staticmethod
@@ -135,6 +172,60 @@ class InferenceService:
             '/micrographia.inference.v1.InferenceService/SegmentRegion',
             micrographia_dot_inference_dot_v1_dot_inference__pb2.SegmentRegionRequest.SerializeToString,
             micrographia_dot_inference_dot_v1_dot_inference__pb2.SegmentRegionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCellposeInfo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/micrographia.inference.v1.InferenceService/GetCellposeInfo',
+            micrographia_dot_inference_dot_v1_dot_inference__pb2.GetCellposeInfoRequest.SerializeToString,
+            micrographia_dot_inference_dot_v1_dot_inference__pb2.GetCellposeInfoResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SegmentFrames(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/micrographia.inference.v1.InferenceService/SegmentFrames',
+            micrographia_dot_inference_dot_v1_dot_inference__pb2.SegmentFramesRequest.SerializeToString,
+            micrographia_dot_inference_dot_v1_dot_inference__pb2.SegmentFramesResponse.FromString,
             options,
             channel_credentials,
             insecure,

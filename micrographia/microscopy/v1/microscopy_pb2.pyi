@@ -324,7 +324,7 @@ class Channels(_message.Message):
     def __init__(self, phase: _Optional[_Union[ChannelSelection, _Mapping]] = ..., fluorescence: _Optional[_Iterable[_Union[ChannelSelection, _Mapping]]] = ...) -> None: ...
 
 class ProcessingParameters(_message.Message):
-    __slots__ = ("fov_start", "fov_end", "batch_size", "n_workers", "background_weight", "positions", "segmentation_method", "tracking_method", "min_frames", "border_margin", "max_gap", "background_method")
+    __slots__ = ("fov_start", "fov_end", "batch_size", "n_workers", "background_weight", "positions", "segmentation_method", "tracking_method", "min_frames", "border_margin", "max_gap", "background_method", "cellpose")
     FOV_START_FIELD_NUMBER: _ClassVar[int]
     FOV_END_FIELD_NUMBER: _ClassVar[int]
     BATCH_SIZE_FIELD_NUMBER: _ClassVar[int]
@@ -337,6 +337,7 @@ class ProcessingParameters(_message.Message):
     BORDER_MARGIN_FIELD_NUMBER: _ClassVar[int]
     MAX_GAP_FIELD_NUMBER: _ClassVar[int]
     BACKGROUND_METHOD_FIELD_NUMBER: _ClassVar[int]
+    CELLPOSE_FIELD_NUMBER: _ClassVar[int]
     fov_start: int
     fov_end: int
     batch_size: int
@@ -349,7 +350,22 @@ class ProcessingParameters(_message.Message):
     border_margin: int
     max_gap: int
     background_method: str
-    def __init__(self, fov_start: _Optional[int] = ..., fov_end: _Optional[int] = ..., batch_size: _Optional[int] = ..., n_workers: _Optional[int] = ..., background_weight: _Optional[float] = ..., positions: _Optional[str] = ..., segmentation_method: _Optional[str] = ..., tracking_method: _Optional[str] = ..., min_frames: _Optional[int] = ..., border_margin: _Optional[int] = ..., max_gap: _Optional[int] = ..., background_method: _Optional[str] = ...) -> None: ...
+    cellpose: CellposeParameters
+    def __init__(self, fov_start: _Optional[int] = ..., fov_end: _Optional[int] = ..., batch_size: _Optional[int] = ..., n_workers: _Optional[int] = ..., background_weight: _Optional[float] = ..., positions: _Optional[str] = ..., segmentation_method: _Optional[str] = ..., tracking_method: _Optional[str] = ..., min_frames: _Optional[int] = ..., border_margin: _Optional[int] = ..., max_gap: _Optional[int] = ..., background_method: _Optional[str] = ..., cellpose: _Optional[_Union[CellposeParameters, _Mapping]] = ...) -> None: ...
+
+class CellposeParameters(_message.Message):
+    __slots__ = ("model", "diameter", "flow_threshold", "cellprob_threshold", "min_size")
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    DIAMETER_FIELD_NUMBER: _ClassVar[int]
+    FLOW_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    CELLPROB_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    MIN_SIZE_FIELD_NUMBER: _ClassVar[int]
+    model: str
+    diameter: float
+    flow_threshold: float
+    cellprob_threshold: float
+    min_size: int
+    def __init__(self, model: _Optional[str] = ..., diameter: _Optional[float] = ..., flow_threshold: _Optional[float] = ..., cellprob_threshold: _Optional[float] = ..., min_size: _Optional[int] = ...) -> None: ...
 
 class StartWorkflowRequest(_message.Message):
     __slots__ = ("microscopy_path", "output_dir", "channels", "parameters", "simulate")

@@ -30,6 +30,7 @@ from pydantic import (
     model_validator,
 )
 
+from common.cellpose import CellposeOptions
 from common.errors import InvalidArgument
 from services.microscopy.core.features import fluorescence_feature_ids, phase_feature_ids
 from services.microscopy.core.metadata import MicroscopyMetadata
@@ -148,8 +149,15 @@ class ProcessingParameters(BaseModel):
     # The choices as an `enum` in the schema: forms offer them as a list.
     segmentation_method: str = Field(
         "logstd",
-        description=f"Segmentation method; supported: {', '.join(SEGMENTATION_METHODS)}",
+        description=f"Segmentation method; supported: {', '.join(SEGMENTATION_METHODS)} "
+        "(cellpose runs on the inference service)",
         json_schema_extra={"enum": list(SEGMENTATION_METHODS)},
+    )
+    cellpose: CellposeOptions | None = Field(
+        None,
+        description='Options of segmentation_method "cellpose" (model, diameter, flow and '
+        "cell-probability thresholds, minimum size); absent ones take Cellpose's defaults; "
+        "other methods ignore them",
     )
     tracking_method: str = Field(
         "laptrack",

@@ -10,13 +10,15 @@ resumes where the last run stopped.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import pandas as pd
 
+from common.cellpose import CellposeOptions
 from common.errors import InvalidArgument
 
 from .. import features
@@ -27,8 +29,28 @@ from . import background, extraction, segmentation, storage, tracking
 
 STEPS: tuple[str, ...] = ("copying", "segmentation", "correction", "tracking", "extraction")
 
-# The one registry is segmentation.SEGMENTERS (name -> function); this is its names.
-SEGMENTATION_METHODS: tuple[str, ...] = tuple(segmentation.SEGMENTERS)
+# Methods whose frames are segmented by a model served elsewhere (the inference service).
+REMOTE_METHODS: tuple[str, ...] = ("cellpose",)
+# Every method: the local registry segmentation.SEGMENTERS (name -> function), then
+# the learned ones.
+SEGMENTATION_METHODS: tuple[str, ...] = (*segmentation.SEGMENTERS, *REMOTE_METHODS)
+
+
+class FrameSegmenter(Protocol):
+    """A learned segmentation served elsewhere: batches of frames in, instance labels out."""
+
+    def frames_per_call(self, frame_bytes: int) -> int:
+        """How many frames of this size one call takes."""
+        ...
+
+    def segment(
+        self,
+        frames: Sequence[np.ndarray],
+        options: CellposeOptions,
+        should_stop: Callable[[], bool],
+    ) -> Iterator[np.ndarray]:
+        """Each frame's labels (0 background, 1..n cells), in order."""
+        ...
 
 
 class Cancelled(Exception):
@@ -55,6 +77,7 @@ class PipelineParams:
     border_margin: int = 50  # a cell whose box comes this close to the edge is not `good`
     cleanup_size: int = 7  # logstd clean-up: square side (odd) ...
     cleanup_iterations: int = 3  # ... and iterations of the opening and the closing
+    cellpose: CellposeOptions | None = None  # segmentation_method "cellpose": its options
 
 
 @dataclass(frozen=True)
@@ -67,6 +90,8 @@ class FovTask:
     phase: ChannelSpec | None
     fluorescence: tuple[ChannelSpec, ...]
     params: PipelineParams = field(default_factory=PipelineParams)
+    # Where learned methods (REMOTE_METHODS) run; None where none is reachable.
+    segmenter: FrameSegmenter | None = None
 
 
 @dataclass(frozen=True)
@@ -89,7 +114,7 @@ class FovPaths:
 
     fov_dir: Path
     raw: dict[int, Path]  # copying: channel -> (T, H, W) uint16 .npy
-    mask: Path  # segmentation: (T, H, W) bool .npy
+    mask: Path  # segmentation: (T, H, W) bool .npy; learned methods: int32 instance labels
     background: dict[int, Path]  # correction: channel -> (T, ...) per-frame background models
     labels: Path  # tracking: (T, H, W) uint16 (int32 past 65534 tracks): 0 none, else cell + 1
     tracks: Path  # tracking: one row per track (cell, parent, first_frame, last_frame)
@@ -166,6 +191,18 @@ class _Steps:
             yield t
             self._on_progress(step, t + 1, self.n_frames)
 
+    def batches(self, step: str, size: int) -> Iterator[range]:
+        """Frame ranges of `size` frames; checks for cancellation before each and reports
+        progress through `done(t)` per finished frame."""
+        self._on_progress(step, 0, self.n_frames)
+        for start in range(0, self.n_frames, size):
+            if self._should_stop():
+                raise Cancelled(f"cancelled during {step} at frame {start}")
+            yield range(start, min(start + size, self.n_frames))
+
+    def done(self, step: str, frames: int) -> None:
+        self._on_progress(step, frames, self.n_frames)
+
     def skipped(self, step: str) -> None:
         if self._should_stop():
             raise Cancelled(f"cancelled before {step}")
@@ -218,6 +255,12 @@ def run_fov(
             )
     if task.phase is None:
         raise InvalidArgument("segmentation needs a phase-contrast channel; none was given")
+    if params.segmentation_method in REMOTE_METHODS and task.segmenter is None:
+        raise InvalidArgument(
+            f"segmentation method {params.segmentation_method!r} needs the inference service, "
+            "and this run has none",
+            segmentation_method=params.segmentation_method,
+        )
     paths = fov_paths(task)
     with open_reader(task.microscopy_path) as reader:
         md = reader.metadata
@@ -229,7 +272,7 @@ def run_fov(
         paths.fov_dir.mkdir(parents=True, exist_ok=True)
         _copy(reader, task.fov, paths, shape, steps)
     times, time_unit = md.time_points, md.time_unit
-    _segment(paths, task.phase.channel, params, steps)
+    _segment(paths, task.phase.channel, params, steps, task.segmenter, should_stop)
     _correct(paths, background.METHODS[params.background_method], steps)
     _track(paths, params.max_gap, steps)
     return _extract(task, paths, shape, times, time_unit, steps)
@@ -256,15 +299,49 @@ def _copy(reader, fov: int, paths: FovPaths, shape: tuple[int, int], steps: _Ste
                 writer.write(_as_uint16(reader.read_frame(fov, t, c)))
 
 
-def _segment(paths: FovPaths, channel: int, params: PipelineParams, steps: _Steps) -> None:
+def _segment(
+    paths: FovPaths,
+    channel: int,
+    params: PipelineParams,
+    steps: _Steps,
+    segmenter: FrameSegmenter | None = None,
+    should_stop: StopCheck = lambda: False,
+) -> None:
     if paths.mask.exists():
         steps.skipped("segmentation")
+        return
+    if params.segmentation_method in REMOTE_METHODS:
+        _segment_remotely(paths, channel, params, steps, segmenter, should_stop)
         return
     segment = segmentation.SEGMENTERS[params.segmentation_method]
     raw = storage.open_array(paths.raw[channel])
     with storage.new_frames(paths.mask, steps.n_frames, raw.shape[1:], bool) as mask:
         for t in steps.frames("segmentation"):
             mask.write(segment(raw[t], params.cleanup_size, params.cleanup_iterations))
+
+
+def _segment_remotely(
+    paths: FovPaths,
+    channel: int,
+    params: PipelineParams,
+    steps: _Steps,
+    segmenter: FrameSegmenter | None,
+    should_stop: StopCheck,
+) -> None:
+    """A learned method, batch by batch of frames: instance labels (int32), so that
+    touching cells stay apart through tracking and extraction."""
+    assert segmenter is not None  # run_fov checked
+    options = params.cellpose or CellposeOptions()
+    raw = storage.open_array(paths.raw[channel])
+    size = segmenter.frames_per_call(raw[0].nbytes)
+    with storage.new_frames(paths.mask, steps.n_frames, raw.shape[1:], np.int32) as mask:
+        for batch in steps.batches("segmentation", size):
+            frames = [np.asarray(raw[t]) for t in batch]
+            for t, labels in zip(
+                batch, segmenter.segment(frames, options, should_stop), strict=True
+            ):
+                mask.write(labels.astype(np.int32, copy=False))
+                steps.done("segmentation", t + 1)
 
 
 def _correct(paths: FovPaths, method: background.BackgroundMethod, steps: _Steps) -> None:
@@ -282,7 +359,7 @@ def _correct(paths: FovPaths, method: background.BackgroundMethod, steps: _Steps
         }
         raws = {c: storage.open_array(paths.raw[c]) for c in todo}
         for t in steps.frames("correction"):
-            cells = np.asarray(mask[t])
+            cells = np.asarray(mask[t]).astype(bool, copy=False)  # instance labels too
             for c, model in models.items():
                 model.write(method.fit(raws[c][t], cells))
 

@@ -35,6 +35,7 @@ from services.microscopy.core.workflow.pipeline import (
     ChannelSpec,
     FovResult,
     FovTask,
+    FrameSegmenter,
     PipelineParams,
     run_fov,
 )
@@ -83,7 +84,7 @@ def pipeline_params(plan: WorkflowPlan) -> PipelineParams:
     return PipelineParams(**{name: getattr(parameters, name) for name in names})
 
 
-def fov_tasks(plan: WorkflowPlan) -> list[FovTask]:
+def fov_tasks(plan: WorkflowPlan, segmenter: FrameSegmenter | None = None) -> list[FovTask]:
     channels = plan.config.channels
     phase = ChannelSpec(channels.phase.channel, tuple(channels.phase.features))
     fluorescence = tuple(
@@ -99,6 +100,7 @@ def fov_tasks(plan: WorkflowPlan) -> list[FovTask]:
             phase=phase,
             fluorescence=fluorescence,
             params=params,
+            segmenter=segmenter,
         )
         for fov in plan.fovs
     ]
@@ -147,17 +149,19 @@ async def run_workflow(
     report: Report,
     *,
     local_pool: bool = True,
+    segmenter: FrameSegmenter | None = None,
 ) -> WorkflowSummary:
     """Run every FOV of `plan` on `executor`; `report` is awaited as progress changes.
 
     `local_pool`: the workers are child processes of this one (they stop when it dies).
+    `segmenter`: where learned segmentation methods run (the inference service).
     """
     started = time.monotonic()
     folder = control_dir(plan.output_dir, job_id)
     stop = StopFlag(folder, os.getpid() if local_pool else None)
     # File work off the event loop; a flag left by an earlier stop of this job is old news.
     await asyncio.to_thread(_prepare, plan, folder, stop)
-    tasks = fov_tasks(plan)
+    tasks = fov_tasks(plan, segmenter)
     limit = max(1, plan.config.parameters.n_workers * plan.config.parameters.batch_size)
     waiting = list(tasks)
     running: dict[asyncio.Future[FovResult], FovTask] = {}

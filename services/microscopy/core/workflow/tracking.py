@@ -1,6 +1,7 @@
 """Tracking (pyama-reference.md, step 4), done better than the reference with laptrack.
 
-Each frame's mask is cut into objects (4-connected components). Objects are
+Each frame's mask is cut into objects (4-connected components; a learned
+method's instance labels are the objects as they are). Objects are
 linked by a linear assignment (laptrack's LAP: frame-to-frame linking, then gap
 closing and splitting) whose costs come from the overlap of the objects' masks:
 
@@ -39,7 +40,11 @@ NOT_LINKED = 1.0  # cost of leaving an end unlinked: above every cutoff, so any 
 
 
 def label_objects(mask: np.ndarray) -> tuple[np.ndarray, int]:
-    """Objects of one frame: 4-connected components, labels 1..n."""
+    """Objects of one frame, labels 1..n: a binary mask's 4-connected components, or
+    a learned method's instance labels as they are (touching cells stay apart)."""
+    if mask.dtype != np.bool_:
+        objects = np.asarray(mask, np.int32)
+        return objects, int(objects.max()) if objects.size else 0
     return morphology.label(mask)
 
 
