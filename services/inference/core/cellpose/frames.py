@@ -143,7 +143,9 @@ def _prepare(index: int, frame: np.ndarray, rescale: float) -> _Prepared:
     """Cellpose's eval and run_net up to the network, for one 2-D frame."""
     from cellpose import transforms
 
-    image = transforms.convert_image(frame, channel_axis=None, z_axis=None)[np.newaxis]
+    # float32 as Cellpose makes it, and a copy: normalisation works in place.
+    image = frame.astype(np.float32)
+    image = transforms.convert_image(image, channel_axis=None, z_axis=None)[np.newaxis]
     image = transforms.normalize_img(image, **NORMALIZE)[0]
     height, width = frame.shape
     if rescale != 1.0:
