@@ -27,6 +27,8 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[all,dev]"
+	# tiatoolbox's opencv-python and Cellpose's opencv-python-headless share `cv2`: one version.
+	$(BIN)/python scripts/check_cv2.py
 	rm -f $(VENV)/.installed-* && touch $@
 
 # PostgreSQL + PostGIS and the micrographia database, installed when missing.

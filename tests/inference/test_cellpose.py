@@ -91,10 +91,10 @@ def test_frames_of_one_request_share_the_device_batches(inference_stub, oracle_c
     assert len({label for label, _ in matches.values()}) == len(cells) == labels[0].max()
     assert all(matches[a + 1][0] != matches[b + 1][0] for a, b in pairs)
     assert labels[1].max() == 4 and labels[1].shape == (300, 260)
-    # 4 x 4 tiles of the first frame and 2 x 1 of the second, in batches of 8 across frames.
-    assert summary.tiles == 18 and summary.frames == 2 and summary.cells == len(cells) + 4
+    # 4 x 4 tiles of the first frame and 2 x 2 of the second, in batches of 8 across frames.
+    assert summary.tiles == 20 and summary.frames == 2 and summary.cells == len(cells) + 4
     assert oracle_cellpose.batches == 3
-    assert progress[-1].current == progress[-1].total == 18
+    assert progress[-1].current == progress[-1].total == 20
     assert [p.current for p in progress] == sorted(p.current for p in progress)
 
 
