@@ -41,7 +41,7 @@ def pip(*args: str) -> None:
 
 def main() -> int:
     full, headless = version("opencv-python"), version("opencv-python-headless")
-    if full and headless and full != headless or not cv2_works():
+    if (full and headless and full != headless) or not cv2_works():
         wanted = full or headless
         if wanted is None:
             print("check_cv2: no OpenCV distribution is installed", file=sys.stderr)
