@@ -6,4 +6,6 @@
 - `scoring`: segmentation precision/recall/F1 and CTC TRA/DET/LNK (traccuracy).
 - `oracle`, `oracle_network`: a model with known answers (painted nuclei in,
   HoVerNet's ideal maps out), as a `Predictor` and as a HoVerNet module any engine runs.
+- `cellpose_oracle`: the same for Cellpose (painted cells in, Cellpose's own
+  masks-to-flows out), as a `FlowPredictor` and as a network Cellpose's `eval` runs.
 """

@@ -108,7 +108,7 @@ def oracle_cellpose(platform: RunningPlatform):
     """The platform's inference service with the Cellpose oracle (painted cells in,
     Cellpose's ideal flows out) for one test, then its own network again."""
     from services.inference.core.cellpose import CellposeHost
-    from tests.inference.cellpose_oracle import OracleFlowPredictor
+    from testing.cellpose_oracle import OracleFlowPredictor
 
     servicer = platform.runners["inference"].service.servicer
     before = servicer.cellpose

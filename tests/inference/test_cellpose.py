@@ -16,7 +16,7 @@ from micrographia.inference.v1 import inference_pb2 as pb
 from services.inference.core.cellpose import CellposeHost, FramesConfig, segment_frames
 from services.inference.core.cellpose.frames import FrameLabels
 from services.microscopy.cellpose_client import frame_message, labels_array
-from tests.inference.cellpose_oracle import (
+from testing.cellpose_oracle import (
     OracleCellposeNetwork,
     OracleFlowPredictor,
     PaintedCell,

@@ -1,6 +1,6 @@
 """segmentation_method "cellpose" through the whole real path: REST and MCP, the
 microscopy service's FOV workers, SegmentFrames on the inference service, tracking
-and extraction. The oracle network (tests/inference/cellpose_oracle.py) must give
+and extraction. The oracle network (testing/cellpose_oracle.py) must give
 back every painted cell on 2048 x 2048 frames; random weights run end to end;
 missing weights and bad options are refused before a job exists."""
 
@@ -16,13 +16,13 @@ import pytest
 import tifffile
 from mcp import Client
 
-from services.microscopy.core import write_synthetic_ome_tiff
-from tests.inference.cellpose_oracle import (
+from testing.cellpose_oracle import (
     PaintedCell,
     crowded_cells,
     match,
     paint_cells,
 )
+from testing.synthetic_tiff import write_synthetic_ome_tiff
 from tests.microscopy.edge_api import data_of, error_of
 from tests.microscopy.test_workflow_api import wait_for
 
