@@ -36,7 +36,7 @@ from services.microscopy.core.features import fluorescence_feature_ids, phase_fe
 from services.microscopy.core.metadata import MicroscopyMetadata
 from services.microscopy.core.paths import DataRoots
 from services.microscopy.core.workflow import background
-from services.microscopy.core.workflow.pipeline import SEGMENTATION_METHODS
+from services.microscopy.core.workflow.pipeline import SEGMENTATION_METHODS, PipelineParams
 
 TRACKING_METHODS = ("laptrack",)
 CONFIG_FILE_NAME = "processing_config.yaml"
@@ -68,6 +68,11 @@ def parse_ranges(text: str, *, what: str = "positions") -> list[int]:
             raise ValueError(f"{what} item {part!r} ends before it starts")
         values.update(range(start, end + 1))
     return sorted(values)
+
+
+# The science settings' defaults are the pipeline's own (pyama-reference.md): written
+# once, in PipelineParams; the schema, REST, MCP and the CLI read them from here.
+SCIENCE_DEFAULTS = PipelineParams()
 
 
 class ChannelSelection(BaseModel):
@@ -138,7 +143,10 @@ class ProcessingParameters(BaseModel):
     batch_size: int = Field(2, ge=1, le=1024, description="FOVs queued per worker at a time")
     n_workers: int = Field(1, ge=1, le=MAX_WORKERS, description="Parallel FOV workers")
     background_weight: float = Field(
-        1.0, ge=0.0, le=1.0, description="Weight w of the background in I - w*B"
+        SCIENCE_DEFAULTS.background_weight,
+        ge=0.0,
+        le=1.0,
+        description="Weight w of the background in I - w*B",
     )
     background_method: str = Field(
         background.DEFAULT_METHOD,
@@ -148,7 +156,7 @@ class ProcessingParameters(BaseModel):
     )
     # The choices as an `enum` in the schema: forms offer them as a list.
     segmentation_method: str = Field(
-        "logstd",
+        SCIENCE_DEFAULTS.segmentation_method,
         description=f"Segmentation method; supported: {', '.join(SEGMENTATION_METHODS)} "
         "(cellpose runs on the inference service)",
         json_schema_extra={"enum": list(SEGMENTATION_METHODS)},
@@ -166,10 +174,19 @@ class ProcessingParameters(BaseModel):
         + " (mask-overlap LAP linking with gap closing and divisions)",
         json_schema_extra={"enum": list(TRACKING_METHODS)},
     )
-    max_gap: int = Field(2, ge=0, le=100, description="Frames a cell may be missing from a track")
-    min_frames: int = Field(30, ge=1, description="Cells in fewer frames are flagged not good")
+    max_gap: int = Field(
+        SCIENCE_DEFAULTS.max_gap,
+        ge=0,
+        le=100,
+        description="Frames a cell may be missing from a track",
+    )
+    min_frames: int = Field(
+        SCIENCE_DEFAULTS.min_frames, ge=1, description="Cells in fewer frames are flagged not good"
+    )
     border_margin: int = Field(
-        50, ge=0, description="Cells whose box comes this close to the edge are flagged not good"
+        SCIENCE_DEFAULTS.border_margin,
+        ge=0,
+        description="Cells whose box comes this close to the edge are flagged not good",
     )
 
     @field_validator("segmentation_method")
