@@ -196,8 +196,11 @@ class Backends:
         if name != "inference":
             return None
         try:
-            info = await self.inference.GetModelInfo(
-                inference_pb2.GetModelInfoRequest(), timeout=self.settings.health_timeout_s
+            inference = self.inference
+            info = await inference.unary(
+                inference.stub.GetModelInfo,
+                inference_pb2.GetModelInfoRequest(),
+                timeout=self.settings.health_timeout_s,
             )
         except BackendError:
             return None

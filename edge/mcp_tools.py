@@ -26,7 +26,6 @@ from edge.mcp_server import EdgeMCPServer
 from edge.protojson import to_json
 from micrographia.common.v1 import common_pb2
 from micrographia.microscopy.v1 import microscopy_pb2
-from micrographia.slides.v1 import slides_pb2
 
 INSTRUCTIONS = (
     "Micrographia processes time-lapse microscopy (ND2, CZI, TIFF) into single-cell traces. "
@@ -118,6 +117,7 @@ def task_json(job: common_pb2.Job) -> dict[str, Any]:
 def build_mcp(backends: Backends) -> EdgeMCPServer:
     """The MCP server; the edge mounts its streamable HTTP and SSE transports."""
     mcp = EdgeMCPServer("micrographia", version=__version__, instructions=INSTRUCTIONS)
+    clients = Clients(backends)
 
     @mcp.tool()
     async def load_microscopy(file_path: str) -> dict[str, Any]:
@@ -233,10 +233,8 @@ def build_mcp(backends: Backends) -> EdgeMCPServer:
     async def list_slides() -> dict[str, Any]:
         """List the uploaded whole-slide images, newest first: id, file name, size in
         pixels, microns per pixel (null when the file does not say), vendor, levels."""
-        response = await backends.slides.ListSlides(slides_pb2.ListSlidesRequest())
-        return {"slides": [to_json(slide) for slide in response.slides]}
+        return {"slides": await clients.slides.slides()}
 
-    clients = Clients(backends)
     mcp_fitting.register(mcp, clients)
     mcp_workbench.register(mcp, backends)
     mcp_spatial.register(mcp, clients)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from edge.backends import Backends
 from edge.clients.analysis import AnalysisClient
 from edge.clients.jobs import JobsClient
+from edge.clients.slides import SlidesClient
 from edge.clients.spatial import SpatialClient
 
 
@@ -18,9 +19,10 @@ class Clients:
         self.backends = backends
         self.settings = backends.settings
         self.analysis = AnalysisClient(backends)
+        self.slides = SlidesClient(backends)
         self.spatial = SpatialClient(backends)
         # Workflow jobs, until microscopy has a client of its own.
         self.microscopy_jobs = JobsClient(backends, "microscopy")
 
 
-__all__ = ["AnalysisClient", "Clients", "JobsClient", "SpatialClient"]
+__all__ = ["AnalysisClient", "Clients", "JobsClient", "SlidesClient", "SpatialClient"]
