@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import pandas as pd
@@ -113,7 +114,10 @@ def fitted_cells_message(
                 success=bool(row["success"]),
                 r_squared=float(row["r_squared"]),
                 good=bool(row["good"]),
-                parameters={name: float(row[name]) for name in names},
+                # A failed fit has no parameters (NaN is no JSON number).
+                parameters={
+                    name: float(row[name]) for name in names if math.isfinite(float(row[name]))
+                },
             )
             for _, row in page.iterrows()
         ],

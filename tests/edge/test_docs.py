@@ -243,6 +243,20 @@ def test_workflow_and_merge_bodies_match_their_documented_schemas(
     body = _matches(schema, edge.get(results.format(job_id=job_id)), "get", results)
     assert body["data"]["stats"]["total_frames"] == 3
 
+    # The workbench over the job's traces: cells, one cell, a mark, the cell at a pixel.
+    traces = body["data"]["traces"][0]
+    cells = "/api/processing/cells"
+    listed = _matches(schema, edge.get(cells, params={"traces_path": traces}), "get", cells)
+    first = listed["data"]["cells"][0]
+    where = {"traces_path": traces, "fov": first.get("fov", 0), "cell": first.get("cell", 0)}
+    _matches(schema, edge.get(f"{cells}/detail", params=where), "get", f"{cells}/detail")
+    mark = {"traces_path": traces, "cells": [{**where, "good": False}][:1]}
+    mark["cells"][0].pop("traces_path")
+    marked = edge.post(f"{cells}/quality", json=mark)
+    assert _matches(schema, marked, "post", f"{cells}/quality")["data"]["cells_changed"] == 1
+    at = {"traces_path": traces, "t": 0, "x": 0, "y": 0}
+    _matches(schema, edge.get(f"{cells}/at", params=at), "get", f"{cells}/at")
+
     # A simulated job, seen running (step, ETA) and then cancelled.
     (created,) = call_tools(platform, ("create_processing_task", {"file_path": "x", "fake": True}))
     fake_id = json.loads(created.content[0].text)["id"]
@@ -267,6 +281,16 @@ def test_workflow_and_merge_bodies_match_their_documented_schemas(
         schema, edge.post("/api/processing/merge", json=merge), "post", "/api/processing/merge"
     )
     assert merged["data"]["stats"]["samples_processed"] == 1
+    samples = "/api/processing/samples"
+    save = {
+        "sample_yaml": str(folder / "saved.yaml"),
+        "samples": [{"name": "control", "fovs": "0-1"}],
+        "input_dir": str(folder / "traces"),
+        "merge_output_dir": str(folder / "merged-again"),
+    }
+    _matches(schema, edge.post(samples, json=save), "post", samples)
+    read = {"sample_yaml": str(folder / "saved.yaml"), "input_dir": str(folder / "traces")}
+    _matches(schema, edge.get(samples, params=read), "get", samples)
 
 
 def test_analysis_bodies_match_their_documented_schemas(edge, schema, data_root):
@@ -291,6 +315,9 @@ def test_analysis_bodies_match_their_documented_schemas(edge, schema, data_root)
     results = f"{base}/fitting/results/{{job_id}}"
     body = _matches(schema, edge.get(results.format(job_id=job_id)), "get", results)
     assert body["data"]["summary"]["total_cells"] == 12
+    fitted = f"{base}/fitting/cells"
+    table = _matches(schema, edge.get(fitted, params={"job_ids": [job_id]}), "get", fitted)
+    assert table["data"]["total_cells"] == 12  # the failed fit included, its parameters null
 
     # Cancelled at once: a job of many cells is still pending or running.
     _, many = maturation_traces(3000, seed=6)

@@ -187,7 +187,10 @@ def _summary(row: pd.Series, features: list[str], daughters) -> CellSummary:
         last_frame=int(row["last_frame"]),
         parent=int(row["parent"]),
         daughters=daughters.get((fov, cell), ()),
-        feature_means={name: _finite(row[name]) for name in features},
+        # A feature without any value has no mean (NaN is no JSON number).
+        feature_means={
+            name: float(row[name]) for name in features if np.isfinite(float(row[name]))
+        },
     )
 
 
