@@ -90,19 +90,22 @@ def task_for(path: Path, output: str, segmenter=None, **params) -> FovTask:
 
 
 def learned_segmenter(method: str):
-    """(segmenter, None) for a learned method whose weights exist, else (None, why).
-
-    Accuracy needs trained weights: random ones segment nothing worth scoring."""
-    weights = os.environ.get(f"MICROGRAPHIA_{method.upper()}_WEIGHTS", "")
+    """(segmenter, None) for a learned method whose trained weights are served, else
+    (None, why). Accuracy needs trained weights (random ones find nothing worth
+    scoring): name them in MICROGRAPHIA_<METHOD>_WEIGHTS for an inference service
+    started with them, and give its address in MICROGRAPHIA_BENCH_INFERENCE."""
+    setting = f"MICROGRAPHIA_{method.upper()}_WEIGHTS"
+    weights = os.environ.get(setting, "")
     if not weights or weights == "random":
-        return None, f"no weights (MICROGRAPHIA_{method.upper()}_WEIGHTS is {weights or 'unset'})"
-    factory = getattr(pipeline, "local_segmenter", None)
-    if factory is None:
-        return None, "no in-process segmenter for it in this tree"
-    try:
-        return factory(method, weights), None
-    except Exception as error:  # the weights cannot be loaded: say why, go on
-        return None, f"no weights ({error})"
+        return None, f"no weights ({setting} is {weights or 'unset'})"
+    address = os.environ.get("MICROGRAPHIA_BENCH_INFERENCE", "")
+    if not address:
+        return None, "no inference service serving them (MICROGRAPHIA_BENCH_INFERENCE unset)"
+    if method != "cellpose":
+        return None, f"no client for {method} in this benchmark"
+    from services.microscopy.cellpose_client import RemoteCellpose
+
+    return RemoteCellpose(address), None
 
 
 def segmentation_methods() -> list[tuple[str, object]]:
