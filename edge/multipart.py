@@ -94,7 +94,7 @@ class MultipartFile:
         if not self._found and params.get(b"name") == self._field_name:
             self._found = True
             self._part.target = True
-            self.filename = params.get(b"filename", b"").decode("utf-8", "replace")
+            self.filename = _browser_filename(params.get(b"filename", b""))
 
     def _on_part_data(self, data: bytes, start: int, end: int) -> None:
         if self._part.target:
@@ -164,3 +164,12 @@ def _incomplete() -> ApiError:
         errors.INVALID_PARAMETERS,
         "The multipart body ended before its closing boundary: the upload is incomplete",
     )
+
+
+def _browser_filename(raw: bytes) -> str:
+    """The file name a browser meant, from the `filename` parameter it sent.
+
+    Browsers write a name's `"` as %22 in a multipart Content-Disposition (the
+    HTML standard's form encoding; CR and LF, as %0D and %0A, are left encoded:
+    no file name needs them). Any other "%" is the name's own."""
+    return raw.replace(b"%22", b'"').decode("utf-8", "replace")

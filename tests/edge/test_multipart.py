@@ -127,3 +127,11 @@ async def test_fields_after_the_file_are_read_past_up_to_the_closing_boundary():
     body = multipart_body([("file", "slide.svs", content), ("note", None, b"x" * 5000)])
     name, data = await read_all(MultipartFile(request_for(body, 999), "file"))
     assert (name, data) == ("slide.svs", content)
+
+
+async def test_a_browser_escaped_quote_in_the_file_name_is_a_quote():
+    """Browsers send `"` in a file name as %22 (the HTML form encoding); other
+    percent signs are the name's own."""
+    body = multipart_body([("file", "my %22best%22 slide 100%.svs", b"x")])
+    name, _ = await read_all(MultipartFile(request_for(body, 4096), "file"))
+    assert name == 'my "best" slide 100%.svs'
