@@ -234,8 +234,15 @@ class SlideAnalysisJobs:
         done = {region.index for region in stored}
         todo = deque(index for index in range(len(plan.regions)) if index not in done)
         workers = min(self.settings.slide_analysis_concurrency, len(todo))
-        if workers:
-            await self._run_regions(job, plan, todo, tally, workers)
+        try:
+            if workers:
+                await self._run_regions(job, plan, todo, tally, workers)
+        except (asyncio.CancelledError, errors.Cancelled):
+            if tally.regions == 0 and await self._cancel_asked(job):
+                # Cancelled before any region was stored: no empty box is left
+                # behind (a shutdown leaves it, for the resumed job).
+                await asyncio.shield(self.store.delete_box(plan.box_id))
+            raise
         await job.report(**tally.report(), force=True)
         return {
             "slide_id": plan.slide_id,
@@ -244,6 +251,10 @@ class SlideAnalysisJobs:
             "nuclei": tally.nuclei,
             "tissue_mm2": round(plan.tissue_mm2, 6),
         }
+
+    async def _cancel_asked(self, job: JobContext) -> bool:
+        assert self.runner is not None
+        return job.cancel_requested or (await self.runner.store.get(job.job_id)).cancel_requested
 
     async def _run_regions(
         self,

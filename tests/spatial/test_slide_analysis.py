@@ -336,6 +336,21 @@ def test_a_replica_lost_mid_job_leaves_its_regions_to_the_other(stack):
     assert_each_painted_nucleus_once(all_nuclei(stub, slide_id))
 
 
+def test_a_job_cancelled_before_its_first_region_leaves_no_box(stack):
+    replica = stack.inference(delay_s=1.0)
+    stub = stack.stub(stack.spatial(replica.runner.address, slide_analysis_concurrency=1))
+    slide_id = stack.slide("cancelled-early.svs")
+    started = start(stub, slide_id)
+    boxes = stub.ListAnalysisBoxes(pb.ListAnalysisBoxesRequest(slide_id=slide_id), timeout=30)
+    assert [box.id for box in boxes.boxes] == [started.box_id]
+    stub.CancelJob(common_pb2.CancelJobRequest(job_id=started.job_id), timeout=30)
+    final = watch(stub, started.job_id)[-1]
+    assert final.status == common_pb2.JOB_STATUS_CANCELLED, final
+    assert not any(r.stored for r in regions_of(stub, started.job_id).regions)
+    boxes = stub.ListAnalysisBoxes(pb.ListAnalysisBoxesRequest(slide_id=slide_id), timeout=30)
+    assert not boxes.boxes
+
+
 def test_a_slides_outage_is_waited_for_and_the_job_goes_on(stack, platform):
     """The slides service (where inference reads pixels) goes away mid-job for a
     few seconds: the job says what it waits for, retries, and completes."""
