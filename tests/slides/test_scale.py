@@ -52,3 +52,10 @@ def test_scale_bar_of_slides(
     assert library.scale_bar(ndpi).mpp_assumed is False
     with pytest.raises(InvalidArgument):
         library.scale_bar(ndpi, level=7)
+
+
+def test_a_target_too_large_for_any_pixel_count_is_refused() -> None:
+    """1e308 um over a pixel size below 1 is past any float: refused, not null."""
+    with pytest.raises(InvalidArgument, match="too large"):
+        scale_bar(0.25, 1e308, 0, (1.0,))
+    assert math.isfinite(scale_bar(0.25, 1e300, 0, (1.0,)).pixels_at_level)

@@ -58,6 +58,10 @@ def scale_bar(
             f"level {level} does not exist (levels 0..{len(downsamples) - 1})", level=level
         )
     pixels = target_um / (mpp * downsamples[level])
+    if not math.isfinite(pixels):  # e.g. 1e308 um: no number of pixels says it
+        raise InvalidArgument(
+            f"target_um {target_um:g} is too large for a scale bar", target_um=target_um
+        )
     return ScaleBar(
         target_um=float(target_um),
         pixels_at_level=pixels,
