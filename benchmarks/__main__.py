@@ -8,6 +8,7 @@ import os
 import pkgutil
 import sys
 import time
+import traceback
 from pathlib import Path
 
 
@@ -18,11 +19,18 @@ def main(selected: list[str]) -> None:
     )
     if selected:
         names = [n for n in names if n.removeprefix("bench_") in selected or n in selected]
+    failed: list[str] = []
     for name in names:
         print(f"== {name}", flush=True)
         started = time.perf_counter()
-        importlib.import_module(f"benchmarks.{name}").main()
+        try:
+            importlib.import_module(f"benchmarks.{name}").main()
+        except (Exception, SystemExit):  # the others still run; the exit status says it
+            traceback.print_exc()
+            failed.append(name)
         print(f"   ({time.perf_counter() - started:.0f}s)", flush=True)
+    if failed:
+        sys.exit(f"failed: {', '.join(failed)}")
 
 
 if __name__ == "__main__":

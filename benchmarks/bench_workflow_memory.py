@@ -32,7 +32,7 @@ from numpy.lib.format import open_memmap
 from benchmarks import scaled
 from benchmarks.processes import REPO_ROOT
 
-SIZE = int(os.environ.get("MICROGRAPHIA_BENCH_MEMORY_SIZE") or scaled(512, 128))
+SIZE = int(os.environ.get("MICROGRAPHIA_BENCH_MEMORY_SIZE") or 512)
 FRAME_COUNTS = scaled((30, 180), (4, 12))
 MIB = 1024 * 1024
 
