@@ -236,7 +236,7 @@ def build_mcp(backends: Backends) -> EdgeMCPServer:
         return {"slides": await clients.slides.slides()}
 
     mcp_fitting.register(mcp, clients)
-    mcp_workbench.register(mcp, backends)
+    mcp_workbench.register(mcp, backends, clients)
     mcp_spatial.register(mcp, clients)
     mcp_spatial.register_slide_analysis(mcp, clients)
     return mcp

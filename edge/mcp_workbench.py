@@ -10,9 +10,10 @@ from mcp.server.mcpserver import Image, MCPServer
 from pydantic import BaseModel, Field
 
 from edge.backends import Backends
+from edge.clients import Clients
+from edge.clients.analysis import FittedCellFilter
 from edge.fields import Int32, Int64
 from edge.protojson import to_json
-from micrographia.analysis.v1 import analysis_pb2
 from micrographia.microscopy.v1 import microscopy_pb2 as pb
 
 
@@ -41,20 +42,10 @@ class SampleInput(BaseModel):
     fovs: str = Field(description='FOVs, e.g. "0-3, 7"')
 
 
-class FittedCellFilter(BaseModel):
-    """Which fitted cells to keep."""
-
-    min_r_squared: float | None = Field(None, ge=0, le=1, description="r² at least this")
-    good_only: bool = Field(False, description="Only cells flagged good in the traces now")
-    successful_only: bool = Field(False, description="Only successful fits")
-    sample: str = Field("", description="Only this sample")
-
-    def message(self) -> analysis_pb2.FittedCellFilter:
-        return analysis_pb2.FittedCellFilter(**self.model_dump(exclude_none=True))
-
-
-def register(mcp: MCPServer, backends: Backends) -> None:
-    """Add the workbench tools to `mcp`."""
+def register(mcp: MCPServer, backends: Backends, clients: Clients) -> None:
+    """Add the workbench tools to `mcp` (microscopy RPCs through `backends`, the
+    explorer through the typed analysis client)."""
+    analysis = clients.analysis
 
     @mcp.tool()
     async def list_cells(
@@ -149,15 +140,9 @@ def register(mcp: MCPServer, backends: Backends) -> None:
     ) -> dict[str, Any]:
         """The fitted cells of completed fitting jobs (one job per sample): each cell's
         parameters, r², success, good flag and sample, filtered, sorted and paged."""
-        request = analysis_pb2.GetFittedCellsRequest(
-            job_ids=job_ids,
-            filter=(filter or FittedCellFilter()).message(),
-            sort_by=sort_by,
-            descending=descending,
-            offset=offset,
-            limit=limit,
+        return await analysis.fitted_cells(
+            job_ids, filter or FittedCellFilter(), sort_by, descending, offset, limit
         )
-        return to_json(await backends.analysis.GetFittedCells(request))
 
     @mcp.tool()
     async def export_fitted_cells(
@@ -165,10 +150,7 @@ def register(mcp: MCPServer, backends: Backends) -> None:
         filter: FittedCellFilter | None = None,
     ) -> str:
         """The filtered table of fitted cells as CSV text."""
-        request = analysis_pb2.ExportFittedCellsRequest(
-            job_ids=job_ids, filter=(filter or FittedCellFilter()).message()
-        )
-        return (await backends.analysis.ExportFittedCells(request)).csv
+        return (await analysis.fitted_cells_csv(job_ids, filter or FittedCellFilter())).csv
 
     @mcp.tool()
     async def plot_parameter_by_sample(
@@ -178,13 +160,9 @@ def register(mcp: MCPServer, backends: Backends) -> None:
         bins: Int32 = 30,
     ) -> Image:
         """Histograms of one fitted parameter, one per sample (job), overlaid."""
-        request = analysis_pb2.PlotSampleHistogramsRequest(
-            job_ids=job_ids,
-            parameter=parameter,
-            filter=(filter or FittedCellFilter()).message(),
-            bins=bins,
-        )
-        return Image(data=(await backends.analysis.PlotSampleHistograms(request)).png, format="png")
+        where = filter or FittedCellFilter()
+        png = await analysis.sample_histograms(job_ids, parameter, where, bins)
+        return Image(data=png, format="png")
 
     @mcp.tool()
     async def plot_parameter_scatter(
@@ -194,7 +172,5 @@ def register(mcp: MCPServer, backends: Backends) -> None:
         filter: FittedCellFilter | None = None,
     ) -> Image:
         """Two fitted parameters against each other, one colour per sample."""
-        request = analysis_pb2.PlotParameterScatterRequest(
-            job_ids=job_ids, x=x, y=y, filter=(filter or FittedCellFilter()).message()
-        )
-        return Image(data=(await backends.analysis.PlotParameterScatter(request)).png, format="png")
+        scatter = await analysis.parameter_scatter(job_ids, x, y, filter or FittedCellFilter())
+        return Image(data=scatter.png, format="png")

@@ -227,3 +227,73 @@ class AnalysisClient(JobsClient):
         backend = self._backend
         request = pb.PlotParameterHistogramRequest(job_id=job_id, parameter=parameter, bins=bins)
         return (await backend.unary(backend.stub.PlotParameterHistogram, request)).png
+
+    # The fitted-results explorer: one or more jobs, one per sample.
+
+    async def fitted_cells(
+        self,
+        job_ids: list[str],
+        where: FittedCellFilter,
+        sort_by: str = "",
+        descending: bool = False,
+        offset: int = 0,
+        limit: int = 100,
+    ) -> dict[str, Any]:
+        backend = self._backend
+        request = pb.GetFittedCellsRequest(
+            job_ids=job_ids,
+            filter=where.message(),
+            sort_by=sort_by,
+            descending=descending,
+            offset=offset,
+            limit=limit,
+        )
+        return to_json(await backend.unary(backend.stub.GetFittedCells, request))
+
+    async def fitted_cells_csv(self, job_ids: list[str], where: FittedCellFilter) -> FittedCellsCsv:
+        backend = self._backend
+        request = pb.ExportFittedCellsRequest(job_ids=job_ids, filter=where.message())
+        response = await backend.unary(backend.stub.ExportFittedCells, request)
+        return FittedCellsCsv(csv=response.csv, rows=response.rows)
+
+    async def sample_histograms(
+        self, job_ids: list[str], parameter: str, where: FittedCellFilter, bins: int = 30
+    ) -> bytes:
+        backend = self._backend
+        request = pb.PlotSampleHistogramsRequest(
+            job_ids=job_ids, parameter=parameter, filter=where.message(), bins=bins
+        )
+        return (await backend.unary(backend.stub.PlotSampleHistograms, request)).png
+
+    async def parameter_scatter(
+        self, job_ids: list[str], x: str, y: str, where: FittedCellFilter
+    ) -> ParameterScatter:
+        backend = self._backend
+        request = pb.PlotParameterScatterRequest(job_ids=job_ids, x=x, y=y, filter=where.message())
+        response = await backend.unary(backend.stub.PlotParameterScatter, request)
+        return ParameterScatter(png=response.png, n_cells=response.n_cells)
+
+
+# The fitted-results explorer (issue 21) -----------------------------------------------
+
+
+class FittedCellFilter(BaseModel):
+    """Which fitted cells to keep."""
+
+    min_r_squared: float | None = Field(None, ge=0, le=1, description="r² at least this")
+    good_only: bool = Field(False, description="Only cells flagged good in the traces now")
+    successful_only: bool = Field(False, description="Only successful fits")
+    sample: str = Field("", description="Only this sample")
+
+    def message(self) -> pb.FittedCellFilter:
+        return pb.FittedCellFilter(**self.model_dump(exclude_none=True))
+
+
+class FittedCellsCsv(BaseModel):
+    csv: str
+    rows: int
+
+
+class ParameterScatter(BaseModel):
+    png: bytes
+    n_cells: int

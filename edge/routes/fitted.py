@@ -1,4 +1,5 @@
-"""/api/analysis/fitting/cells and /compare: the fitted-results explorer (issue 21).
+"""/api/analysis/fitting/cells and /compare: the fitted-results explorer (issue 21),
+over `AnalysisClient`.
 
 The fitted cells of one or more completed fitting jobs (one job per sample) as a
 filterable table, its CSV export, and pictures comparing samples: a parameter's
@@ -13,11 +14,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
-from edge.dependencies import BackendsDep
+from edge.clients.analysis import FittedCellFilter
+from edge.dependencies import ClientsDep
 from edge.envelope import ok
 from edge.fields import Int32
 from edge.openapi import PydanticJSONResponse, binary_body, proto_body
-from edge.protojson import to_json
 from micrographia.analysis.v1 import analysis_pb2 as pb
 
 router = APIRouter(prefix="/api/analysis/fitting", tags=["analysis"])
@@ -39,8 +40,8 @@ class FilterQuery:
     successful_only: Annotated[bool, Query(description="Only successful fits")] = False
     sample: Annotated[str, Query(description="Only this sample")] = ""
 
-    def message(self) -> pb.FittedCellFilter:
-        return pb.FittedCellFilter(
+    def model(self) -> FittedCellFilter:
+        return FittedCellFilter(
             min_r_squared=self.min_r_squared,
             good_only=self.good_only,
             successful_only=self.successful_only,
@@ -59,7 +60,7 @@ Filter = Annotated[FilterQuery, Depends()]
     responses=proto_body(pb.GetFittedCellsResponse, enveloped=True),
 )
 async def fitted_cells(
-    backends: BackendsDep,
+    clients: ClientsDep,
     job_ids: JobIds,
     where: Filter,
     sort_by: Annotated[
@@ -71,15 +72,11 @@ async def fitted_cells(
 ) -> dict[str, Any]:
     """Every parameter, r² and status of each cell, its sample (the job's traces file)
     and its `good` flag as the traces hold it now."""
-    request = pb.GetFittedCellsRequest(
-        job_ids=job_ids,
-        filter=where.message(),
-        sort_by=sort_by,
-        descending=descending,
-        offset=offset,
-        limit=limit,
+    return ok(
+        await clients.analysis.fitted_cells(
+            job_ids, where.model(), sort_by, descending, offset, limit
+        )
     )
-    return ok(to_json(await backends.analysis.GetFittedCells(request)))
 
 
 @router.get(
@@ -88,15 +85,14 @@ async def fitted_cells(
     response_class=Response,
     responses=binary_body("text/csv"),
 )
-async def fitted_cells_csv(backends: BackendsDep, job_ids: JobIds, where: Filter) -> Response:
-    request = pb.ExportFittedCellsRequest(job_ids=job_ids, filter=where.message())
-    response = await backends.analysis.ExportFittedCells(request)
+async def fitted_cells_csv(clients: ClientsDep, job_ids: JobIds, where: Filter) -> Response:
+    table = await clients.analysis.fitted_cells_csv(job_ids, where.model())
     return Response(
-        response.csv,
+        table.csv,
         media_type="text/csv",
         headers={
             "Content-Disposition": 'attachment; filename="fitted_cells.csv"',
-            "X-Rows": str(response.rows),
+            "X-Rows": str(table.rows),
         },
     )
 
@@ -108,17 +104,14 @@ async def fitted_cells_csv(backends: BackendsDep, job_ids: JobIds, where: Filter
     responses=binary_body("image/png"),
 )
 async def sample_histograms(
-    backends: BackendsDep,
+    clients: ClientsDep,
     job_ids: JobIds,
     where: Filter,
     parameter: Annotated[str, Query(min_length=1, description="Parameter name")],
     bins: Annotated[Int32, Query(ge=1, le=500)] = 30,
 ) -> Response:
-    request = pb.PlotSampleHistogramsRequest(
-        job_ids=job_ids, parameter=parameter, filter=where.message(), bins=bins
-    )
-    response = await backends.analysis.PlotSampleHistograms(request)
-    return Response(response.png, media_type="image/png")
+    png = await clients.analysis.sample_histograms(job_ids, parameter, where.model(), bins)
+    return Response(png, media_type="image/png")
 
 
 @router.get(
@@ -128,14 +121,11 @@ async def sample_histograms(
     responses=binary_body("image/png"),
 )
 async def parameter_scatter(
-    backends: BackendsDep,
+    clients: ClientsDep,
     job_ids: JobIds,
     where: Filter,
     x: Annotated[str, Query(min_length=1, description="Parameter on the x axis")],
     y: Annotated[str, Query(min_length=1, description="Parameter on the y axis")],
 ) -> Response:
-    request = pb.PlotParameterScatterRequest(job_ids=job_ids, x=x, y=y, filter=where.message())
-    response = await backends.analysis.PlotParameterScatter(request)
-    return Response(
-        response.png, media_type="image/png", headers={"X-Cells": str(response.n_cells)}
-    )
+    scatter = await clients.analysis.parameter_scatter(job_ids, x, y, where.model())
+    return Response(scatter.png, media_type="image/png", headers={"X-Cells": str(scatter.n_cells)})

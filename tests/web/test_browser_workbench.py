@@ -258,3 +258,34 @@ def test_the_processing_form_offers_choices_not_free_text(app_page, data_root):
     assert "icons/movie.svg" in icon
     app.shot("processing-form")
     no_errors(app)
+
+
+def test_the_fitting_page_offers_the_trace_files_and_the_bad_cell_switch(
+    app_page, platform, output
+):
+    app, page = app_page, app_page.page
+    traces = str(output / "fov_000" / "movie_fov_000_traces.csv")
+    mark = {"traces_path": traces, "cells": [{"fov": 0, "cell": 0, "good": False}]}
+    httpx.post(f"{platform.base_url}/api/processing/cells/quality", json=mark).raise_for_status()
+    app.open("fitting")
+    page.wait_for_function(
+        "(path) => [...document.querySelectorAll('#csv-choices option')]"
+        ".some((o) => o.value === path)",
+        arg=traces,
+    )
+    assert page.locator("#model-select").input_value() == "maturation"
+    page.fill("#csv-path", traces)
+    page.click("#load-traces")
+    page.locator("#trace-info table").wait_for()
+    without = page.locator("#trace-info").inner_text()
+    page.check("#include-bad-cells")
+    page.click("#load-traces")
+    page.wait_for_function(
+        "(before) => document.querySelector('#trace-info').innerText !== before", arg=without
+    )
+    n_cells = pd.read_csv(traces)["cell"].nunique()
+    assert f"Cells\t{n_cells - 1}" in without
+    assert f"Cells\t{n_cells}" in page.locator("#trace-info").inner_text()
+    mark["cells"][0]["good"] = True
+    httpx.post(f"{platform.base_url}/api/processing/cells/quality", json=mark).raise_for_status()
+    no_errors(app)

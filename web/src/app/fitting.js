@@ -8,7 +8,11 @@ const FITTING = "/api/analysis/fitting";
 
 export async function mount(container, _args, query) {
   const stops = [];
-  const csvInput = h("input", { type: "text", id: "csv-path", size: 60, value: query.get("csv") || "", placeholder: "/data/output/fov_000/..._traces.csv", required: true });
+  // Trace files are picked from what the workflow and merge wrote (a list to choose
+  // from, typing stays possible); cells marked bad are left out unless included.
+  const csvChoices = h("datalist", { id: "csv-choices" });
+  const csvInput = h("input", { type: "text", id: "csv-path", size: 60, value: query.get("csv") || "", placeholder: "Pick a trace CSV or type its path", required: true, list: "csv-choices" });
+  const includeBad = h("input", { type: "checkbox", id: "include-bad-cells" });
   const loadMessages = h("div.messages");
   const traceInfo = h("div", { id: "trace-info" });
   const modelSelect = h("select", { id: "model-select" });
@@ -22,7 +26,7 @@ export async function mount(container, _args, query) {
     h(
       "section.panel",
       h("h2", "Traces"),
-      h("form.path-bar", { onsubmit: (event) => { event.preventDefault(); loadTraces(); } }, h("label", "Trace CSV ", csvInput), h("button", { type: "submit", id: "load-traces" }, "Load")),
+      h("form.path-bar", { onsubmit: (event) => { event.preventDefault(); loadTraces(); } }, h("label", "Trace CSV ", csvInput, csvChoices), h("label", includeBad, "include cells marked bad"), h("button", { type: "submit", id: "load-traces" }, "Load")),
       loadMessages,
       traceInfo,
     ),
@@ -41,7 +45,7 @@ export async function mount(container, _args, query) {
 
   async function loadTraces() {
     await guarded(loadMessages, async () => {
-      const data = await postJson("/api/analysis/load-traces", { csv_path: csvInput.value.trim() });
+      const data = await postJson("/api/analysis/load-traces", { csv_path: csvInput.value.trim(), include_bad_cells: includeBad.checked });
       clear(
         traceInfo,
         facts([
@@ -88,7 +92,7 @@ export async function mount(container, _args, query) {
         model_params[name] = parseFloat(row.initial.value);
         model_bounds[name] = [parseFloat(row.min.value), parseFloat(row.max.value)];
       }
-      const body = { csv_path: csvInput.value.trim(), model_type: modelSelect.value, model_params, model_bounds };
+      const body = { csv_path: csvInput.value.trim(), model_type: modelSelect.value, model_params, model_bounds, options: { include_bad_cells: includeBad.checked } };
       const started = await postJson(`${FITTING}/start`, body);
       watch(started.job_id, `${body.model_type} on ${body.csv_path.split("/").pop()}`);
     });
@@ -163,5 +167,22 @@ export async function mount(container, _args, query) {
     notice(startMessages, error);
   }
   if (csvInput.value) loadTraces();
+  listTraceFiles(csvChoices);
   return () => stops.forEach((stop) => stop());
+}
+
+// Trace CSVs under the data roots (per-FOV traces, merged samples, tidy features),
+// newest folders' files included; fitting results are not traces.
+async function listTraceFiles(datalist) {
+  try {
+    const { roots } = await getJson("/api/processing/data-roots");
+    const found = [];
+    for (const root of roots) {
+      const answer = await postJson("/api/processing/search-files", { search_path: root, pattern: "**/*.csv", limit: 2000 });
+      found.push(...answer.files.map((file) => file.path).filter((path) => !/_fitted_/.test(path)));
+    }
+    clear(datalist, ...found.map((path) => h("option", { value: path }, path.split("/").slice(-2).join("/"))));
+  } catch {
+    // The list is a convenience: typing the path still works.
+  }
 }
