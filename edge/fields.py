@@ -18,9 +18,15 @@ is built. Every route model and parameter uses these:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args, get_origin
 
-from pydantic import BaseModel, GetCoreSchemaHandler, GetJsonSchemaHandler, field_validator
+from pydantic import (
+    BaseModel,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError
 
@@ -92,8 +98,29 @@ def _encodable(value: Any) -> None:
             _encodable(item)
 
 
+def _numeric(annotation: Any) -> bool:
+    """Whether a field holds numbers and not booleans (`int`, `float | None`, ...)."""
+    if annotation is bool:
+        return False
+    if annotation in (int, float):
+        return True
+    arguments = get_args(annotation)
+    if get_origin(annotation) is Annotated:
+        return _numeric(arguments[0])
+    return bool(arguments) and bool not in arguments and any(_numeric(a) for a in arguments)
+
+
 class RequestModel(BaseModel):
-    """A JSON request body whose every string can be sent in a proto."""
+    """A JSON request body whose every string can be sent in a proto, and whose
+    numbers are numbers (JSON's true/false, which pydantic takes as 1/0, are not)."""
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if isinstance(value, bool) and field is not None and _numeric(field.annotation):
+            raise PydanticCustomError("int_type", "Input should be a number, not a boolean")
+        return value
 
     @field_validator("*", mode="after")
     @classmethod
