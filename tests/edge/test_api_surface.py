@@ -53,13 +53,16 @@ def test_every_documented_endpoint_is_routed(spec_dir):
 def test_every_documented_mcp_tool_is_offered(spec_dir):
     import asyncio
 
+    from edge.app import create_app
     from edge.mcp_tools import build_mcp
 
     text = (spec_dir / "pyama-api.md").read_text()
     section = text.split("Available MCP Tools", 1)[1].split("MCP Client Configuration", 1)[0]
     documented = set(re.findall(r"^([a-z_]+)\n", section, re.M)) - {"string", "object", "boolean"}
     assert len(documented) == 6
-    offered = {tool.name for tool in asyncio.run(build_mcp(None).list_tools())}
+    offered = {
+        tool.name for tool in asyncio.run(build_mcp(create_app().state.backends).list_tools())
+    }
     assert documented <= offered
 
 
