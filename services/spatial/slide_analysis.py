@@ -172,6 +172,9 @@ class SlideAnalysisJobs:
         self.inference = inference
         self.settings = settings
         self.runner: JobRunner | None = None
+        # Level-0 megapixels segmented and stored per second of a job's regions, as
+        # measured (all workers together); None until a region was done here.
+        self._measured_rate: float | None = None
 
     # ------------------------------------------------------------ start
 
@@ -218,10 +221,11 @@ class SlideAnalysisJobs:
             raise
         return job, plan
 
-    @staticmethod
-    def estimated_duration_s(plan: SlideAnalysisPlan) -> float:
+    def estimated_duration_s(self, plan: SlideAnalysisPlan) -> float:
+        """From the throughput this service measured on its last job's regions
+        (the figure for a GPU replica until it has measured one)."""
         megapixels = sum(region.area_px for region in plan.regions) / 1e6
-        return round(megapixels / ESTIMATED_MEGAPIXELS_PER_S, 1)
+        return round(megapixels / (self._measured_rate or ESTIMATED_MEGAPIXELS_PER_S), 1)
 
     # ------------------------------------------------------------ the job
 
@@ -267,7 +271,11 @@ class SlideAnalysisJobs:
         """`workers` regions at a time until none is left; the first failure (or
         a cancel, seen at a report or the runner's heartbeat) stops the others."""
 
+        started = time.monotonic()
+        megapixels = 0.0
+
         async def worker() -> None:
+            nonlocal megapixels
             while todo:
                 index = todo.popleft()
                 nuclei = await self._segment(job, plan, index)
@@ -275,6 +283,8 @@ class SlideAnalysisJobs:
                     plan.box_id, job.job_id, index, plan.regions[index], nuclei
                 )
                 tally.add(region)
+                megapixels += plan.regions[index].area_px / 1e6
+                self._measured_rate = megapixels / max(time.monotonic() - started, 1e-3)
                 await job.report(**tally.report())
 
         try:

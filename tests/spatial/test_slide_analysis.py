@@ -351,6 +351,22 @@ def test_a_job_cancelled_before_its_first_region_leaves_no_box(stack):
     assert not boxes.boxes
 
 
+def test_the_duration_estimate_follows_the_measured_throughput(stack):
+    """The first job's estimate is the nominal figure; after a job, the service
+    estimates from the rate it measured (here a slow CPU oracle, far below it)."""
+    replica = stack.inference(delay_s=0.2)
+    stub = stack.stub(stack.spatial(replica.runner.address))
+    first = start(stub, stack.slide("estimate-1.svs"))
+    began = time.monotonic()
+    assert watch(stub, first.job_id)[-1].status == common_pb2.JOB_STATUS_COMPLETED
+    took = time.monotonic() - began
+    second = start(stub, stack.slide("estimate-2.svs"))  # the same plan
+    stub.CancelJob(common_pb2.CancelJobRequest(job_id=second.job_id), timeout=30)
+    assert second.regions == first.regions
+    assert second.estimated_duration_s > 10 * first.estimated_duration_s
+    assert 0.2 * took <= second.estimated_duration_s <= 2 * took
+
+
 def test_a_slides_outage_is_waited_for_and_the_job_goes_on(stack, platform):
     """The slides service (where inference reads pixels) goes away mid-job for a
     few seconds: the job says what it waits for, retries, and completes."""
