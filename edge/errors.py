@@ -145,7 +145,9 @@ def _validation_response(request: Request, error: RequestValidationError) -> JSO
         # (a tile column past any pyramid): 404, as any missing thing. Elsewhere
         # 400, as the service answers a value out of range, on either API.
         if all(p["loc"][:1] == ["path"] and p["type"] != UNICODE_SURROGATE for p in problems):
-            return error_response(404, errors.NOT_FOUND, message, {"errors": problems})
+            names = ", ".join(str(p["loc"][-1]) for p in problems)
+            missing = f"Not found: no {names} so large exists ({summary})"
+            return error_response(404, errors.NOT_FOUND, missing, {"errors": problems})
         return error_response(400, errors.INVALID_PARAMETERS, message, {"errors": problems})
     if request.url.path.startswith(SLIDEKICK_PREFIXES):
         body = error_body(errors.INVALID_PARAMETERS, message, {"errors": problems})

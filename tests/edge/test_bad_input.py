@@ -66,7 +66,9 @@ def test_workflow_integers_past_int32_are_400(client):
 
 def test_tile_coordinates_past_int32_are_404(client):
     url = f"/api/slides/{uuid.uuid4()}/dzi_files/2084428/1068628350224_6609171.jpeg"
-    _error(client.get(url), 404, "NOT_FOUND")
+    body = _error(client.get(url), 404, "NOT_FOUND")
+    # A missing thing is not called an invalid request.
+    assert body["error"].startswith("Not found: ") and "Invalid request" not in body["error"]
 
 
 def test_scale_bar_level_past_int32_is_400(client):
