@@ -45,8 +45,8 @@ HTTP_STATUS_FOR_CODE = {
     errors.PROCESSING_ERROR: 500,
 }
 
-# Paths whose request-validation failures follow Slidekick (422, FastAPI's
-# `detail` list); elsewhere they are PyAMA's 400 INVALID_PARAMETERS.
+# Slidekick's paths. Their request-validation failures are 400 INVALID_PARAMETERS
+# like PyAMA's, and also carry FastAPI's `detail` list for clients that read it.
 SLIDEKICK_PREFIXES = ("/api/slides", "/api/inference", "/api/roi", "/api/boxes")
 
 
@@ -151,8 +151,8 @@ def _validation_response(request: Request, error: RequestValidationError) -> JSO
         return error_response(400, errors.INVALID_PARAMETERS, message, {"errors": problems})
     if request.url.path.startswith(SLIDEKICK_PREFIXES):
         body = error_body(errors.INVALID_PARAMETERS, message, {"errors": problems})
-        body["detail"] = problems  # FastAPI's documented 422 shape
-        return JSONResponse(body, 422)
+        body["detail"] = problems  # FastAPI's validation shape, for clients that read it
+        return JSONResponse(body, 400)
     return error_response(400, errors.INVALID_PARAMETERS, message, {"errors": problems})
 
 

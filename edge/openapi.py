@@ -1,13 +1,13 @@
 """The OpenAPI document tells the truth about errors.
 
 FastAPI documents a 422 validation error for every operation with inputs; the
-edge answers PyAMA's bad requests 400 INVALID_PARAMETERS (Slidekick's keep 422),
-and every failure with the one error body of `edge.errors`. This adds, in one
+edge answers bad requests 400 INVALID_PARAMETERS on both APIs, and every failure
+with the one error body of `edge.errors`. This adds, in one
 place, the error responses each operation really gives, with that body's
 schema, so generated clients read them:
 
-- 400 (bad input; on Slidekick paths also 422 for request validation),
-- 413 for uploads larger than allowed,
+- 400 (bad input, request validation included),
+- 413 for uploads larger than allowed, 422 for an upload OpenSlide cannot open,
 - 403 for state-changing operations (a foreign browser origin, a wrong API key),
 - 404 where something named may not exist (path parameters, files, jobs),
 - 503 / 504 where a backend service is called (it is down / did not answer).
@@ -54,7 +54,7 @@ class ErrorBody(BaseModel):
     error_code: str = Field(description="A documented error code, e.g. FILE_NOT_FOUND")
     details: dict[str, Any] = Field(description="Small facts: a path, a limit, the service")
     detail: str | list[ValidationProblem] = Field(
-        description="The message again (Slidekick), or the validation problems of a 422"
+        description="The message again (Slidekick), or the validation problems of a 400"
     )
 
 
@@ -79,10 +79,10 @@ def _errors_of(path: str, method: str, operation: dict[str, Any]) -> dict[str, d
     answers: dict[str, dict[str, Any]] = {}
     if has_input or path.startswith(BACKED_PREFIXES):
         answers["400"] = _response("Invalid request (error_code INVALID_PARAMETERS and others)")
-    if has_input and slidekick:
-        answers["422"] = _response("Request validation failed (Slidekick: `detail` lists why)")
     if "multipart/form-data" in operation.get("requestBody", {}).get("content", {}):
         answers["413"] = _response("The upload is larger than allowed (PAYLOAD_TOO_LARGE)")
+        if slidekick:
+            answers["422"] = _response("OpenSlide cannot open the file (UNPROCESSABLE_SLIDE)")
     if method in STATE_CHANGING:
         answers["403"] = _response("Refused: a foreign browser origin or a wrong API key")
     if "{" in path or path.startswith(NAMED_THING_PREFIXES):

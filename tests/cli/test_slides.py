@@ -68,7 +68,7 @@ def test_unknown_and_malformed_slide_ids(cli):
     failed(cli("slides", "info", str(uuid.uuid4()), "--json"), "NOT_FOUND")
     failed(cli("slides", "rm", str(uuid.uuid4()), "--json"), "NOT_FOUND")
     body = failed(cli("slides", "info", "not-a-uuid", "--json"), "INVALID_PARAMETERS")
-    assert body["status"] == 422
+    assert body["status"] == 400
 
 
 def test_a_malformed_box_is_a_usage_error(cli):

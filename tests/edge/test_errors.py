@@ -91,9 +91,9 @@ def test_pyama_validation_errors_are_400_invalid_parameters(edge):
     )
 
 
-def test_slidekick_validation_errors_are_422_with_fastapis_detail(edge):
+def test_slidekick_validation_errors_are_400_with_fastapis_detail(edge):
     response = edge.get("/api/slides/not-a-uuid")
-    body = _assert_error_body(response, 422, "INVALID_PARAMETERS")
+    body = _assert_error_body(response, 400, "INVALID_PARAMETERS")
     assert body["detail"][0]["loc"] == ["path", "slide_id"]
 
 

@@ -421,13 +421,13 @@ def test_thumbnail_is_cached_on_disk_and_served_from_there(
 
 
 @pytest.mark.parametrize("max_size", [0, -5, 5000, "big"])
-def test_thumbnail_size_out_of_range_is_422(
+def test_thumbnail_size_out_of_range_is_400(
     slides: SlidesPlatform, svs_slide: dict, max_size
 ) -> None:
     response = slides.api.get(
         f"/api/slides/{svs_slide['id']}/thumbnail", params={"max_size": max_size}
     )
-    assert_error(response, 422)
+    assert_error(response, 400, "INVALID_PARAMETERS")
 
 
 def test_scale_bar(slides: SlidesPlatform, svs_slide: dict) -> None:
@@ -448,7 +448,7 @@ def test_scale_bar(slides: SlidesPlatform, svs_slide: dict) -> None:
         "mpp_assumed": False,
     }
     assert_error(slides.api.get(url, params={"level": 9}), 400, "INVALID_PARAMETERS")
-    assert_error(slides.api.get(url, params={"target_um": 0}), 422)
+    assert_error(slides.api.get(url, params={"target_um": 0}), 400, "INVALID_PARAMETERS")
 
 
 def test_scale_bar_of_a_slide_without_mpp_uses_the_assumed_one(
@@ -492,13 +492,13 @@ def test_unknown_slide_is_404(slides: SlidesPlatform, suffix: str) -> None:
 
 
 @pytest.mark.parametrize("suffix", SLIDE_PATHS)
-def test_malformed_slide_id_is_422(slides: SlidesPlatform, suffix: str) -> None:
-    assert_error(slides.api.get(f"/api/slides/not-a-uuid{suffix}"), 422)
+def test_malformed_slide_id_is_400(slides: SlidesPlatform, suffix: str) -> None:
+    assert_error(slides.api.get(f"/api/slides/not-a-uuid{suffix}"), 400, "INVALID_PARAMETERS")
 
 
 def test_delete_unknown_or_malformed(slides: SlidesPlatform) -> None:
     assert_error(slides.api.delete(f"/api/slides/{uuid.uuid4()}"), 404, "NOT_FOUND")
-    assert_error(slides.api.delete("/api/slides/not-a-uuid"), 422)
+    assert_error(slides.api.delete("/api/slides/not-a-uuid"), 400, "INVALID_PARAMETERS")
 
 
 # Deleting -------------------------------------------------------------------------------

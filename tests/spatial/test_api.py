@@ -191,10 +191,7 @@ def test_bad_regions_are_refused_before_the_stream(spatial: Spatial):
     unknown = {**outside, "slide_id": str(uuid.uuid4()), "x": 0}
     assert spatial.api.post("/api/inference/viewport-stream", json=unknown).status_code == 404
     bad_level = {**outside, "x": 0, "level": -1}
-    assert spatial.api.post("/api/inference/viewport-stream", json=bad_level).status_code in (
-        400,
-        422,
-    )
+    assert spatial.api.post("/api/inference/viewport-stream", json=bad_level).status_code == 400
     assert spatial.box_count(slide_id) == 0
 
 
@@ -336,7 +333,7 @@ def test_boxes_list_detail_export_and_delete(spatial: Spatial, analysed):
     stats = spatial.api.post("/api/roi/stats", json=region).json()
     assert stats["total_nuclei"] == 144
     assert spatial.api.get(f"/api/boxes/{uuid.uuid4()}").status_code == 404
-    assert spatial.api.get("/api/boxes/detail/not-a-uuid").status_code in (400, 422)
+    assert spatial.api.get("/api/boxes/detail/not-a-uuid").status_code == 400
 
 
 def test_streams_survive_clients_that_leave_at_once(spatial: Spatial, analysed):
