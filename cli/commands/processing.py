@@ -52,7 +52,7 @@ def _results_table(results: dict[str, Any]) -> Table:
 def register(app: typer.Typer) -> None:
     @app.command(
         epilog="Example: micrographia process /data/exp.nd2 --out /data/exp_output "
-        "--config config.yaml --fovs 0-9 --workers 4"
+        "--config config.yaml --fovs 0-9 --workers 4 [--segmentation cellpose --diameter 25]"
     )
     def process(
         ctx: typer.Context,
@@ -71,6 +71,17 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option(help='FOVs as ranges, e.g. "0-9" or "0-5,8".')
         ] = None,
         workers: Annotated[int | None, typer.Option(min=1, help="Parallel FOV workers.")] = None,
+        segmentation: Annotated[
+            str | None,
+            typer.Option(
+                help='Segmentation method, "logstd" or "cellpose" (its options, e.g. '
+                "diameter, go under parameters.cellpose in --config)."
+            ),
+        ] = None,
+        diameter: Annotated[
+            float | None,
+            typer.Option(min=0, help="Cellpose: typical cell diameter in pixels (0: 30)."),
+        ] = None,
         wait: Annotated[
             bool, typer.Option(help="Follow the progress, then print the results.")
         ] = True,
@@ -88,6 +99,10 @@ def register(app: typer.Typer) -> None:
             body["parameters"]["positions"] = fovs
         if workers is not None:
             body["parameters"]["n_workers"] = workers
+        if segmentation is not None:
+            body["parameters"]["segmentation_method"] = segmentation
+        if diameter is not None:
+            body["parameters"].setdefault("cellpose", {})["diameter"] = diameter
         started = session.client.call("POST", "/api/processing/workflow/start", json=body)
         job_id = started["job_id"]
         if not wait:

@@ -177,6 +177,23 @@ def test_process_refuses_a_bad_config_before_a_job(cli, shared_data, data_root, 
     assert not out.exists()
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--segmentation", "delta"], "supported: logstd, cellpose"),
+        (["--segmentation", "cellpose", "--diameter", "5000"], "parameters.cellpose.diameter"),
+    ],
+)
+def test_process_checks_the_segmentation_options_before_a_job(
+    cli, shared_data, data_root, options, message
+):
+    out = data_root / "cli-bad-segmentation"
+    outcome = cli("process", str(shared_data / TIMELAPSE), "--out", str(out), *options, "--json")
+    body = failed(outcome, "INVALID_PARAMETERS")
+    assert message in body["error"]
+    assert not out.exists()
+
+
 def test_an_unreadable_config_is_a_usage_error(cli, tmp_path):
     config = tmp_path / "config.yaml"
     config.write_text("channels: [unclosed\n")

@@ -151,7 +151,7 @@ def test_random_weights_run_end_to_end_through_rest_and_mcp(platform, edge, smal
                 },
             )
             assert not result.is_error, result.content[0].text
-            return json.loads(result.content[0].text)["task_id"]
+            return json.loads(result.content[0].text)["id"]
 
     mcp_id = asyncio.run(mcp_job())
     for job in (job_id, mcp_id):
