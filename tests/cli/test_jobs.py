@@ -20,6 +20,7 @@ import pytest
 import tifffile
 from mcp import Client
 
+from testing.synthetic_tiff import write_synthetic_ome_tiff
 from tests.cli.helpers import failed, invoke, ok
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -184,11 +185,17 @@ def test_process_refuses_a_bad_config_before_a_job(cli, shared_data, data_root, 
         (["--segmentation", "cellpose", "--diameter", "5000"], "parameters.cellpose.diameter"),
     ],
 )
-def test_process_checks_the_segmentation_options_before_a_job(
-    cli, shared_data, data_root, options, message
-):
+def test_process_checks_the_segmentation_options_before_a_job(cli, data_root, options, message):
+    (data_root / "cli-segmentation").mkdir(exist_ok=True)
+    movie = write_synthetic_ome_tiff(
+        data_root / "cli-segmentation" / "movie.ome.tif",
+        n_frames=2,
+        n_channels=1,
+        height=32,
+        width=32,
+    )
     out = data_root / "cli-bad-segmentation"
-    outcome = cli("process", str(shared_data / TIMELAPSE), "--out", str(out), *options, "--json")
+    outcome = cli("process", str(movie), "--out", str(out), *options, "--json")
     body = failed(outcome, "INVALID_PARAMETERS")
     assert message in body["error"]
     assert not out.exists()
