@@ -40,6 +40,7 @@ class InferenceService(GrpcService):
             WEIGHTS_SETTING,
             device=settings.device,
             precision=settings.precision,
+            runtime=settings.runtime,
         )
         self.workers = Workers(CONCURRENT_REGIONS + 1, "inference")
         self.servicer = InferenceServicer(

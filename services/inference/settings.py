@@ -35,6 +35,9 @@ class InferenceSettings(ServerSettings):
     batch_size: int = Field(default=0, ge=0)
     # Autocast precision on CUDA (CPU always runs fp32).
     precision: Literal["fp32", "bf16", "fp16"] = "bf16"
+    # How every model of the service runs (core/runtime.py): "auto" is OpenVINO on a
+    # CPU (where installed), torch on a GPU; "torch" or "openvino" force one.
+    runtime: Literal["auto", "torch", "openvino"] = "auto"
     # Core edge of one stitched canvas and the margin of patches around it, model pixels.
     tile_size: int = Field(default=2048, ge=164)
     margin: int = Field(default=64, ge=0)

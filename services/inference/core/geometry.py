@@ -166,12 +166,19 @@ class Tile:
 
 
 def plan_tiles(
-    region: Rect, tile_size: int, margin: int, patch_input: int, patch_output: int
+    region: Rect,
+    tile_size: int,
+    margin: int,
+    patch_input: int,
+    patch_output: int,
+    slide: Rect | None = None,
 ) -> list[Tile]:
     """Cut a model-space region into tiles of at most `tile_size` px of core each.
 
     Cores partition the region, so every centroid in the region has exactly one
-    owner; `margin` must exceed the largest nucleus radius.
+    owner; `margin` must exceed the largest nucleus radius. The margin stops at
+    the `slide`'s edge (model space): no nucleus lies beyond it, so patches whose
+    outputs would all fall there are not run.
     """
     columns = max(1, math.ceil(region.width / tile_size))
     rows = max(1, math.ceil(region.height / tile_size))
@@ -181,7 +188,10 @@ def plan_tiles(
     for r in range(rows):
         for c in range(columns):
             core = Rect(float(xs[c]), float(ys[r]), float(xs[c + 1]), float(ys[r + 1]))
-            grid = patch_grid(core.grown(margin), patch_input, patch_output)
+            needed = core.grown(margin)
+            if slide is not None:
+                needed = needed.intersection(slide)
+            grid = patch_grid(needed, patch_input, patch_output)
             tiles.append(Tile(len(tiles), core, grid))
     return tiles
 

@@ -14,6 +14,7 @@ from common.errors import FailedPrecondition, Unavailable
 
 from .model import ModelSpec, WeightsUnavailable, load_network, select_device
 from .predictor import NetworkPredictor, Predictor
+from .runtime import AUTO, choose_runtime
 
 logger = logging.getLogger("micrographia.inference")
 
@@ -26,12 +27,15 @@ class ModelHost:
         setting: str,
         device: str = "",
         precision: str = "bf16",
+        runtime: str = AUTO,
     ) -> None:
         self.spec = spec
         self.weights = weights
         self.setting = setting
         self.device_override = device
         self.precision = precision
+        self.runtime_setting = runtime
+        self.runtime = ""  # the one chosen for the device, once loaded
         self.device = ""
         self.predictor: Predictor | None = None
         self.error: str = ""
@@ -45,6 +49,7 @@ class ModelHost:
         """Build the network and move it to its device (blocking; call once)."""
         try:
             self.device = select_device(self.device_override or None)
+            runtime = choose_runtime(self.runtime_setting, self.device)
             network = load_network(self.weights, self.spec, self.setting)
             self.install(
                 NetworkPredictor(
@@ -53,8 +58,10 @@ class ModelHost:
                     self.spec.patch_input,
                     self.spec.patch_output,
                     self.precision,
+                    runtime,
                 )
             )
+            self.runtime = runtime
         except WeightsUnavailable as error:
             self.error = error.message
             logger.error("inference has no model: %s", error.message)
@@ -65,7 +72,11 @@ class ModelHost:
         finally:
             self._loaded.set()
         logger.info(
-            "HoVerNet %s loaded on %s (weights %s)", self.spec.mode, self.device, self.weights
+            "HoVerNet %s loaded on %s, runtime %s (weights %s)",
+            self.spec.mode,
+            self.device,
+            self.runtime,
+            self.weights,
         )
 
     def install(self, predictor: Predictor) -> None:

@@ -24,6 +24,8 @@ import numpy as np
 
 from common.errors import Cancelled
 
+from .runtime import TORCH, prepare
+
 if TYPE_CHECKING:
     import torch
 
@@ -77,11 +79,12 @@ class Predictor(Protocol):
 
 
 class NetworkPredictor:
-    """A HoVerNet module on a torch device.
+    """A HoVerNet module on a device, run by the service's runtime (runtime.py).
 
-    `precision`: "fp32", "bf16" or "fp16" (autocast on CUDA; CPU stays fp32 so
-    its maps equal tiatoolbox's `infer_batch`). One lock per predictor: several
-    requests share the device batch by batch.
+    `precision`: "fp32", "bf16" or "fp16": autocast on CUDA; on the CPU the
+    OpenVINO runtime compiles for it, torch eager stays fp32 (its maps equal
+    tiatoolbox's `infer_batch`). One lock per predictor: several requests share
+    the device batch by batch.
     """
 
     def __init__(
@@ -91,6 +94,7 @@ class NetworkPredictor:
         patch_input: int,
         patch_output: int,
         precision: str = "bf16",
+        runtime: str = TORCH,
     ) -> None:
         import torch
 
@@ -99,12 +103,16 @@ class NetworkPredictor:
         self.patch_input = patch_input
         self.patch_output = patch_output
         self.cuda = device.startswith("cuda")
-        self.precision = precision if self.cuda else "fp32"
+        self.runtime = runtime
+        compiled = runtime != TORCH
+        self.precision = precision if self.cuda or compiled else "fp32"
         # nn.Module.to itself: tiatoolbox's ModelABC.to(device) wraps in DataParallel.
         self.network = torch.nn.Module.to(network, device).eval()
         if self.cuda:
             torch.nn.Module.to(self.network, memory_format=torch.channels_last)
             torch.backends.cudnn.benchmark = True
+        example = torch.zeros((1, 3, patch_input, patch_input))
+        self.forward = prepare(runtime, self.network, example, self.precision)
         self._lock = threading.Lock()
         self._widest = 0  # the largest batch so far
         # The cancel event of the batch being launched (launches hold the lock),
@@ -135,13 +143,12 @@ class NetworkPredictor:
         if self.cuda:
             images = images.contiguous(memory_format=torch.channels_last)
         dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
+        autocast = dtype is not None and self.runtime == TORCH
         with (
             torch.inference_mode(),
-            torch.autocast(
-                device_type="cuda" if self.cuda else "cpu", dtype=dtype, enabled=dtype is not None
-            ),
+            torch.autocast(device_type="cuda" if self.cuda else "cpu", dtype=dtype, enabled=autocast),
         ):
-            out = self.network(images)
+            out = self.forward(images)
         with torch.inference_mode():
             nuclear = torch.softmax(out["np"].float(), dim=1)[:, 1:2]
             hv = out["hv"].float()

@@ -186,7 +186,11 @@ def plan_region(
             limit=config.max_region_pixels,
             requested=pixels,
         )
-    tiles = plan_tiles(region, config.tile_size, config.margin, spec.patch_input, spec.patch_output)
+    # The whole slide in model space: the margins stop at its edges.
+    bounds = level0_rect_to_model(0, 0, slide.width, slide.height, resolution.scale)
+    tiles = plan_tiles(
+        region, config.tile_size, config.margin, spec.patch_input, spec.patch_output, bounds
+    )
     return RegionPlan(left, top, right - left, bottom - top, resolution, region, tuple(tiles))
 
 
