@@ -20,12 +20,18 @@ within 1 %, >= 99 % matched at IoU >= 0.5) is therefore also measured with an
 oracle network in HoVerNet's place (testing/oracle_network.py: a HoVerNet whose
 forward pass draws the painted nuclei's ideal maps), run by both engines.
 
-Size: BENCH_INFERENCE_MM (region edge in mm; default 0.1 on a CPU, 1.0 on a
-GPU), BENCH_INFERENCE_BATCH (default 4 on a CPU, 64 on a GPU). Post-processing:
+Size: BENCH_INFERENCE_PX (region edges in px, comma-separated; default 4000
+(1 mm) on a GPU, "400,1024" on a CPU; each size is its own side-by-side run), or
+BENCH_INFERENCE_MM (one edge in mm); BENCH_INFERENCE_BATCH (default 4 on a CPU,
+64 on a GPU). Runtime: BENCH_INFERENCE_RUNTIME (the service's setting: auto,
+torch, openvino) and BENCH_INFERENCE_PRECISION (default bf16: autocast on CUDA,
+fp32 for OpenVINO on the CPU, as the service). Post-processing:
 BENCH_INFERENCE_TILE (px, default 2048), BENCH_INFERENCE_WORKERS (threads,
 default one per core) or BENCH_INFERENCE_PROCESSES (worker processes instead).
-Both engines are warmed up first on a corner big enough for full batches
-(cuDNN picks its algorithms per batch shape; tiatoolbox compiles the network).
+On a GPU both engines are warmed up first on a corner big enough for full
+batches (cuDNN picks its algorithms per batch shape; tiatoolbox compiles the
+network); on the CPU ours compiles its network once, before the clock, as the
+service does at start.
 """
 
 from __future__ import annotations
@@ -107,9 +113,8 @@ class Run:
     contours: list[np.ndarray]
 
 
-def run_ours(image: np.ndarray, network, device: str, batch: int, precision: str, pool=None) -> Run:
+def run_ours(image: np.ndarray, predictor, batch: int, pool=None) -> Run:
     size = image.shape[0]
-    predictor = NetworkPredictor(network, device, SPEC.patch_input, SPEC.patch_output, precision)
     tile = int(os.environ.get("BENCH_INFERENCE_TILE") or 2048)
     workers = int(os.environ.get("BENCH_INFERENCE_WORKERS") or (os.cpu_count() or 2))
     config = SegmentationConfig(
@@ -118,11 +123,11 @@ def run_ours(image: np.ndarray, network, device: str, batch: int, precision: str
     slide = SlideFacts(size, size, MPP, (1.0,))
     plan = plan_region(slide, 0, 0, size, size, SPEC, config)
     events: list = []
-    _sync(device)
+    _sync(predictor.device)
     started = time.perf_counter()
     read = array_reader(image)
     segment_region(plan, slide, SPEC, predictor, read, config, events.append, postprocess=pool)
-    _sync(device)
+    _sync(predictor.device)
     seconds = time.perf_counter() - started
     nuclei = [n for e in events if isinstance(e, NucleiFound) for n in e.nuclei]
     return Run(
@@ -258,77 +263,75 @@ def describe(label: str, ours: Run, theirs: Run, size: int) -> None:
         )
 
 
+def sizes(gpu: bool) -> list[int]:
+    """Region edges in px: BENCH_INFERENCE_PX, else BENCH_INFERENCE_MM, else the defaults."""
+    if os.environ.get("BENCH_INFERENCE_PX"):
+        return [int(px) for px in os.environ["BENCH_INFERENCE_PX"].split(",")]
+    if os.environ.get("BENCH_INFERENCE_MM"):
+        return [round(float(os.environ["BENCH_INFERENCE_MM"]) * 1000 / MPP)]
+    return scaled([4000] if gpu else [400, 1024], [160])
+
+
 def main() -> None:
     import torch
 
     from services.inference.core.model import random_network, select_device
+    from services.inference.core.runtime import TORCH, choose_runtime
     from testing.oracle_network import OracleHoVerNet
 
     device = select_device(os.environ.get("BENCH_INFERENCE_DEVICE") or None)
     gpu = device.startswith("cuda")
-    edge_mm = float(os.environ.get("BENCH_INFERENCE_MM") or scaled(1.0 if gpu else 0.1, 0.04))
+    runtime = choose_runtime(os.environ.get("BENCH_INFERENCE_RUNTIME") or "auto", device)
     batch = int(os.environ.get("BENCH_INFERENCE_BATCH") or (64 if gpu else 4))
-    precision = os.environ.get("BENCH_INFERENCE_PRECISION") or "bf16"
+    precision = os.environ.get("BENCH_INFERENCE_PRECISION") or ("bf16" if gpu else "fp32")
     oracle_px = int(os.environ.get("BENCH_INFERENCE_ORACLE_PX") or scaled(1200, 164))
     # Post-processing in worker processes instead of threads (0: threads).
     processes = int(os.environ.get("BENCH_INFERENCE_PROCESSES") or 0)
     ours_only = os.environ.get("BENCH_INFERENCE_OURS_ONLY") == "1"
-    size = round(edge_mm * 1000 / MPP)
-    area_mm2 = (size * MPP / 1000) ** 2
     card = torch.cuda.get_device_name(0) if gpu else f"CPU ({os.cpu_count()} cores)"
+    edges = sizes(gpu)
     print(
-        f"   device {device} ({card}), region {size} x {size} px at {MPP} um/px = "
-        f"{area_mm2:.3f} mm^2, batch {batch}, precision {precision if gpu else 'fp32'}, "
-        f"post-processing in "
+        f"   device {device} ({card}), runtime {runtime}, regions "
+        f"{', '.join(f'{px} x {px}' for px in edges)} px at {MPP} um/px, batch {batch}, "
+        f"precision {precision if gpu or runtime != TORCH else 'fp32'}, post-processing in "
         f"{f'{processes} processes' if processes else f'{os.cpu_count()} threads'}",
         flush=True,
     )
-    image, _ = painted_tissue(size)
-    # Warm-up: enough patches for full batches (1400 px: 100 patches with margins).
-    corner = image[: min(size, 1400), : min(size, 1400)].copy()
     workdir = Path(tempfile.mkdtemp(prefix="bench-inference-"))
     pool = postprocess_pool(processes) if processes else None
     try:
-        # Ours first, so its figures stand even if the reference fails.
-        network = random_network(SPEC, seed=0)
-        if gpu:
-            run_ours(corner, network, device, batch, precision, pool)  # warm-up: cuDNN
-        ours = run_ours(image, network, device, batch, precision, pool)
-        print(
-            f"   ours: {ours.patches} patches in {ours.seconds:.2f} s = "
-            f"{ours.patches / ours.seconds:.1f} patch/s, {ours.seconds / area_mm2:.2f} s/mm^2 "
-            f"(target < 10 on a GPU), {len(ours.centroids)} nuclei",
-            flush=True,
+        started = time.perf_counter()
+        predictor = NetworkPredictor(
+            random_network(SPEC, seed=0),
+            device,
+            SPEC.patch_input,
+            SPEC.patch_output,
+            precision,
+            runtime,
         )
+        print(f"   ours: network ready in {time.perf_counter() - started:.1f} s", flush=True)
+        engine = (
+            None if ours_only else tiatoolbox_engine(random_network(SPEC, seed=0), device, batch)
+        )
+        image, _ = painted_tissue(max(edges))
+        if gpu:
+            # Warm-up: enough patches for full batches (1400 px: 100 patches with margins).
+            corner = image[: min(max(edges), 1400), : min(max(edges), 1400)].copy()
+            run_ours(corner, predictor, batch, pool)  # cuDNN
+            if engine is not None:
+                run_tiatoolbox(corner, engine, device, workdir)  # torch.compile
+        for size in edges:
+            compare(image[:size, :size].copy(), predictor, engine, device, batch, pool, workdir)
         if ours_only:
             return
-        engine = tiatoolbox_engine(random_network(SPEC, seed=0), device, batch)
-        if gpu:
-            run_tiatoolbox(corner, engine, device, workdir)  # warm-up: torch.compile
-        theirs = run_tiatoolbox(image, engine, device, workdir)
-        report(
-            "random weights: patches/s (our grid's count)",
-            ours.patches / ours.seconds,
-            ours.patches / theirs.seconds,
-            "patch/s",
-            ">= 2x on a GPU",
-        )
-        report(
-            "random weights: mm^2/s (= 1 / s per mm^2)",
-            area_mm2 / ours.seconds,
-            area_mm2 / theirs.seconds,
-            "mm2/s",
-        )
-        print(
-            f"   seconds per mm^2: ours {ours.seconds / area_mm2:.2f}, tiatoolbox "
-            f"{theirs.seconds / area_mm2:.2f}",
-            flush=True,
-        )
-        describe("random weights", ours, theirs, size)
-        # The match that means something: the oracle network in both engines.
-        oracle_size = min(size, oracle_px)
+        # The match that means something: the oracle network in both engines (its
+        # forward pass is numpy: torch runs it, whatever the runtime).
+        oracle_size = min(max(edges), oracle_px)
         oracle_image = image[:oracle_size, :oracle_size].copy()
-        ours_o = run_ours(oracle_image, OracleHoVerNet(), device, batch, "fp32", pool)
+        oracle = NetworkPredictor(
+            OracleHoVerNet(), device, SPEC.patch_input, SPEC.patch_output, "fp32"
+        )
+        ours_o = run_ours(oracle_image, oracle, batch, pool)
         oracle_engine = tiatoolbox_engine(OracleHoVerNet(), device, batch, "disable")
         theirs_o = run_tiatoolbox(oracle_image, oracle_engine, device, workdir)
         describe(
@@ -339,6 +342,43 @@ def main() -> None:
         if pool is not None:
             pool.shutdown()
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def compare(image: np.ndarray, predictor, engine, device: str, batch: int, pool, workdir) -> None:
+    """Ours, then tiatoolbox's engine (if any) on the same region, and the ratios."""
+    size = image.shape[0]
+    area_mm2 = (size * MPP / 1000) ** 2
+    # Ours first, so its figures stand even if the reference fails.
+    ours = run_ours(image, predictor, batch, pool)
+    print(
+        f"   {size} x {size} px ({area_mm2:.3f} mm^2), ours: {ours.patches} patches in "
+        f"{ours.seconds:.2f} s = {ours.patches / ours.seconds:.2f} patch/s, "
+        f"{ours.seconds / area_mm2:.2f} s/mm^2, {len(ours.centroids)} nuclei",
+        flush=True,
+    )
+    if engine is None:
+        return
+    theirs = run_tiatoolbox(image, engine, device, workdir)
+    target = ">= 2x on a GPU" if device.startswith("cuda") else ">= 1.5x on the CPU"
+    report(
+        f"{size} px, random weights: patches/s (our grid's)",
+        ours.patches / ours.seconds,
+        ours.patches / theirs.seconds,
+        "patch/s",
+    )
+    report(
+        f"{size} px, random weights: regions/hour",
+        3600 / ours.seconds,
+        3600 / theirs.seconds,
+        "region/h",
+        target,
+    )
+    print(
+        f"   {size} px: seconds ours {ours.seconds:.2f}, tiatoolbox {theirs.seconds:.2f}; "
+        f"per mm^2 ours {ours.seconds / area_mm2:.2f}, tiatoolbox {theirs.seconds / area_mm2:.2f}",
+        flush=True,
+    )
+    describe(f"{size} px, random weights", ours, theirs, size)
 
 
 if __name__ == "__main__":

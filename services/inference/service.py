@@ -41,6 +41,8 @@ class InferenceService(GrpcService):
             device=settings.device,
             precision=settings.precision,
             runtime=settings.runtime,
+            cache=settings.cache_dir,
+            cpu_precision=settings.cpu_precision,
         )
         self.workers = Workers(CONCURRENT_REGIONS + 1, "inference")
         self.servicer = InferenceServicer(

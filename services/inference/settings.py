@@ -8,6 +8,7 @@ the model and the pipeline.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field
@@ -38,6 +39,11 @@ class InferenceSettings(ServerSettings):
     # How every model of the service runs (core/runtime.py): "auto" is OpenVINO on a
     # CPU (where installed), torch on a GPU; "torch" or "openvino" force one.
     runtime: Literal["auto", "torch", "openvino"] = "auto"
+    # Precision of the OpenVINO runtime on the CPU: fp32 measured fastest here (AVX-512
+    # without AMX: bf16 was slower); bf16 pays on CPUs with AMX.
+    cpu_precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    # Where converted graphs are kept between starts; empty: ~/.cache/micrographia.
+    cache_dir: Path | None = None
     # Core edge of one stitched canvas and the margin of patches around it, model pixels.
     tile_size: int = Field(default=2048, ge=164)
     margin: int = Field(default=64, ge=0)

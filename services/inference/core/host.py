@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 
 from common.errors import FailedPrecondition, Unavailable
 
@@ -28,6 +29,8 @@ class ModelHost:
         device: str = "",
         precision: str = "bf16",
         runtime: str = AUTO,
+        cache: Path | None = None,
+        cpu_precision: str = "fp32",
     ) -> None:
         self.spec = spec
         self.weights = weights
@@ -35,6 +38,8 @@ class ModelHost:
         self.device_override = device
         self.precision = precision
         self.runtime_setting = runtime
+        self.cache = cache
+        self.cpu_precision = cpu_precision
         self.runtime = ""  # the one chosen for the device, once loaded
         self.device = ""
         self.predictor: Predictor | None = None
@@ -57,8 +62,9 @@ class ModelHost:
                     self.device,
                     self.spec.patch_input,
                     self.spec.patch_output,
-                    self.precision,
+                    self.precision if self.device.startswith("cuda") else self.cpu_precision,
                     runtime,
+                    self.cache,
                 )
             )
             self.runtime = runtime

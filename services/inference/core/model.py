@@ -129,3 +129,22 @@ def load_network(weights: str, spec: ModelSpec, setting: str) -> torch.nn.Module
             setting=setting,
         ) from error
     return network
+
+
+def exportable(network: torch.nn.Module) -> torch.nn.Module:
+    """A copy of `network` that graph compilers can convert, computing the same maps.
+
+    tiatoolbox's UpSample2x is a nearest-neighbour 2x upsampling written as a
+    tensordot with a 2 x 2 matrix of ones (an op OpenVINO's converter lacks);
+    nn.Upsample(scale_factor=2, mode="nearest") is the same values exactly."""
+    import copy
+
+    import torch
+    from tiatoolbox.models.architecture.utils import UpSample2x
+
+    network = copy.deepcopy(network)
+    for parent in list(network.modules()):
+        for name, child in list(parent.named_children()):
+            if isinstance(child, UpSample2x):
+                setattr(parent, name, torch.nn.Upsample(scale_factor=2, mode="nearest"))
+    return network

@@ -18,12 +18,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from common.errors import Cancelled
 
+from .model import exportable
 from .runtime import TORCH, prepare
 
 if TYPE_CHECKING:
@@ -95,6 +97,7 @@ class NetworkPredictor:
         patch_output: int,
         precision: str = "bf16",
         runtime: str = TORCH,
+        cache: Path | None = None,
     ) -> None:
         import torch
 
@@ -112,7 +115,8 @@ class NetworkPredictor:
             torch.nn.Module.to(self.network, memory_format=torch.channels_last)
             torch.backends.cudnn.benchmark = True
         example = torch.zeros((1, 3, patch_input, patch_input))
-        self.forward = prepare(runtime, self.network, example, self.precision)
+        module = self.network if runtime == TORCH else exportable(self.network)
+        self.forward = prepare(runtime, module, example, self.precision, cache)
         self._lock = threading.Lock()
         self._widest = 0  # the largest batch so far
         # The cancel event of the batch being launched (launches hold the lock),
@@ -146,7 +150,9 @@ class NetworkPredictor:
         autocast = dtype is not None and self.runtime == TORCH
         with (
             torch.inference_mode(),
-            torch.autocast(device_type="cuda" if self.cuda else "cpu", dtype=dtype, enabled=autocast),
+            torch.autocast(
+                device_type="cuda" if self.cuda else "cpu", dtype=dtype, enabled=autocast
+            ),
         ):
             out = self.forward(images)
         with torch.inference_mode():

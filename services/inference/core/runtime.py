@@ -18,10 +18,17 @@ installed, torch everywhere else.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import os
+import shutil
+import tempfile
 import threading
 import time
+import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -64,43 +71,55 @@ def choose_runtime(setting: str, device: str) -> str:
     return setting
 
 
+def default_cache() -> Path:
+    """Where converted graphs are kept: MICROGRAPHIA_INFERENCE_CACHE_DIR's default."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "micrographia"
+
+
 def prepare(
-    runtime: str, module: torch.nn.Module, example: torch.Tensor, precision: str = "fp32"
+    runtime: str,
+    module: torch.nn.Module,
+    example: torch.Tensor,
+    precision: str = "fp32",
+    cache: Path | None = None,
 ) -> Forward:
     """`module` made ready to run on `runtime` (already chosen by `choose_runtime`).
 
-    `example`: one input batch of the shape the module will see (any batch size:
-    the batch dimension stays dynamic). `precision` applies to OpenVINO; the torch
-    runtime leaves precision to its caller (autocast)."""
+    `example`: an input batch of the shape the module will see (the batch
+    dimension stays free). `precision` applies to OpenVINO; the torch runtime
+    leaves precision to its caller (autocast). `cache`: where converted graphs
+    are kept (default: `default_cache()`)."""
     if runtime == TORCH:
         return module
     if runtime == OPENVINO:
-        return OpenVinoForward(module, example, precision)
+        return OpenVinoForward(module, example, precision, (cache or default_cache()) / "openvino")
     raise RuntimeUnavailable(f"cannot prepare a network for runtime {runtime!r}")
 
 
 class OpenVinoForward:
     """A torch module compiled by OpenVINO for this CPU, called like the module.
 
-    Outputs are torch tensors over OpenVINO's result buffers (copied, since an
-    infer request reuses its buffers); a dict module returns the same keys. One
-    infer request per calling thread: requests may run side by side."""
+    Converting a network (tracing it) takes from half a minute to minutes on two
+    cores, so the converted graph is kept in `cache` under a key of the module's
+    code, structure and weights: a restart, or a second service with the same
+    weights, only compiles (about a second). Outputs are torch tensors (copies:
+    an infer request reuses its buffers); a dict module returns the same keys.
+    One infer request per calling thread."""
 
-    def __init__(self, module: torch.nn.Module, example: torch.Tensor, precision: str) -> None:
+    def __init__(
+        self, module: torch.nn.Module, example: torch.Tensor, precision: str, cache: Path
+    ) -> None:
         import openvino as ov
         import torch
 
         self.torch = torch
         started = time.perf_counter()
         module = module.eval()
-        with torch.inference_mode():
-            reference = module(example)
-        self.keys = list(reference) if isinstance(reference, dict) else None
-        with torch.no_grad():
-            model = ov.convert_model(module, example_input=example)
-        # Spatial sizes as traced, the batch free: one compiled graph for every batch.
-        shape = list(example.shape)
-        model.reshape([-1, *shape[1:]])
+        folder = cache / _cache_key(module, example)
+        if not (folder / "model.xml").is_file():
+            _convert(module, example, folder)
+        model = ov.Core().read_model(folder / "model.xml")
+        self.keys = json.loads((folder / "outputs.json").read_text())
         self.compiled = ov.Core().compile_model(
             model,
             "CPU",
@@ -109,23 +128,14 @@ class OpenVinoForward:
                 "PERFORMANCE_HINT": "LATENCY",
             },
         )
-        self.names = [self._output_name(output, i) for i, output in enumerate(self.compiled.outputs)]
         self.precision = precision
         self._local = threading.local()
         logger.info(
-            "network compiled by OpenVINO for the CPU (%s) in %.1f s",
+            "network compiled by OpenVINO for the CPU (%s) in %.1f s (graph in %s)",
             precision,
             time.perf_counter() - started,
+            folder,
         )
-
-    def _output_name(self, output, index: int) -> str | int:
-        names = output.get_names()
-        if self.keys is not None:
-            known = [name for name in names if name in self.keys]
-            if known:
-                return known[0]
-            return self.keys[index]  # the order of the module's dict
-        return index
 
     def __call__(self, images: torch.Tensor) -> Any:
         request = getattr(self._local, "request", None)
@@ -135,4 +145,54 @@ class OpenVinoForward:
         outputs = [self.torch.from_numpy(results[o].copy()) for o in self.compiled.outputs]
         if self.keys is None:
             return outputs[0] if len(outputs) == 1 else tuple(outputs)
-        return dict(zip(self.names, outputs, strict=True))
+        return dict(zip(self.keys, outputs, strict=True))
+
+
+def _cache_key(module: torch.nn.Module, example: torch.Tensor) -> str:
+    """Of what the converted graph depends on: the module's class, structure and
+    weights, the input's shape, the torch and OpenVINO versions."""
+    import openvino
+    import torch
+
+    digest = hashlib.sha256()
+    kind = type(module)
+    parts = (kind.__module__, kind.__qualname__, repr(module), tuple(example.shape[1:]))
+    digest.update(repr((parts, torch.__version__, openvino.__version__)).encode())
+    for name, tensor in module.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:32]
+
+
+def _convert(module: torch.nn.Module, example: torch.Tensor, folder: Path) -> None:
+    """Convert `module` to OpenVINO's graph in `folder` (written whole under a
+    temporary name, then renamed): model.xml/.bin, and outputs.json, the module's
+    output keys in OpenVINO's output order (null for a tensor or tuple)."""
+    import openvino as ov
+    import torch
+
+    with torch.inference_mode():
+        reference = module(example[:1])
+    with torch.no_grad(), warnings.catch_warnings():
+        # OpenVINO traces the module (torch.jit.trace, deprecated; TracerWarnings).
+        warnings.simplefilter("ignore")
+        model = ov.convert_model(module, example_input=example[:1])
+    # Spatial sizes as traced, the batch free: one graph for every batch.
+    model.reshape([-1, *example.shape[1:]])
+    keys = None
+    if isinstance(reference, dict):
+        # The converter names each output after its key.
+        keys = [next(n for n in o.get_names() if n in reference) for o in model.outputs]
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    partial = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+    try:
+        # Weights as they are (save_model would halve them to fp16 by default).
+        ov.save_model(model, partial / "model.xml", compress_to_fp16=False)
+        (partial / "outputs.json").write_text(json.dumps(keys))
+        try:
+            partial.rename(folder)
+        except OSError:  # another process got there first: same key, same graph
+            if not (folder / "model.xml").is_file():
+                raise
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
