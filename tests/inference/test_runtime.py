@@ -75,12 +75,13 @@ def test_openvino_maps_equal_pytorch_maps() -> None:
     patches = np.stack([noisy[74:330, 200:456], image[0:256, 0:256]])
     network = random_network(spec)
 
-    # The exportable copy is the same network, to the bit.
+    # The exportable copy is the same network (its upsampling gives the same values;
+    # the convolutions after it may round differently on differently laid out inputs).
     with torch.inference_mode():
         images = torch.from_numpy(patches).permute(0, 3, 1, 2).float()
         original, rewritten = network(images), exportable(network)(images)
     for key in original:
-        assert torch.equal(original[key], rewritten[key]), key
+        np.testing.assert_allclose(rewritten[key].numpy(), original[key].numpy(), atol=1e-5)
 
     (reference,) = NetworkPredictor(network, "cpu", 256, 164, "fp32", TORCH).predict([patches])
     (compiled,) = NetworkPredictor(network, "cpu", 256, 164, "fp32", OPENVINO).predict([patches])

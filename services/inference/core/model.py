@@ -136,7 +136,7 @@ def exportable(network: torch.nn.Module) -> torch.nn.Module:
 
     tiatoolbox's UpSample2x is a nearest-neighbour 2x upsampling written as a
     tensordot with a 2 x 2 matrix of ones (an op OpenVINO's converter lacks);
-    nn.Upsample(scale_factor=2, mode="nearest") is the same values exactly."""
+    nn.Upsample(scale_factor=2, mode="nearest") gives the same values exactly."""
     import copy
 
     import torch
