@@ -116,18 +116,22 @@ class NetworkPredictor:
             torch.backends.cudnn.benchmark = True
         example = torch.zeros((1, 3, patch_input, patch_input))
         module = self.network if runtime == TORCH else exportable(self.network)
-        self.forward = prepare(runtime, module, example, self.precision, cache)
+        # The cancel event of the batch being launched (launches hold the lock),
+        # checked before every layer (torch) or while OpenVINO runs the batch:
+        # a cancelled request stops mid-batch.
+        self._launching: threading.Event | None = None
+        self.forward = prepare(runtime, module, example, self.precision, cache, self._stopping)
         self._lock = threading.Lock()
         self._widest = 0  # the largest batch so far
-        # The cancel event of the batch being launched (launches hold the lock),
-        # checked before every layer: a cancelled request stops mid-batch.
-        self._launching: threading.Event | None = None
         for module in self.network.modules():
             if next(module.children(), None) is None:
                 module.register_forward_pre_hook(self._stop_if_cancelled)
 
+    def _stopping(self) -> bool:
+        return self._launching is not None and self._launching.is_set()
+
     def _stop_if_cancelled(self, module: torch.nn.Module, inputs: object) -> None:
-        if self._launching is not None and self._launching.is_set():
+        if self._stopping():
             raise Cancelled("segmentation cancelled during a batch")
 
     def _launch(self, batch: np.ndarray) -> torch.Tensor:

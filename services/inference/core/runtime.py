@@ -31,6 +31,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from common.errors import Cancelled
+
 if TYPE_CHECKING:
     import torch
 
@@ -39,6 +41,8 @@ logger = logging.getLogger("micrographia.inference")
 AUTO, TORCH, OPENVINO = "auto", "torch", "openvino"
 RUNTIMES = (AUTO, TORCH, OPENVINO)
 # OpenVINO's names for the precisions of the service's setting.
+# How often a running batch looks at its request's cancel event, milliseconds.
+_POLL_MS = 50
 _OPENVINO_PRECISION = {"fp32": "f32", "bf16": "bf16", "fp16": "f16"}
 
 Forward = Callable[["torch.Tensor"], Any]
@@ -82,17 +86,20 @@ def prepare(
     example: torch.Tensor,
     precision: str = "fp32",
     cache: Path | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> Forward:
     """`module` made ready to run on `runtime` (already chosen by `choose_runtime`).
 
     `example`: an input batch of the shape the module will see (the batch
     dimension stays free). `precision` applies to OpenVINO; the torch runtime
     leaves precision to its caller (autocast). `cache`: where converted graphs
-    are kept (default: `default_cache()`)."""
+    are kept (default: `default_cache()`). `stop`: polled while OpenVINO runs a
+    batch; when it says so the batch is cancelled (Cancelled is raised)."""
     if runtime == TORCH:
         return module
     if runtime == OPENVINO:
-        return OpenVinoForward(module, example, precision, (cache or default_cache()) / "openvino")
+        folder = (cache or default_cache()) / "openvino"
+        return OpenVinoForward(module, example, precision, folder, stop)
     raise RuntimeUnavailable(f"cannot prepare a network for runtime {runtime!r}")
 
 
@@ -107,7 +114,12 @@ class OpenVinoForward:
     One infer request per calling thread."""
 
     def __init__(
-        self, module: torch.nn.Module, example: torch.Tensor, precision: str, cache: Path
+        self,
+        module: torch.nn.Module,
+        example: torch.Tensor,
+        precision: str,
+        cache: Path,
+        stop: Callable[[], bool] | None = None,
     ) -> None:
         import openvino as ov
         import torch
@@ -129,6 +141,7 @@ class OpenVinoForward:
             },
         )
         self.precision = precision
+        self.stop = stop
         self._local = threading.local()
         logger.info(
             "network compiled by OpenVINO for the CPU (%s) in %.1f s (graph in %s)",
@@ -141,7 +154,12 @@ class OpenVinoForward:
         request = getattr(self._local, "request", None)
         if request is None:
             request = self._local.request = self.compiled.create_infer_request()
-        results = request.infer({0: images.detach().cpu().numpy()})
+        request.start_async({0: images.detach().cpu().numpy()})
+        while not request.wait_for(_POLL_MS):
+            if self.stop is not None and self.stop():
+                request.cancel()
+                raise Cancelled("cancelled during a batch")
+        results = request.results
         outputs = [self.torch.from_numpy(results[o].copy()) for o in self.compiled.outputs]
         if self.keys is None:
             return outputs[0] if len(outputs) == 1 else tuple(outputs)
