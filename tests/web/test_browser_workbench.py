@@ -233,6 +233,8 @@ def test_the_processing_form_offers_choices_not_free_text(app_page, data_root):
     movie = write_cell_movie(data_root / "browser-form" / "named.ome.tif", n_fovs=1, n_frames=2)
     app, page = app_page, app_page.page
     app.open("microscopy")
+    # Before any file's metadata is loaded, the channel is a number to type.
+    page.locator('#workflow-form [data-field="phase"] [data-field="channel"] input').wait_for()
     page.select_option("#root-select", str(data_root.resolve()))
     page.locator("#file-list li", has_text="browser-form").click()
     page.locator("#file-list li", has_text=movie.name).click()
@@ -246,10 +248,22 @@ def test_the_processing_form_offers_choices_not_free_text(app_page, data_root):
     phase = form.locator('[data-field="phase"]')
     assert phase.locator('.choices input[value="area"]').is_checked()
     assert phase.locator('.choices input[value="aspect_ratio"]').count() == 1
-    # The channel number is shown with the file's channel name.
-    assert phase.locator('[data-field="channel"] .value-label').inner_text() == "phase"
-    phase.locator('[data-field="channel"] input').fill("1")
-    assert phase.locator('[data-field="channel"] .value-label').inner_text() == "gfp"
+    # Channels are picked by the file's channel names, the index as the value; a
+    # fluorescence channel added afterwards is a list too, and the body holds indices.
+    channel = phase.locator('[data-field="channel"] select')
+    assert channel.locator("option").all_inner_texts() == ["phase", "gfp"]
+    assert channel.input_value() == "0"
+    assert phase.locator('[data-field="channel"] input').count() == 0
+    form.locator('[data-field="fluorescence"] > button').click()
+    fluorescence = form.locator('[data-field="fluorescence"] [data-field="channel"] select')
+    fluorescence.select_option(label="gfp")
+    started = []
+    page.on("request", lambda r: started.append(r) if r.url.endswith("/workflow/start") else None)
+    page.click("#start-workflow")
+    page.locator("#job-list .job").first.wait_for()  # the service took it
+    channels = started[0].post_data_json["channels"]
+    assert channels["phase"]["channel"] == 0
+    assert channels["fluorescence"][0]["channel"] == 1
     # The icons are the app's own SVGs, not an emoji.
     icon = page.evaluate(
         """() => getComputedStyle(document.querySelector('#file-list li.micro'), '::before')

@@ -110,10 +110,12 @@ export async function mount(container) {
 
   // ---- frame viewer
   let frames = null;
-  let channelNames = [];
+  // The file's channels by name for the form's channel lists (index when unnamed).
+  let channelChoices = [];
   function openFrames(path, meta) {
-    channelNames = meta.channel_names || [];
-    workflow?.relabel();
+    const names = meta.channel_names || [];
+    channelChoices = Array.from({ length: meta.n_channels || names.length }, (_, index) => ({ value: String(index), label: names[index] || `Channel ${index}` }));
+    workflow?.refreshChannels();
     const img = h("img", { alt: "Frame", id: "frame-image" });
     const frameMessages = h("div.messages");
     const displayRange = h("span.hint");
@@ -167,7 +169,7 @@ export async function mount(container) {
   const workflowMessages = h("div.messages");
   try {
     const [schema, catalogue] = await Promise.all([getJson("/api/processing/config-schema"), getJson("/api/processing/features")]);
-    // Features from the catalogue as a checklist; channel numbers shown with the file's names.
+    // Features from the catalogue as a checklist; channels picked by the file's names.
     const features = new Map();
     for (const f of [...(catalogue.phase_features || []), ...(catalogue.fluorescence_features || [])]) features.set(f.id, { value: f.id, label: f.name || f.id });
     const form = schemaForm(
@@ -175,7 +177,7 @@ export async function mount(container) {
       { channels: { phase: { channel: 0, features: ["area"] }, fluorescence: [] } },
       {
         choices: { features: [...features.values()] },
-        labels: { channel: (value) => channelNames[Number(value)] || "" },
+        named: { channel: () => channelChoices },
       },
     );
     const submit = h("button.primary", { type: "submit", id: "start-workflow" }, "Start processing");
@@ -197,7 +199,7 @@ export async function mount(container) {
     );
     const field = (name) => element.querySelector(`[data-field="${name}"] input`);
     workflow = {
-      relabel: () => form.relabel(),
+      refreshChannels: () => form.refreshNamed(),
       // The file, and the schema's default output folder spelled out (REST needs one).
       setFile(path) {
         field("microscopy_path").value = path;

@@ -3,9 +3,10 @@
 // objects repeatable groups, arrays of strings comma-separated text (or a
 // checklist when `choices` names them), enums lists. `read()` gives back a JSON
 // value with empty optional fields left out. `options.choices[name]`: for an
-// array of strings, [{value, label}] shown as checkboxes; `options.labels[name]`:
-// a function value -> words shown beside a number field (a channel's name);
-// `form.relabel()` redraws those words (after the metadata arrives).
+// array of strings, [{value, label}] shown as checkboxes; `options.named[name]`:
+// a function giving [{value, label}] for an integer field (a file's channels by
+// name): a list to pick from when it gives any, a number input when it gives none;
+// `form.refreshNamed()` redraws those fields (after the metadata arrives).
 import { h } from "./ui.js";
 
 function resolve(schema, root) {
@@ -27,8 +28,8 @@ const title = (name, schema) => schema.title || name.replaceAll("_", " ");
 export function schemaForm(schema, initial = {}, options = {}) {
   const root = schema;
   const choices = options.choices || {};
-  const labels = options.labels || {};
-  const relabels = [];
+  const named = options.named || {};
+  const refreshers = [];
   const build = (name, raw, value, required) => {
     const node = resolve(raw, root);
     if (node.type === "object" || node.properties) return objectField(name, node, value || {});
@@ -81,10 +82,38 @@ export function schemaForm(schema, initial = {}, options = {}) {
     return { element, read: () => items.map((item) => item.read()) };
   }
 
+  // An integer picked by name: a select of `named[name]()` (value = the integer),
+  // a number input while that list is empty. The value survives a redraw.
+  function namedField(name, node, initialValue, required) {
+    const holder = h("span.named-choice");
+    let value = String(initialValue);
+    let control = null;
+    const draw = () => {
+      if (control) value = control.value;
+      const listed = named[name]();
+      control = listed.length
+        ? h("select", ...listed.map((option) => h("option", { value: option.value, selected: String(option.value) === value }, option.label)))
+        : h("input", { type: "number", step: 1, min: node.minimum, max: node.maximum, value, required: required && !node.nullable });
+      holder.replaceChildren(control);
+    };
+    Object.defineProperty(holder, "value", {
+      get: () => (control ? control.value : value),
+      set: (v) => {
+        value = String(v);
+        if (control) control.value = value;
+      },
+    });
+    refreshers.push(draw);
+    draw();
+    return holder;
+  }
+
   function scalarField(name, node, value, required) {
     const initialValue = value ?? node.default ?? "";
     let input;
-    if (node.enum) {
+    if (named[name] && node.type === "integer") {
+      input = namedField(name, node, initialValue, required);
+    } else if (node.enum) {
       input = h("select", ...node.enum.map((option) => h("option", { value: option, selected: option === initialValue }, option)));
     } else if (node.type === "boolean") {
       input = h("input", { type: "checkbox", checked: Boolean(initialValue) });
@@ -110,14 +139,7 @@ export function schemaForm(schema, initial = {}, options = {}) {
       input = h("input", { type: "text", value: initialValue, required: required && !node.nullable, placeholder: node.examples?.[0] ?? "" });
     }
     input.name = name;
-    const words = labels[name] ? h("span.value-label") : null;
-    if (words) {
-      const relabel = () => (words.textContent = labels[name](input.value) || "");
-      input.addEventListener("input", relabel);
-      relabels.push(relabel);
-      relabel();
-    }
-    const element = h("div.field", { dataset: { field: name } }, h("label", { htmlFor: name }, title(name, node)), h("span.input-with-label", input, words), node.description ? h("small", node.description) : null);
+    const element = h("div.field", { dataset: { field: name } }, h("label", { htmlFor: name }, title(name, node)), input, node.description ? h("small", node.description) : null);
     return {
       element,
       input,
@@ -142,6 +164,6 @@ export function schemaForm(schema, initial = {}, options = {}) {
 
   const form = objectField("", resolve(schema, root), initial);
   form.element.classList.add("schema-form");
-  form.relabel = () => relabels.forEach((relabel) => relabel());
+  form.refreshNamed = () => refreshers.forEach((draw) => draw());
   return form;
 }
