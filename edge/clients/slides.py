@@ -112,6 +112,13 @@ class SlidesClient:
             raise
         return slide_json(response.slide)
 
+    async def upload_formats(self) -> dict[str, Any]:
+        """The extensions an upload may have, and those accepted only zipped."""
+        answer = await self._backend.unary(
+            self._backend.stub.GetUploadFormats, pb.GetUploadFormatsRequest()
+        )
+        return to_json(answer)
+
     async def slides(self) -> list[dict[str, Any]]:
         """Every slide, newest first."""
         backend = self._backend

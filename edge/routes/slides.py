@@ -53,6 +53,17 @@ async def upload_slide(request: Request, clients: ClientsDep) -> JSONResponse:
 
 
 @router.get(
+    "/formats",
+    summary="The file extensions an upload may have, from the slides service's own list",
+    response_model=None,
+    response_class=PydanticJSONResponse,
+    responses=proto_body(pb.GetUploadFormatsResponse),
+)
+async def upload_formats(clients: ClientsDep) -> dict[str, Any]:
+    return await clients.slides.upload_formats()
+
+
+@router.get(
     "/",
     summary="All slides, newest first",
     response_model=None,

@@ -22,6 +22,7 @@ from micrographia.slides.v1 import slides_pb2 as pb
 from micrographia.slides.v1 import slides_pb2_grpc
 from micrographia.spatial.v1 import spatial_pb2, spatial_pb2_grpc
 from services.slides.core import SlideLibrary, SlideRecord
+from services.slides.core.formats import ACCEPTED_UPLOAD_EXTENSIONS, MULTI_FILE_EXTENSIONS
 from services.slides.core.registry import SlideRegistry
 from services.slides.messages import region_header_message, slide_message
 
@@ -58,6 +59,13 @@ class SlidesServicer(slides_pb2_grpc.SlidesServiceServicer):
             header.filename, header.size_bytes if header.HasField("size_bytes") else None
         )
         return pb.CheckUploadResponse(filename=filename, max_upload_bytes=store.max_upload_bytes)
+
+    async def GetUploadFormats(
+        self, request: pb.GetUploadFormatsRequest, context: aio.ServicerContext
+    ) -> pb.GetUploadFormatsResponse:
+        return pb.GetUploadFormatsResponse(
+            extensions=ACCEPTED_UPLOAD_EXTENSIONS, zipped_extensions=MULTI_FILE_EXTENSIONS
+        )
 
     async def UploadSlide(
         self, request_iterator: AsyncIterable[pb.UploadSlideRequest], context: aio.ServicerContext

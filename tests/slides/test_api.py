@@ -121,6 +121,15 @@ def test_upload_registers_an_aperio_svs(slides: SlidesPlatform, svs_slide: dict)
     assert response.json() == svs_slide
 
 
+def test_formats_are_the_services_own_list(slides: SlidesPlatform) -> None:
+    response = slides.api.get("/api/slides/formats")
+    assert response.status_code == 200
+    assert response.json() == {
+        "extensions": [".svs", ".ndpi", ".tiff", ".tif", ".scn", ".bif", ".zip"],
+        "zipped_extensions": [".mrxs", ".vms"],
+    }
+
+
 def test_list_is_newest_first(slides: SlidesPlatform, generic_tiff: Path, svs_slide: dict) -> None:
     newer = slides.upload_ok(generic_tiff, "plain.tif")
     response = slides.api.get("/api/slides/")

@@ -179,6 +179,21 @@ def test_check_upload_judges_the_header_without_storing_anything(
     assert uploads_in_progress(slides.slides_dir) == []
 
 
+def test_upload_formats_are_exactly_what_an_upload_may_be(stub) -> None:
+    formats = stub.GetUploadFormats(pb.GetUploadFormatsRequest(), timeout=10)
+    assert ".zip" in formats.extensions and ".svs" in formats.extensions
+    for extension in formats.extensions:  # each one offered passes the upload's check
+        header = pb.UploadSlideHeader(filename=f"case{extension.upper()}")
+        stub.CheckUpload(pb.CheckUploadRequest(header=header), timeout=10)
+    assert list(formats.zipped_extensions) == [".mrxs", ".vms"]
+    for extension in [*formats.zipped_extensions, ".txt", ".jpg"]:  # and none other
+        assert extension not in formats.extensions
+        header = pb.UploadSlideHeader(filename=f"case{extension}")
+        with pytest.raises(grpc.RpcError) as caught:
+            stub.CheckUpload(pb.CheckUploadRequest(header=header), timeout=10)
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
 def test_upload_must_start_with_a_header(stub, slides: SlidesPlatform) -> None:
     for messages in (
         [pb.UploadSlideRequest(chunk=b"data")],

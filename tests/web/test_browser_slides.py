@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from edge.settings import EdgeSettings
+from services.slides.core.formats import ACCEPTED_UPLOAD_EXTENSIONS
 from tests.conftest import SHARED_DATA
 from tests.harness import free_port
 from tests.web.conftest import TILES_SHOWN, VIEWPORT, AppPage
@@ -61,6 +62,20 @@ def test_each_page_opens(app_page, route, heading):
     app_page.shot(f"page-{route}-large")
     assert app_page.page_errors == []
     assert app_page.page.locator("#health").inner_text() in {"healthy", "degraded"}
+
+
+def test_the_file_input_offers_exactly_the_services_formats(app_page):
+    # The service's own list (what UploadSlide accepts), not a copy in the web app:
+    # .zip is offered, .mrxs and .vms (refused unzipped) are not.
+    app_page.open("slides")
+    hint = app_page.page.locator("#slide-formats")
+    hint.get_by_text(".zip").wait_for()
+    accept = app_page.page.locator("#slide-file").get_attribute("accept")
+    assert accept.split(",") == list(ACCEPTED_UPLOAD_EXTENSIONS)
+    shown = hint.inner_text().removeprefix("Formats: ").split(" (")[0].split(" ")
+    assert shown == list(ACCEPTED_UPLOAD_EXTENSIONS)
+    assert ".mrxs" in hint.inner_text() and "companion files" in hint.inner_text()
+    assert app_page.page_errors == []
 
 
 def test_upload_pan_zoom_and_delete_a_real_slide(app_page, slide_file):

@@ -71,6 +71,18 @@ class CheckUploadResponse(_message.Message):
     max_upload_bytes: int
     def __init__(self, filename: _Optional[str] = ..., max_upload_bytes: _Optional[int] = ...) -> None: ...
 
+class GetUploadFormatsRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class GetUploadFormatsResponse(_message.Message):
+    __slots__ = ("extensions", "zipped_extensions")
+    EXTENSIONS_FIELD_NUMBER: _ClassVar[int]
+    ZIPPED_EXTENSIONS_FIELD_NUMBER: _ClassVar[int]
+    extensions: _containers.RepeatedScalarFieldContainer[str]
+    zipped_extensions: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, extensions: _Optional[_Iterable[str]] = ..., zipped_extensions: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class UploadSlideRequest(_message.Message):
     __slots__ = ("header", "chunk")
     HEADER_FIELD_NUMBER: _ClassVar[int]

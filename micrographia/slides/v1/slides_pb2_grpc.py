@@ -40,6 +40,11 @@ class SlidesServiceStub:
                 request_serializer=micrographia_dot_slides_dot_v1_dot_slides__pb2.CheckUploadRequest.SerializeToString,
                 response_deserializer=micrographia_dot_slides_dot_v1_dot_slides__pb2.CheckUploadResponse.FromString,
                 _registered_method=True)
+        self.GetUploadFormats = channel.unary_unary(
+                '/micrographia.slides.v1.SlidesService/GetUploadFormats',
+                request_serializer=micrographia_dot_slides_dot_v1_dot_slides__pb2.GetUploadFormatsRequest.SerializeToString,
+                response_deserializer=micrographia_dot_slides_dot_v1_dot_slides__pb2.GetUploadFormatsResponse.FromString,
+                _registered_method=True)
         self.UploadSlide = channel.stream_unary(
                 '/micrographia.slides.v1.SlidesService/UploadSlide',
                 request_serializer=micrographia_dot_slides_dot_v1_dot_slides__pb2.UploadSlideRequest.SerializeToString,
@@ -104,6 +109,14 @@ class SlidesServiceServicer:
     def CheckUpload(self, request, context):
         """Check an upload's header as UploadSlide will, before any data is sent, and
         tell the size limit, so a client can stop at it. REST: POST /api/slides/upload.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetUploadFormats(self, request, context):
+        """The file names an upload may end with, from the service's own list, so a
+        client offers exactly those. REST: GET /api/slides/formats.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -198,6 +211,11 @@ def add_SlidesServiceServicer_to_server(servicer, server):
                     request_deserializer=micrographia_dot_slides_dot_v1_dot_slides__pb2.CheckUploadRequest.FromString,
                     response_serializer=micrographia_dot_slides_dot_v1_dot_slides__pb2.CheckUploadResponse.SerializeToString,
             ),
+            'GetUploadFormats': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUploadFormats,
+                    request_deserializer=micrographia_dot_slides_dot_v1_dot_slides__pb2.GetUploadFormatsRequest.FromString,
+                    response_serializer=micrographia_dot_slides_dot_v1_dot_slides__pb2.GetUploadFormatsResponse.SerializeToString,
+            ),
             'UploadSlide': grpc.stream_unary_rpc_method_handler(
                     servicer.UploadSlide,
                     request_deserializer=micrographia_dot_slides_dot_v1_dot_slides__pb2.UploadSlideRequest.FromString,
@@ -282,6 +300,33 @@ class SlidesService:
             '/micrographia.slides.v1.SlidesService/CheckUpload',
             micrographia_dot_slides_dot_v1_dot_slides__pb2.CheckUploadRequest.SerializeToString,
             micrographia_dot_slides_dot_v1_dot_slides__pb2.CheckUploadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUploadFormats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/micrographia.slides.v1.SlidesService/GetUploadFormats',
+            micrographia_dot_slides_dot_v1_dot_slides__pb2.GetUploadFormatsRequest.SerializeToString,
+            micrographia_dot_slides_dot_v1_dot_slides__pb2.GetUploadFormatsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -13,6 +13,11 @@ SLIDE_EXTENSIONS = (".svs", ".ndpi", ".mrxs", ".tiff", ".tif", ".vms", ".scn", "
 MULTI_FILE_EXTENSIONS = (".mrxs", ".vms")
 ARCHIVE_EXTENSION = ".zip"
 UPLOAD_EXTENSIONS = (*SLIDE_EXTENSIONS, ARCHIVE_EXTENSION)
+# What an upload's own name may end with (a multi-file format only inside a .zip);
+# clients offer this list (GetUploadFormats).
+ACCEPTED_UPLOAD_EXTENSIONS = tuple(
+    extension for extension in UPLOAD_EXTENSIONS if extension not in MULTI_FILE_EXTENSIONS
+)
 
 
 def _is_noise(relative: Path) -> bool:

@@ -2,15 +2,15 @@
 import { getJson, request, showImage, upload } from "./api.js";
 import { clear, confirmDialog, fmt, guarded, h, notice, progressBar } from "./ui.js";
 
-const EXTENSIONS = ".svs,.ndpi,.mrxs,.tiff,.tif,.vms,.scn,.bif";
-
 export function mount(container) {
   const messages = h("div.messages");
   const list = h("div.slide-grid", { id: "slide-list" });
   const progress = progressBar();
   progress.element.hidden = true;
   let uploads = new AbortController(); // one per upload; the page's leaving aborts it
-  const input = h("input", { type: "file", accept: EXTENSIONS, id: "slide-file" });
+  // The formats come from the slides service (GET /api/slides/formats), never a copy here.
+  const input = h("input", { type: "file", id: "slide-file" });
+  const formats = h("p.hint", { id: "slide-formats" }, "Formats: …");
   const uploadButton = h("button.primary", { type: "submit", id: "upload-button" }, "Upload");
   const cancelButton = h("button", { type: "button", hidden: true, onclick: () => uploads.abort() }, "Cancel");
 
@@ -46,7 +46,7 @@ export function mount(container) {
   );
 
   container.append(
-    h("div.page-head", h("h1", "Slides"), h("p.hint", `Formats: ${EXTENSIONS.replaceAll(",", " ")}`)),
+    h("div.page-head", h("h1", "Slides"), formats),
     form,
     messages,
     list,
@@ -102,6 +102,18 @@ export function mount(container) {
     }
   }
 
+  async function showFormats() {
+    try {
+      const { extensions, zipped_extensions: zipped } = await getJson("/api/slides/formats");
+      input.accept = extensions.join(",");
+      const inZip = zipped.length ? ` (${zipped.join(" ")} slides: a .zip with their companion files)` : "";
+      formats.textContent = `Formats: ${extensions.join(" ")}${inZip}`;
+    } catch (error) {
+      notice(messages, error);
+    }
+  }
+
+  showFormats();
   refresh();
   return () => uploads.abort();
 }
