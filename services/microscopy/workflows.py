@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -89,25 +90,11 @@ class Workflows:
     async def start(self, plan: WorkflowPlan) -> tuple[JobRecord, float]:
         """A job running `plan`, and its estimated duration in seconds.
 
-        ALREADY_EXISTS (409) while another job writes to the same output folder: two
-        runs would write the same step files. (A check, then a create: two starts in
-        the same instant could both pass; the files' temporary names keep each whole.)
+        Checked before a job exists (`check_output_dir`): no job writes into a folder
+        another job writes to or holds the results of.
         """
         await self.check_segmentation(plan)
-        writing, _ = await self.jobs.store.list(
-            (JobStatus.PENDING, JobStatus.RUNNING),
-            WORKFLOW_JOB,
-            limit=1,
-            labels={"output_dir": str(plan.output_dir)},
-        )
-        if writing:
-            other = writing[0]
-            raise errors.AlreadyExists(
-                f"job {other.id} is already writing to {plan.output_dir}; "
-                "cancel it or choose another output_dir",
-                job_id=other.id,
-                output_dir=plan.output_dir,
-            )
+        await self.check_output_dir(plan)
         job = await self.jobs.submit(
             WORKFLOW_JOB,
             self._work,
@@ -118,6 +105,39 @@ class Workflows:
             },
         )
         return job, estimate_seconds(plan)
+
+    async def check_output_dir(self, plan: WorkflowPlan) -> None:
+        """ALREADY_EXISTS (409) while another job writes to `plan.output_dir` (two runs
+        would write the same step files), or while it holds the results of a completed
+        job whose record exists (a new run would overwrite them, and that job's results
+        would silently become the new run's). A failed or cancelled job's leftovers may
+        be replaced; so may a completed job's once its files (or its record) are gone.
+        (A check, then a create: two starts in the same instant could both pass; the
+        files' temporary names keep each whole.)
+        """
+        folder = {"output_dir": str(plan.output_dir)}
+        writing, _ = await self.jobs.store.list(
+            (JobStatus.PENDING, JobStatus.RUNNING), WORKFLOW_JOB, limit=1, labels=folder
+        )
+        if writing:
+            other = writing[0]
+            raise errors.AlreadyExists(
+                f"job {other.id} is already writing to {plan.output_dir}; "
+                "cancel it or choose another output_dir",
+                job_id=other.id,
+                output_dir=plan.output_dir,
+            )
+        completed, _ = await self.jobs.store.list(
+            (JobStatus.COMPLETED,), WORKFLOW_JOB, limit=1, labels=folder
+        )
+        if completed and await self.workers.run(_holds_results, completed[0]):
+            other = completed[0]
+            raise errors.AlreadyExists(
+                f"{plan.output_dir} holds the results of completed job {other.id}; "
+                "choose another output_dir (or delete that folder first)",
+                job_id=other.id,
+                output_dir=plan.output_dir,
+            )
 
     async def check_segmentation(self, plan: WorkflowPlan) -> None:
         """A learned method needs its model served: FAILED_PRECONDITION naming
@@ -280,6 +300,16 @@ class Workflows:
             return render_overlay(frame, labels, low, high, max_size)
 
         return await self.workers.run(render)
+
+
+def _holds_results(job: JobRecord) -> bool:
+    """Whether a completed workflow job's results are still in its folder. Blocking."""
+    result = job.result or {}
+    return any(
+        Path(result[name]).is_file()
+        for name in ("results_index", "config_file")
+        if result.get(name)
+    )
 
 
 def estimate_seconds(plan: WorkflowPlan) -> float:

@@ -187,3 +187,55 @@ def test_merge_of_a_finished_job_into_samples(edge, finished):
     fov_rows = Path(output / "fov_001" / "cells_fov_001_traces.csv").read_text().splitlines()
     treated = Path(merged["merged_files"][1]).read_text().splitlines()
     assert treated == fov_rows
+
+
+def test_a_completed_jobs_outputs_are_never_overwritten(platform, edge, finished):
+    """A new job into the folder of a completed job is refused before it exists, naming
+    the folder and that job; once the folder is gone it may be used again."""
+    job_id, movie, output, _ = finished
+    before = (output / RESULTS_INDEX_NAME).read_bytes()
+    (tasks_before,) = call_tools(platform, ("list_tasks", {}))
+    body = error_of(
+        edge.post(
+            "/api/processing/workflow/start",
+            json={
+                "microscopy_path": str(movie),
+                "output_dir": str(output),
+                "channels": {"phase": {"channel": 0}},
+            },
+        ),
+        409,
+        "ALREADY_EXISTS",
+    )
+    assert job_id in body["error"] and str(output) in body["error"]
+    assert "choose another output_dir" in body["error"]
+    assert (output / RESULTS_INDEX_NAME).read_bytes() == before
+    (tasks_after,) = call_tools(platform, ("list_tasks", {}))
+    assert tasks_after.content[0].text == tasks_before.content[0].text  # no job was made
+    results = data_of(edge.get(f"/api/processing/workflow/results/{job_id}"))
+    assert all(Path(path).is_file() for path in results["traces"])
+
+
+def test_a_cancelled_jobs_leftovers_may_be_replaced(edge, data_root):
+    folder = data_root / "workflow-replace"
+    movie = write_cell_movie(folder / "cells.ome.tif", n_fovs=1, n_frames=40)
+    output = folder / "out"
+    first = start(edge, movie, output)["job_id"]
+    data_of(edge.post(f"/api/processing/workflow/cancel/{first}"))
+    assert wait_for(edge, first, {"cancelled", "failed", "completed"})["status"] == "cancelled"
+    second = start(edge, movie, output, fov_start=0, fov_end=0)["job_id"]
+    assert wait_for(edge, second, {"cancelled", "failed", "completed"}, 120)["status"] == (
+        "completed"
+    )
+    error_of(
+        edge.post(
+            "/api/processing/workflow/start",
+            json={
+                "microscopy_path": str(movie),
+                "output_dir": str(output),
+                "channels": {"phase": {"channel": 0}},
+            },
+        ),
+        409,
+        "ALREADY_EXISTS",
+    )
