@@ -29,6 +29,7 @@ from common.jobs.store import JobStore
 logger = logging.getLogger("micrographia.jobs")
 
 JobWork = Callable[["JobContext"], Awaitable[dict[str, Any] | None]]
+UnstartedCancelHandler = Callable[[JobRecord], Awaitable[None]]
 
 
 class JobContext:
@@ -108,12 +109,25 @@ class JobRunner:
         self._heartbeat_s = heartbeat_s
         self._stale_after_s = stale_after_s
         self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._unstarted_cancel_handlers: dict[str, UnstartedCancelHandler] = {}
         self._maintenance: asyncio.Task[None] | None = None
 
     def add_resume_handler(self, job_type: str, work: JobWork) -> None:
         """Resume interrupted jobs of `job_type` with `work` (its steps must be idempotent).
         Register before `start()`, which sweeps at once."""
         self._resume_handlers[job_type] = work
+
+    def add_unstarted_cancel_handler(self, job_type: str, handler: UnstartedCancelHandler) -> None:
+        """Run `handler(record)` when a job of `job_type` is cancelled before its work
+        started: what `submit`'s caller prepared for it (a box to fill, say) would
+        otherwise stay, since its work, and the work's own cleanup, never runs. It may
+        run twice for one job (here, and where the job was submitted): make it idempotent."""
+        self._unstarted_cancel_handlers[job_type] = handler
+
+    async def _cancelled_unstarted(self, job: JobRecord) -> None:
+        handler = self._unstarted_cancel_handlers.get(job.type)
+        if handler is not None and job.status is JobStatus.CANCELLED and job.started_at is None:
+            await asyncio.shield(handler(job))
 
     async def start(self) -> None:
         """Begin heartbeats and the sweep for interrupted jobs."""
@@ -136,6 +150,7 @@ class JobRunner:
     async def cancel(self, job_id: str) -> JobRecord:
         """Request cancellation; a job running here stops at once."""
         job = await self.store.request_cancel(job_id)
+        await self._cancelled_unstarted(job)
         task = self._tasks.get(job.id)
         if task is not None and not task.done():
             task.cancel()
@@ -153,6 +168,7 @@ class JobRunner:
         if not resume:
             started = await self.store.start(job.id, self.worker_id)
             if started is None:  # cancelled while pending
+                await self._cancelled_unstarted(await self.store.get(job.id))
                 return
             job = started
         context = JobContext(self.store, job)

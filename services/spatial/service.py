@@ -51,6 +51,7 @@ class SpatialService(GrpcService):
             stale_after_s=settings.job_stale_after_s,
         )
         self.slide_analyses.runner = self.jobs
+        self.jobs.add_unstarted_cancel_handler(JOB_TYPE, self.slide_analyses.forget_box)
         await self.jobs.start()
         servicer = SpatialServicer(
             store, slides, inference, settings, self.jobs, self.slide_analyses

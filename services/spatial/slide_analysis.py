@@ -256,6 +256,12 @@ class SlideAnalysisJobs:
             "tissue_mm2": round(plan.tissue_mm2, 6),
         }
 
+    async def forget_box(self, job: JobRecord) -> None:
+        """A job cancelled while pending never ran, so `work` cannot remove its
+        empty box: remove it here (nothing was stored in it)."""
+        with contextlib.suppress(errors.NotFound):
+            await self.store.delete_box(job.labels["box_id"])
+
     async def _cancel_asked(self, job: JobContext) -> bool:
         assert self.runner is not None
         return job.cancel_requested or (await self.runner.store.get(job.job_id)).cancel_requested

@@ -28,8 +28,10 @@ from services.inference import service as inference_service
 from services.inference.service import InferenceService
 from services.inference.servicer import InferenceServicer
 from services.inference.settings import InferenceSettings
+from services.spatial.core.bounds import Bounds
 from services.spatial.service import SpatialService
 from services.spatial.settings import SpatialSettings
+from services.spatial.slide_analysis import JOB_TYPE
 from testing.oracle import TYPE_COLOURS
 from tests.harness import RunningPlatform
 from tests.inference.conftest import CountingOracle, upload
@@ -347,6 +349,32 @@ def test_a_job_cancelled_before_its_first_region_leaves_no_box(stack):
     final = watch(stub, started.job_id)[-1]
     assert final.status == common_pb2.JOB_STATUS_CANCELLED, final
     assert not any(r.stored for r in regions_of(stub, started.job_id).regions)
+    boxes = stub.ListAnalysisBoxes(pb.ListAnalysisBoxesRequest(slide_id=slide_id), timeout=30)
+    assert not boxes.boxes
+
+
+def test_a_job_cancelled_while_pending_leaves_no_box(stack):
+    """A job recorded (with its box) but not started yet, as a service stopped
+    between the two leaves it: its work never runs, yet its cancel removes the box."""
+    replica = stack.inference(delay_s=1.0)
+    runner = stack.spatial(replica.runner.address)
+    stub = stack.stub(runner)
+    slide_id = stack.slide("cancelled-pending.svs")
+    service = runner.service
+
+    async def record_pending() -> str:
+        box = await service.slide_analyses.store.create_whole_slide_box(
+            slide_id, Bounds(0, 0, WIDTH, HEIGHT), MPP
+        )
+        job = await service.jobs.store.create(
+            JOB_TYPE, {}, {"slide_id": slide_id, "box_id": box.id}
+        )
+        return job.id
+
+    job_id = stack.platform.loop.run(record_pending())
+    assert len(stub.ListAnalysisBoxes(pb.ListAnalysisBoxesRequest(slide_id=slide_id)).boxes) == 1
+    cancelled = stub.CancelJob(common_pb2.CancelJobRequest(job_id=job_id), timeout=30).job
+    assert cancelled.status == common_pb2.JOB_STATUS_CANCELLED, cancelled
     boxes = stub.ListAnalysisBoxes(pb.ListAnalysisBoxesRequest(slide_id=slide_id), timeout=30)
     assert not boxes.boxes
 
