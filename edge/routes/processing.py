@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from common.cellpose import CellposeOptions
-from edge.dependencies import BackendsDep
+from edge.dependencies import BackendsDep, ClientsDep
 from edge.envelope import Envelope, ok
 from edge.fields import Int32, RequestModel
 from edge.job_routes import JOB_STARTED, add_job_routes, job_started
@@ -356,6 +356,42 @@ async def frame(
 async def start_workflow(body: WorkflowStartBody, backends: BackendsDep) -> dict[str, Any]:
     response = await backends.microscopy.StartWorkflow(workflow_request(body))
     return job_started(JobStarted.of(response), "Workflow started successfully")
+
+
+class WorkflowJobs(BaseModel):
+    jobs: list[WorkflowStatus] = Field(description="Newest first")
+    total: int
+
+
+# The microscopy service's job type of a workflow (its other jobs are not workflows).
+WORKFLOW_JOB = "workflow"
+_STATUS_FILTER = {
+    "pending": common_pb2.JOB_STATUS_PENDING,
+    "running": common_pb2.JOB_STATUS_RUNNING,
+    "completed": common_pb2.JOB_STATUS_COMPLETED,
+    "failed": common_pb2.JOB_STATUS_FAILED,
+    "cancelled": common_pb2.JOB_STATUS_CANCELLED,
+}
+
+
+@router.get(
+    "/workflow/jobs",
+    summary="Workflow jobs, newest first, finished ones too (traces: /workflow/results)",
+    response_model=Envelope[WorkflowJobs],
+    response_model_exclude_unset=True,
+)
+async def workflow_jobs(
+    clients: ClientsDep,
+    status: Annotated[
+        Literal["pending", "running", "completed", "failed", "cancelled"] | None,
+        Query(description="Only jobs in this state"),
+    ] = None,
+    limit: Annotated[Int32, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    statuses = [_STATUS_FILTER[status]] if status else []
+    answer = await clients.microscopy_jobs.jobs(type=WORKFLOW_JOB, statuses=statuses, limit=limit)
+    jobs = [workflow_status_json(job) for job in answer.jobs]
+    return ok({"jobs": jobs, "total": len(jobs)}, f"{len(jobs)} workflow job(s)")
 
 
 add_job_routes(

@@ -239,6 +239,9 @@ def test_workflow_and_merge_bodies_match_their_documented_schemas(
     results = f"{base}/results/{{job_id}}"
     body = _matches(schema, edge.get(results.format(job_id=job_id)), "get", results)
     assert body["data"]["stats"]["total_frames"] == 3
+    jobs = f"{base}/jobs"
+    finished = _matches(schema, edge.get(jobs, params={"status": "completed"}), "get", jobs)
+    assert job_id in [job["job_id"] for job in finished["data"]["jobs"]]
 
     # The workbench over the job's traces: cells, one cell, a mark, the cell at a pixel.
     traces = body["data"]["traces"][0]

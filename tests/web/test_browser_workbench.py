@@ -303,3 +303,49 @@ def test_the_fitting_page_offers_the_trace_files_and_the_bad_cell_switch(
     mark["cells"][0]["good"] = True
     httpx.post(f"{platform.base_url}/api/processing/cells/quality", json=mark).raise_for_status()
     no_errors(app)
+
+
+def test_the_fitting_page_offers_each_finished_workflow_jobs_traces(app_page, platform, data_root):
+    folder = data_root / "browser-job-traces"
+    movie = write_cell_movie(folder / "cells.ome.tif", n_fovs=1, n_frames=3)
+    body = {
+        "microscopy_path": str(movie),
+        "output_dir": str(folder / "out"),
+        "channels": {"phase": {"channel": 0, "features": ["area"]}},
+        "parameters": {"min_frames": 1, "border_margin": 0},
+    }
+    with httpx.Client(base_url=platform.base_url, timeout=60) as edge:
+        job_id = edge.post("/api/processing/workflow/start", json=body).json()["data"]["job_id"]
+        deadline = time.monotonic() + 300
+        while (status := edge.get(f"/api/processing/workflow/status/{job_id}").json()["data"])[
+            "status"
+        ] not in {"completed", "failed"} and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert status["status"] == "completed", status
+        finished = edge.get("/api/processing/workflow/jobs", params={"status": "completed"})
+        assert job_id in [job["job_id"] for job in finished.json()["data"]["jobs"]]
+        traces = edge.get(f"/api/processing/workflow/results/{job_id}").json()["data"]["traces"]
+        samples = {
+            "sample_yaml": str(folder / "out" / "samples.yaml"),
+            "samples": [{"name": "control", "fovs": "0"}],
+            "input_dir": str(folder / "out"),
+            "merge_output_dir": str(folder / "out" / "merged"),
+        }
+        edge.post("/api/processing/samples", json=samples).raise_for_status()
+    merged = str(folder / "out" / "merged" / "control_merged.csv")
+    assert Path(merged).is_file()
+
+    app, page = app_page, app_page.page
+    app.open("fitting")
+    group = page.locator(f'#job-traces .trace-group[data-job-id="{job_id}"]')
+    group.wait_for()
+    listed = group.locator("li").evaluate_all("(items) => items.map((li) => li.dataset.path)")
+    assert listed == [*traces, merged]  # the job's traces, then its merged samples
+    # Picking one fills the path and loads it.
+    group.locator(f'li[data-path="{merged}"]').click()
+    page.locator("#trace-info table").wait_for()
+    assert page.locator("#csv-path").input_value() == merged
+    n_cells = pd.read_csv(merged)["cell"].nunique()
+    assert f"Cells\t{n_cells}" in page.locator("#trace-info").inner_text()
+    app.shot("fitting-job-traces")
+    no_errors(app)

@@ -8,8 +8,10 @@ const FITTING = "/api/analysis/fitting";
 
 export async function mount(container, _args, query) {
   const stops = [];
-  // Trace files are picked from what the workflow and merge wrote (a list to choose
-  // from, typing stays possible); cells marked bad are left out unless included.
+  // Trace files are picked from finished workflow jobs (grouped by job) or from every
+  // CSV under the data roots (a list to choose from, typing stays possible); cells
+  // marked bad are left out unless included.
+  const jobTraces = h("div.trace-groups", { id: "job-traces" }, h("p.hint", "Looking for finished workflow jobs…"));
   const csvChoices = h("datalist", { id: "csv-choices" });
   const csvInput = h("input", { type: "text", id: "csv-path", size: 60, value: query.get("csv") || "", placeholder: "Pick a trace CSV or type its path", required: true, list: "csv-choices" });
   const includeBad = h("input", { type: "checkbox", id: "include-bad-cells" });
@@ -29,6 +31,8 @@ export async function mount(container, _args, query) {
       h("form.path-bar", { onsubmit: (event) => { event.preventDefault(); loadTraces(); } }, h("label", "Trace CSV ", csvInput, csvChoices), h("label", includeBad, "include cells marked bad"), h("button", { type: "submit", id: "load-traces" }, "Load")),
       loadMessages,
       traceInfo,
+      h("h3", "Traces of finished workflow jobs"),
+      jobTraces,
     ),
     h(
       "section.panel",
@@ -168,6 +172,10 @@ export async function mount(container, _args, query) {
   }
   if (csvInput.value) loadTraces();
   listTraceFiles(csvChoices);
+  listJobTraces(jobTraces, (path) => {
+    csvInput.value = path;
+    loadTraces();
+  });
   return () => stops.forEach((stop) => stop());
 }
 
@@ -185,4 +193,45 @@ async function listTraceFiles(datalist) {
   } catch {
     // The list is a convenience: typing the path still works.
   }
+}
+
+// Each completed workflow job's traces, and the merged sample files written inside its
+// output folder, as one group per job (newest first); merged files found elsewhere
+// under the data roots form a group of their own. `pick(path)` receives a click.
+async function listJobTraces(target, pick) {
+  try {
+    const [{ jobs }, { roots }] = await Promise.all([getJson("/api/processing/workflow/jobs?status=completed&limit=50"), getJson("/api/processing/data-roots")]);
+    const merged = [];
+    for (const root of roots) {
+      const answer = await postJson("/api/processing/search-files", { search_path: root, pattern: "**/*_merged.csv", limit: 2000 });
+      merged.push(...answer.files.map((file) => file.path));
+    }
+    const groups = [];
+    for (const job of jobs) {
+      const results = await getJson(`/api/processing/workflow/results/${job.job_id}`).catch(() => null);
+      if (!results) continue; // its output folder may be gone
+      const inside = (path) => path.startsWith(`${results.output_dir}/`);
+      const files = [...results.traces, ...merged.filter(inside)];
+      merged.splice(0, merged.length, ...merged.filter((path) => !inside(path)));
+      groups.push(traceGroup(`Job ${job.job_id}`, `${results.output_dir} · ${fmt.date(job.finished_at)}`, files, pick, job.job_id));
+    }
+    if (merged.length) groups.push(traceGroup("Merged samples", "elsewhere under the data roots", merged, pick, ""));
+    clear(target, ...(groups.length ? groups : [h("p.hint", "No finished workflow job yet: pick a CSV from the list above or type its path.")]));
+  } catch (error) {
+    notice(target, error);
+  }
+}
+
+function traceGroup(title, detail, files, pick, jobId) {
+  return h(
+    "div.trace-group",
+    { dataset: { jobId } },
+    h("div", h("strong", title), " ", h("span.hint", detail)),
+    h(
+      "ul.files",
+      ...files.map((path) =>
+        h("li", { title: path, dataset: { path }, onclick: () => pick(path) }, h("span", path.split("/").slice(-2).join("/")), h("span.size", /_merged\.csv$/.test(path) ? "merged sample" : "traces")),
+      ),
+    ),
+  );
 }
