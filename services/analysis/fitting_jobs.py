@@ -21,6 +21,7 @@ from typing import Any
 
 from common import errors
 from common.executor import make_executor
+from common.fanout import fan_out
 from common.jobs import JobContext, JobRecord, JobRunner, JobStatus
 from common.paths import DataRoots
 from common.workers import Workers
@@ -208,30 +209,21 @@ class FittingJobs:
             def run(args: tuple) -> Awaitable[CellFits]:
                 return self.workers.run(fit_chunk, *args)
 
-        results: list[Any] = [None] * len(pieces)
-        pending: dict[asyncio.Future, int] = {}
-        next_piece = 0
         done_cells = 0
         tally = Tally()
-        try:
-            while next_piece < len(pieces) or pending:
-                while next_piece < len(pieces) and len(pending) < limit:
-                    pending[asyncio.ensure_future(run(arguments[next_piece]))] = next_piece
-                    next_piece += 1
-                finished, _ = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
-                for future in finished:
-                    index = pending.pop(future)
-                    results[index] = future.result()
-                    done_cells += pieces[index].stop - pieces[index].start
-                    tally.add(arguments[index][-1], results[index])
-                await job.report(
-                    current=done_cells,
-                    counters=tally.counters(),
-                    message=f"Fitting cell {done_cells}/{traces.n_cells}",
-                )
-        finally:
-            for future in pending:
-                future.cancel()
+
+        async def report(batch: list[tuple[int, CellFits]]) -> None:
+            nonlocal done_cells
+            for index, fits in batch:
+                done_cells += pieces[index].stop - pieces[index].start
+                tally.add(arguments[index][-1], fits)
+            await job.report(
+                current=done_cells,
+                counters=tally.counters(),
+                message=f"Fitting cell {done_cells}/{traces.n_cells}",
+            )
+
+        results = await fan_out(arguments, run, limit, on_finished=report)
         return results, tally
 
     def _executor(self) -> Executor:

@@ -19,7 +19,6 @@ import contextlib
 import io
 import logging
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +28,7 @@ import numpy as np
 from PIL import Image
 
 from common import errors
+from common.fanout import fan_out
 from common.jobs import JobContext, JobRecord, JobRunner, JobStatus
 from common.jobs.rpc import timestamp
 from common.rpc_errors import RpcFailure
@@ -140,23 +140,6 @@ class _Tally:
         }
 
 
-def _first_error(group: BaseExceptionGroup) -> BaseException:
-    """The first real failure in a task group's errors (cancellations of the
-    other workers are its consequence)."""
-    leaves: list[BaseException] = []
-
-    def collect(error: BaseException) -> None:
-        if isinstance(error, BaseExceptionGroup):
-            for inner in error.exceptions:
-                collect(inner)
-        else:
-            leaves.append(error)
-
-    collect(group)
-    real = [e for e in leaves if not isinstance(e, asyncio.CancelledError)]
-    return (real or leaves)[0]
-
-
 class SlideAnalysisJobs:
     """Starts whole-slide analyses on a `JobRunner`, runs and resumes them."""
 
@@ -236,7 +219,7 @@ class SlideAnalysisJobs:
         tally = _Tally(plan, stored)
         await job.report(**tally.report(), force=True)
         done = {region.index for region in stored}
-        todo = deque(index for index in range(len(plan.regions)) if index not in done)
+        todo = [index for index in range(len(plan.regions)) if index not in done]
         workers = min(self.settings.slide_analysis_concurrency, len(todo))
         try:
             if workers:
@@ -270,7 +253,7 @@ class SlideAnalysisJobs:
         self,
         job: JobContext,
         plan: SlideAnalysisPlan,
-        todo: deque[int],
+        todo: list[int],
         tally: _Tally,
         workers: int,
     ) -> None:
@@ -280,25 +263,18 @@ class SlideAnalysisJobs:
         started = time.monotonic()
         megapixels = 0.0
 
-        async def worker() -> None:
+        async def store_region(index: int) -> None:
             nonlocal megapixels
-            while todo:
-                index = todo.popleft()
-                nuclei = await self._segment(job, plan, index)
-                region = await self.store.store_region(
-                    plan.box_id, job.job_id, index, plan.regions[index], nuclei
-                )
-                tally.add(region)
-                megapixels += plan.regions[index].area_px / 1e6
-                self._measured_rate = megapixels / max(time.monotonic() - started, 1e-3)
-                await job.report(**tally.report())
+            nuclei = await self._segment(job, plan, index)
+            region = await self.store.store_region(
+                plan.box_id, job.job_id, index, plan.regions[index], nuclei
+            )
+            tally.add(region)
+            megapixels += plan.regions[index].area_px / 1e6
+            self._measured_rate = megapixels / max(time.monotonic() - started, 1e-3)
+            await job.report(**tally.report())
 
-        try:
-            async with asyncio.TaskGroup() as group:
-                for _ in range(workers):
-                    group.create_task(worker())
-        except BaseExceptionGroup as failure:
-            raise _first_error(failure) from None
+        await fan_out(todo, store_region, workers)
 
     async def _segment(self, job: JobContext, plan: SlideAnalysisPlan, index: int) -> NucleiBatch:
         """One region's nuclei from the inference service (centroid inside it).
