@@ -1,4 +1,5 @@
 """Shared plumbing of every Micrographia service and the edge: settings, server
-bootstrap, telemetry, the error model, database access, jobs and executors."""
+bootstrap, telemetry, the error model, database access, jobs, executors and bounded
+fan-out."""
 
 __version__ = "0.1.0"
