@@ -10,6 +10,7 @@ device batch).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from common import errors
 from common.cellpose import CellposeOptions
 from common.channels import channel_options, grpc_target
 from common.errors import ServiceError
+from common.retry import UnavailableBackoff, is_unavailable
 from common.rpc_errors import RpcFailure
 from micrographia.inference.v1 import inference_pb2 as pb
 from micrographia.inference.v1 import inference_pb2_grpc
@@ -76,6 +78,8 @@ class RemoteCellpose:
     # Frame bytes per call: the request stays well under the message limit.
     batch_bytes: int = 24 * 1024 * 1024
     max_frames_per_call: int = 16
+    # How long an outage of the inference service is waited out before the job fails.
+    unavailable_retry_s: float = 300.0
 
     def _stub(self) -> inference_pb2_grpc.InferenceServiceStub:
         channel = _CHANNELS.get(self.address)
@@ -94,12 +98,40 @@ class RemoteCellpose:
         frames: Sequence[np.ndarray],
         options: CellposeOptions,
         should_stop: Callable[[], bool] = lambda: False,
+        on_wait: Callable[[str], None] = lambda service: None,
     ) -> Iterator[np.ndarray]:
-        """Labels of each frame, in order (0 background, 1..n cells)."""
+        """Labels of each frame, in order (0 background, 1..n cells).
+
+        While the inference service is UNAVAILABLE (restarting, or gone a while) the
+        frames not answered yet are sent again with backoff for `unavailable_retry_s`,
+        `on_wait("inference")` telling the job; a stop is seen within a second."""
+        backoff = UnavailableBackoff(self.unavailable_retry_s)
+        done = 0
+        while True:
+            try:
+                for labels in self._segment_once(frames[done:], options, should_stop):
+                    done += 1
+                    backoff.reset()
+                    yield labels
+                return
+            except grpc.RpcError as error:
+                wait = backoff.next_wait() if is_unavailable(error) else None
+                if wait is None:
+                    raise service_error(error) from None
+                on_wait("inference")
+                _sleep_unless_stopped(wait, should_stop)
+
+    def _segment_once(
+        self,
+        frames: Sequence[np.ndarray],
+        options: CellposeOptions,
+        should_stop: Callable[[], bool],
+    ) -> Iterator[np.ndarray]:
+        """One SegmentFrames call; its gRPC errors are the caller's."""
         request = pb.SegmentFramesRequest(
             options=options_message(options), frames=[frame_message(f) for f in frames]
         )
-        call = self._stub().SegmentFrames(request, wait_for_ready=True)
+        call = self._stub().SegmentFrames(request)
         try:
             for response in call:
                 if should_stop():
@@ -110,6 +142,14 @@ class RemoteCellpose:
         except grpc.RpcError as error:
             if error.code() == grpc.StatusCode.CANCELLED and should_stop():
                 raise Cancelled("cancelled during segmentation") from None
-            raise service_error(error) from None
+            raise
         finally:
             call.cancel()  # a consumer that stopped early leaves no call behind
+
+
+def _sleep_unless_stopped(seconds: float, should_stop: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        if should_stop():
+            raise Cancelled("cancelled while waiting for the inference service")
+        time.sleep(min(left, 0.2))

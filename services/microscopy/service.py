@@ -52,6 +52,7 @@ class MicroscopyService(GrpcService):
             inference=lambda: inference_pb2_grpc.InferenceServiceStub(
                 self.context.channel("inference")
             ),
+            unavailable_retry_s=settings.unavailable_retry_s,
         )
         await self.jobs.start()
         recent = (

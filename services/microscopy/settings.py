@@ -29,3 +29,7 @@ class MicroscopySettings(ServerSettings):
     # taken to be interrupted (its service died) and is resumed or failed.
     job_heartbeat_s: float = Field(5.0, gt=0)
     job_stale_after_s: float = Field(30.0, gt=0)
+    # How long a workflow job waits out an outage of the inference service (its
+    # Cellpose calls retried with backoff, progress "Waiting for the inference
+    # service") before it fails.
+    unavailable_retry_s: float = Field(300.0, ge=0)

@@ -63,6 +63,7 @@ class Workflows:
         *,
         inference_address: Callable[[], str] | None = None,
         inference: Callable[[], inference_pb2_grpc.InferenceServiceStub] | None = None,
+        unavailable_retry_s: float = 300.0,
     ) -> None:
         self.jobs = jobs
         self.files = files
@@ -72,12 +73,17 @@ class Workflows:
         # the FOV workers, its stub for the checks before a job exists.
         self.inference_address = inference_address
         self.inference = inference
+        self.unavailable_retry_s = unavailable_retry_s
         jobs.add_resume_handler(WORKFLOW_JOB, self._work)
 
     @property
     def segmenter(self) -> RemoteCellpose | None:
         """The inference service as FOV workers reach it (the address read when used)."""
-        return RemoteCellpose(self.inference_address()) if self.inference_address else None
+        if self.inference_address is None:
+            return None
+        return RemoteCellpose(
+            self.inference_address(), unavailable_retry_s=self.unavailable_retry_s
+        )
 
     # ------------------------------------------------------------ starting
 

@@ -31,6 +31,7 @@ from common import errors
 from common.fanout import fan_out
 from common.jobs import JobContext, JobRecord, JobRunner, JobStatus
 from common.jobs.rpc import timestamp
+from common.retry import UnavailableBackoff, is_unavailable
 from common.rpc_errors import RpcFailure
 from micrographia.inference.v1 import inference_pb2, inference_pb2_grpc
 from micrographia.slides.v1 import slides_pb2, slides_pb2_grpc
@@ -46,10 +47,6 @@ from services.spatial.settings import SpatialSettings
 logger = logging.getLogger("micrographia.spatial")
 
 JOB_TYPE = "slide_analysis"
-# Backoff of a region whose inference call failed as UNAVAILABLE: the first wait,
-# doubled each time up to the last.
-RETRY_FIRST_S = 0.5
-RETRY_LONGEST_S = 10.0
 # A rough figure for the estimate in the start answer: level-0 megapixels one
 # inference replica segments per second (HoVerNet fast on a GPU, 0.25 um/px).
 ESTIMATED_MEGAPIXELS_PER_S = 4.0
@@ -287,15 +284,14 @@ class SlideAnalysisJobs:
         where = f"{bounds.x_min:g},{bounds.y_min:g} to {bounds.x_max:g},{bounds.y_max:g}"
         region = f"region {index + 1}/{len(plan.regions)} ({where})"
         window = self.settings.slide_analysis_unavailable_retry_s
-        waited_since: float | None = None
-        delay = RETRY_FIRST_S
+        backoff = UnavailableBackoff(window)
         while True:
             try:
                 found = await self._segment_once(plan.slide_id, bounds)
                 break
             except grpc.RpcError as error:
                 failure = RpcFailure.from_error(error)
-                if failure.grpc_code != grpc.StatusCode.UNAVAILABLE:
+                if not is_unavailable(error):
                     raise errors.ProcessingError(
                         f"{region} failed in the inference service: {failure.message}",
                         code=failure.error_code,
@@ -304,9 +300,8 @@ class SlideAnalysisJobs:
                 # The inference's own dependency when it named one (slides,
                 # database); the inference service itself when it is the one gone.
                 service = failure.details.get("dependency", "inference")
-                now = time.monotonic()
-                waited_since = waited_since if waited_since is not None else now
-                if now - waited_since >= window:
+                wait = backoff.next_wait()
+                if wait is None:
                     raise errors.Unavailable(
                         f"{region}: the {service} service was unavailable for more than "
                         f"{window:g} s; the regions stored so far are kept, and starting "
@@ -320,11 +315,10 @@ class SlideAnalysisJobs:
                     job.job_id,
                     service,
                     failure.message,
-                    delay,
+                    wait,
                 )
                 await job.report(message=f"Waiting for the {service} service", force=True)
-                await asyncio.sleep(min(delay, window - (now - waited_since)))
-                delay = min(delay * 2, RETRY_LONGEST_S)
+                await asyncio.sleep(wait)
         return await asyncio.to_thread(nuclei_batch, found, bounds)
 
     async def _segment_once(self, slide_id: str, bounds: Bounds) -> list[inference_pb2.Nucleus]:

@@ -3,7 +3,8 @@
 Workers may be processes of a local pool or of a Dask cluster on other machines;
 the output folder is the one place both sides see (workers write their results
 there anyway). So the callables `run_fov` gets are picklable objects over files:
-- `ProgressFile` (on_progress) writes the FOV's step and frame count, throttled,
+- `ProgressFile` (on_progress) writes the FOV's step and frame count (and the
+  service it waits for, during an outage), throttled,
   by temporary name and rename, so the job never reads half a file;
 - `StopFlag` (should_stop) looks for the job's cancel flag, and, in a local pool,
   also stops a worker whose service process died (kill -9), so an orphan does not
@@ -31,6 +32,7 @@ class FovProgress:
     step: str
     done: int
     total: int
+    waiting: str = ""  # the service the step waits for, while it does
 
 
 def control_dir(output_dir: str | os.PathLike[str], job_id: str) -> Path:
@@ -45,6 +47,7 @@ class ProgressFile:
         self.path = str(Path(folder) / f"fov_{fov:03d}.json")
         self.fov = fov
         self._last_step = ""
+        self._last_waiting = ""
         self._last_write = 0.0
 
     def __getstate__(self) -> dict[str, object]:
@@ -55,15 +58,16 @@ class ProgressFile:
         self.path = str(state["path"])
         self.fov = int(state["fov"])  # type: ignore[call-overload]
         self._last_step = ""
+        self._last_waiting = ""
         self._last_write = 0.0
 
-    def __call__(self, step: str, done: int, total: int) -> None:
+    def __call__(self, step: str, done: int, total: int, waiting: str = "") -> None:
         now = time.monotonic()
-        boundary = step != self._last_step or done >= total
+        boundary = step != self._last_step or waiting != self._last_waiting or done >= total
         if not boundary and now - self._last_write < _MIN_INTERVAL_S:
             return
-        self._last_step, self._last_write = step, now
-        record = {"fov": self.fov, "step": step, "done": done, "total": total}
+        self._last_step, self._last_waiting, self._last_write = step, waiting, now
+        record = {"fov": self.fov, "step": step, "done": done, "total": total, "waiting": waiting}
         temporary = f"{self.path}.{os.getpid()}.tmp"
         with open(temporary, "w") as handle:
             json.dump(record, handle)
@@ -77,7 +81,13 @@ def read_progress(folder: str | os.PathLike[str], fov: int) -> FovProgress | Non
             record = json.load(handle)
     except (FileNotFoundError, json.JSONDecodeError):
         return None
-    return FovProgress(fov, str(record["step"]), int(record["done"]), int(record["total"]))
+    return FovProgress(
+        fov,
+        str(record["step"]),
+        int(record["done"]),
+        int(record["total"]),
+        str(record.get("waiting", "")),
+    )
 
 
 class StopFlag:

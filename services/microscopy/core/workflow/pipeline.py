@@ -48,8 +48,10 @@ class FrameSegmenter(Protocol):
         frames: Sequence[np.ndarray],
         options: CellposeOptions,
         should_stop: Callable[[], bool],
+        on_wait: Callable[[str], None],
     ) -> Iterator[np.ndarray]:
-        """Each frame's labels (0 background, 1..n cells), in order."""
+        """Each frame's labels (0 background, 1..n cells), in order; `on_wait(service)`
+        while it waits out an outage of the service it calls."""
         ...
 
 
@@ -121,7 +123,9 @@ class FovPaths:
     traces: Path  # extraction: the trace CSV
 
 
-Progress = Callable[[str, int, int], None]
+# on_progress(step, frames_done, frames_total); with `waiting="inference"` while the
+# step waits for that service (see ProgressFile).
+Progress = Callable[..., None]
 StopCheck = Callable[[], bool]
 
 
@@ -202,6 +206,9 @@ class _Steps:
 
     def done(self, step: str, frames: int) -> None:
         self._on_progress(step, frames, self.n_frames)
+
+    def waiting(self, step: str, frames: int, service: str) -> None:
+        self._on_progress(step, frames, self.n_frames, waiting=service)
 
     def skipped(self, step: str) -> None:
         if self._should_stop():
@@ -337,8 +344,12 @@ def _segment_remotely(
     with storage.new_frames(paths.mask, steps.n_frames, raw.shape[1:], np.int32) as mask:
         for batch in steps.batches("segmentation", size):
             frames = [np.asarray(raw[t]) for t in batch]
+
+            def on_wait(service: str, start: int = batch.start) -> None:
+                steps.waiting("segmentation", start, service)
+
             for t, labels in zip(
-                batch, segmenter.segment(frames, options, should_stop), strict=True
+                batch, segmenter.segment(frames, options, should_stop, on_wait), strict=True
             ):
                 mask.write(labels.astype(np.int32, copy=False))
                 steps.done("segmentation", t + 1)

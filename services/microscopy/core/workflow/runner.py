@@ -59,9 +59,15 @@ class WorkflowProgress:
     steps_completed: list[str] = field(default_factory=list)
     frames_done: int = 0
     frames_total: int = 0
+    waiting: str = ""  # the service the current FOV waits for, during an outage
 
     @property
     def message(self) -> str:
+        if self.waiting and self.current_fov is not None:
+            return (
+                f"Waiting for the {self.waiting} service (FOV {self.current_fov}, "
+                f"{self.fovs_done}/{self.total_fovs} FOVs done)"
+            )
         if self.current_fov is None:
             return f"Finished {self.fovs_done}/{self.total_fovs} FOVs"
         if not self.current_step:
@@ -223,12 +229,14 @@ def _progress(
     reports = [read_progress(folder, fov) for fov in active]
     reports = [item for item in reports if item is not None]
     if reports:
-        current = reports[0]
+        # The FOV waiting for a service, if any: that is what holds the run up.
+        current = next((item for item in reports if item.waiting), reports[0])
         progress.current_fov = current.fov
         progress.current_step = current.step
         if current.step in STEPS:
             progress.steps_completed = list(STEPS[: STEPS.index(current.step)])
         progress.frames_done, progress.frames_total = current.done, current.total
+        progress.waiting = current.waiting
     elif active:
         progress.current_fov = active[0]
     return progress
