@@ -81,7 +81,9 @@ def test_openvino_maps_equal_pytorch_maps() -> None:
         images = torch.from_numpy(patches).permute(0, 3, 1, 2).float()
         original, rewritten = network(images), exportable(network)(images)
     for key in original:
-        np.testing.assert_allclose(rewritten[key].numpy(), original[key].numpy(), atol=1e-5)
+        np.testing.assert_allclose(
+            rewritten[key].numpy(), original[key].numpy(), rtol=1e-5, atol=1e-4
+        )
 
     (reference,) = NetworkPredictor(network, "cpu", 256, 164, "fp32", TORCH).predict([patches])
     (compiled,) = NetworkPredictor(network, "cpu", 256, 164, "fp32", OPENVINO).predict([patches])

@@ -142,7 +142,13 @@ def exportable(network: torch.nn.Module) -> torch.nn.Module:
     import torch
     from tiatoolbox.models.architecture.utils import UpSample2x
 
-    network = copy.deepcopy(network)
+    # Without the hooks others put on it (a predictor's per-layer cancel check).
+    memo: dict = {}
+    for module in network.modules():
+        for hooks in (module._forward_pre_hooks, module._forward_hooks):
+            if hooks:
+                memo[id(hooks)] = type(hooks)()
+    network = copy.deepcopy(network, memo)
     for parent in list(network.modules()):
         for name, child in list(parent.named_children()):
             if isinstance(child, UpSample2x):
