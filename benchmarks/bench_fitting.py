@@ -112,7 +112,8 @@ def rest_job(values: np.ndarray) -> tuple[float, float]:
             started = time.perf_counter()
             _run_job(edge, path)
             elapsed = time.perf_counter() - started
-            if not (Path(folder) / "traces_fitted_maturation.csv").is_file():
+            # Each job's results are its own: <stem>_fitted_<model>_<job id>.csv.
+            if not list(Path(folder).glob("traces_fitted_maturation_*.csv")):
                 raise RuntimeError("the REST job wrote no results file")
         return elapsed, written
 

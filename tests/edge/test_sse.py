@@ -148,9 +148,12 @@ def test_a_job_stream_whose_backend_hangs_keeps_the_client_alive(platform):
 
     settings = EdgeSettings(port=free_port(), sse_keepalive_s=0.2)
     job_id = "00000000-0000-4000-8000-000000000000"
+    # The edge starts after the service hangs, as a SIGSTOP leaves an open
+    # connection that never answers; a service stopped under a connected channel
+    # would instead be known gone at once (UNAVAILABLE, a 503).
     with (
-        platform.extra_edge(settings) as base_url,
         hung_service(platform, "microscopy"),
+        platform.extra_edge(settings) as base_url,
         httpx.Client(base_url=base_url, timeout=10) as client,
         client.stream("GET", f"/api/processing/workflow/events/{job_id}") as response,
     ):
