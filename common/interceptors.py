@@ -25,6 +25,7 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -36,7 +37,7 @@ from grpc._cython.cygrpc import ExecuteBatchError  # what a write to a closed ca
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.trace import TracerProvider
 
-from common import db, errors
+from common import errors
 from common.rpc_errors import RpcFailure, status_for, status_for_error
 
 logger = logging.getLogger("micrographia.rpc")
@@ -253,11 +254,11 @@ async def _abort_for(error: Exception, context: aio.ServicerContext, method: str
         raise error
     if isinstance(error, errors.ServiceError):
         status = status_for_error(error)
-    elif db.is_outage(error):
+    elif _database_outage(error):
         # The database is gone, not this request's fault: UNAVAILABLE (503), so
         # callers retry, and health turns NOT_SERVING meanwhile (common.server).
         logger.warning("database unreachable in %s: %s", method, error)
-        status = status_for_error(db.database_unavailable())
+        status = status_for_error(_database_unavailable())
     elif isinstance(error, NotImplementedError):
         # The generated base servicer: this RPC's issue has not landed yet.
         # Named as users know it ("RenderFrame"), not by its RPC path.
@@ -344,3 +345,19 @@ def _log_call(method: str, context: aio.ServicerContext, started: float, cancell
         else logging.INFO
     )
     logger.log(level, "rpc %s %s %.1fms peer=%s", method, code.name, elapsed_ms, context.peer())
+
+
+def _database_outage(error: BaseException) -> bool:
+    """Whether `error` is a lost database. A process that never imported asyncpg
+    has no database (inference): nothing to ask, and asyncpg stays out of it."""
+    if "asyncpg" not in sys.modules:
+        return False
+    from common import db
+
+    return db.is_outage(error)
+
+
+def _database_unavailable() -> errors.Unavailable:
+    from common import db
+
+    return db.database_unavailable()

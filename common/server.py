@@ -18,15 +18,13 @@ import logging
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
-import asyncpg
 from grpc import aio
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.sdk.trace import TracerProvider
 
-from common import db
 from common.channels import KEEPALIVE_TIME_MS, open_channel
 from common.interceptors import AccessLogLayer, ErrorLayer, ServiceInterceptor, TracingLayer
 from common.logs import configure_logging
@@ -68,7 +66,8 @@ class GrpcService:
     service_names: ClassVar[tuple[str, ...]]
 
     #: The service's database pool, when it has one (opened in `setup()`).
-    pool: asyncpg.Pool | None = None
+    # An asyncpg.Pool; asyncpg itself stays out of services without a database.
+    pool: Any = None
 
     def __init__(self, context: ServiceContext) -> None:
         self.context = context
@@ -76,7 +75,11 @@ class GrpcService:
     async def unavailable_because(self) -> str | None:
         """Why the service cannot serve now (a dependency it cannot reach), or
         None; polled every `ServerSettings.dependency_check_s` once ready."""
-        if self.pool is not None and not await db.reachable(self.pool):
+        if self.pool is None:
+            return None
+        from common import db  # a service with a pool has asyncpg
+
+        if not await db.reachable(self.pool):
             return "the database is unreachable"
         return None
 

@@ -39,6 +39,7 @@ CALLS = {
     "slides": {"spatial"},  # DeleteSlideAnalyses when a slide is deleted
     "spatial": {"slides", "inference"},  # viewport analysis: regions, then HoVerNet
     "inference": {"slides"},  # regions of a whole-slide job
+    "microscopy": {"inference"},  # Cellpose labels (from the service or its Dask workers)
 }
 DATABASE_USERS = {"microscopy", "analysis", "slides", "spatial"}
 DASK_CLIENTS = {"microscopy", "analysis"}
@@ -48,6 +49,7 @@ ALLOWED = (
     | {(client, "dask-scheduler") for client in DASK_CLIENTS}
     | {("dask-worker", "dask-scheduler"), ("dask-scheduler", "dask-worker")}
     | {("dask-worker", "dask-worker"), ("ingress-nginx", "edge")}
+    | {("dask-worker", "inference")}  # a workflow FOV's Cellpose labels
 )
 
 

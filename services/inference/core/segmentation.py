@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from common.errors import Cancelled, InvalidArgument
-from common.executor import die_with
+from common.lifetime import die_with
 
 from .geometry import (
     Rect,
