@@ -259,6 +259,12 @@ class Workflows:
                 code=errors.INVALID_PARAMETERS,
                 status=job.status.value,
             )
+        if "stats" not in job.result:  # completed, but recorded no workflow results
+            raise errors.FailedPrecondition(
+                f"Job {job_id} completed without a record of its results",
+                code=errors.INVALID_PARAMETERS,
+                status=job.status.value,
+            )
         return job
 
     def merge(self, sample_yaml: str, input_dir: str, output_dir: str) -> MergeSummary:
