@@ -91,6 +91,10 @@ def channel_options(max_message_bytes: int) -> list[tuple[str, object]]:
         # Reconnect quickly once a stopped peer is back.
         ("grpc.initial_reconnect_backoff_ms", 200),
         ("grpc.max_reconnect_backoff_ms", 2_000),
+        # A channel's connection state is its own: a channel opened beside another
+        # to the same peer (a second edge in one process) starts fresh instead of
+        # sharing a subchannel already in backoff after a refused connect.
+        ("grpc.use_local_subchannel_pool", 1),
     ]
 
 
