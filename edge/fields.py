@@ -13,18 +13,24 @@ is built. Every route model and parameter uses these:
   `edge.errors`.
 - `RequestModel`: the base of every JSON body; its strings, also inside lists
   and dicts, must be encodable as UTF-8 (error type `unicode_surrogate`).
+- `reworded`: a request model as another transport documents it (MCP's input
+  models are REST's, in MCP's words): the same fields, types and defaults.
 """
 
 from __future__ import annotations
 
+import copy
+import sys
 from dataclasses import dataclass
-from typing import Annotated, Any, get_args, get_origin
+from typing import Annotated, Any, TypeVar, get_args, get_origin
 
+import annotated_types
 from pydantic import (
     BaseModel,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
     ValidationInfo,
+    create_model,
     field_validator,
 )
 from pydantic.json_schema import JsonSchemaValue
@@ -127,3 +133,40 @@ class RequestModel(BaseModel):
     def _text_is_unicode(cls, value: Any) -> Any:
         _encodable(value)
         return value
+
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+def reworded(
+    model: type[Model],
+    name: str,
+    doc: str,
+    descriptions: dict[str, str],
+    *,
+    defaults: dict[str, Any] | None = None,
+    bounds: bool = True,
+) -> type[Model]:
+    """A subclass of `model` named `name`: the same fields, types, defaults and
+    checks (and so the same request built from it), documented in other words:
+    `doc` for the model, `descriptions` by field. `defaults` makes those fields
+    optional with these values. `bounds=False` leaves the fields' own bounds and
+    lengths out (the proto's range stays), for a form that has always left them
+    to the service."""
+    fields: dict[str, Any] = {}
+    for field_name, field in model.model_fields.items():
+        info = copy.copy(field)
+        info.description = descriptions.get(field_name, field.description)
+        if not bounds:
+            info.metadata = [
+                item
+                for item in field.metadata
+                if not isinstance(item, annotated_types.BaseMetadata)
+            ]
+        if defaults and field_name in defaults:
+            info.default = defaults[field_name]
+        fields[field_name] = (field.annotation, info)
+    caller = sys._getframe(1).f_globals["__name__"]  # the module that names the model
+    return create_model(  # type: ignore[call-overload,no-any-return]
+        name, __base__=model, __doc__=doc, __module__=caller, **fields
+    )

@@ -1,7 +1,7 @@
 """MCP tools for AI assistants (pyama-api.md, "Available MCP Tools").
 
-Each tool is a thin call to a service RPC (through the service's typed client in
-edge/clients/ where it has one); a failure comes back to the model as a tool error
+Each tool is a thin call to a service RPC through its service's typed client
+(edge/clients/); a failure comes back to the model as a tool error
 in the user's terms, starting with the documented error code ("FILE_NOT_FOUND: ...",
 "INVALID_PARAMETERS: fov: must be at most 2147483647" for an argument out of range),
 never an RPC path, an address or an exception repr: `edge.mcp_server` words both.
@@ -9,23 +9,26 @@ never an RPC path, an address or an exception repr: `edge.mcp_server` words both
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from mcp.server.mcpserver import Image
 from pydantic import BaseModel, Field
 
 from common import __version__
-from common.cellpose import CellposeOptions
 from edge import mcp_fitting, mcp_spatial, mcp_workbench
 from edge.backends import Backends
 from edge.clients import Clients
-from edge.fields import Int32
+from edge.clients.microscopy import (
+    ChannelsBody,
+    ChannelSelectionBody,
+    ListDirectoryBody,
+    ParametersBody,
+    SearchFilesBody,
+)
+from edge.fields import Int32, reworded
 from edge.jobs_json import job_json, job_result
 from edge.mcp_server import EdgeMCPServer
-from edge.protojson import to_json
 from micrographia.common.v1 import common_pb2
-from micrographia.microscopy.v1 import microscopy_pb2
 
 INSTRUCTIONS = (
     "Micrographia processes time-lapse microscopy (ND2, CZI, TIFF) into single-cell traces. "
@@ -34,47 +37,50 @@ INSTRUCTIONS = (
     "processing task and follow it with get_task."
 )
 
+# MCP's configuration is REST's (edge/clients/microscopy.py) in MCP's words: `pc`/`fl`
+# for phase/fluorescence, `params` for parameters. The same models build the request.
 
-class ChannelInput(BaseModel):
-    """A channel and the features to measure on it."""
+ChannelInput = reworded(
+    ChannelSelectionBody,
+    "ChannelInput",
+    "A channel and the features to measure on it.",
+    {"features": "Feature ids, e.g. 'area'"},
+)
 
-    channel: Int32 = Field(ge=0, description="Channel index (0-based)")
-    features: list[str] = Field(default_factory=list, description="Feature ids, e.g. 'area'")
 
-
-class ChannelsInput(BaseModel):
+class ChannelsInput(ChannelsBody):
     """`pc`: the phase-contrast channel (segmented, tracked); `fl`: fluorescence channels."""
 
-    pc: ChannelInput | None = Field(None, description="Phase-contrast channel")
-    fl: list[ChannelInput] = Field(default_factory=list, description="Fluorescence channels")
-
-
-class ParamsInput(BaseModel):
-    """Processing parameters; absent ones take the defaults of get_processing_config_schema."""
-
-    positions: str | None = Field(None, description='FOVs as a range string, e.g. "0-99,120"')
-    fov_start: Int32 | None = Field(None, description="First FOV (when positions is absent)")
-    fov_end: Int32 | None = Field(None, description="Last FOV, inclusive")
-    batch_size: Int32 | None = Field(None, description="FOVs queued per worker")
-    n_workers: Int32 | None = Field(None, description="Parallel FOV workers")
-    segmentation_method: str | None = Field(
-        None, description='Segmentation method: "logstd" or "cellpose"'
+    phase: ChannelInput | None = Field(None, alias="pc", description="Phase-contrast channel")
+    fluorescence: list[ChannelInput] = Field(
+        default_factory=list, alias="fl", description="Fluorescence channels"
     )
-    cellpose: CellposeOptions | None = Field(
-        None,
-        description='Options of "cellpose": model, diameter (px), flow_threshold, '
+
+
+# Without the bounds: MCP has always left them to the service, whose answer names the field.
+ParamsInput = reworded(
+    ParametersBody,
+    "ParamsInput",
+    "Processing parameters; absent ones take the defaults of get_processing_config_schema.",
+    {
+        "positions": 'FOVs as a range string, e.g. "0-99,120"',
+        "fov_start": "First FOV (when positions is absent)",
+        "fov_end": "Last FOV, inclusive",
+        "batch_size": "FOVs queued per worker",
+        "n_workers": "Parallel FOV workers",
+        "segmentation_method": 'Segmentation method: "logstd" or "cellpose"',
+        "cellpose": 'Options of "cellpose": model, diameter (px), flow_threshold, '
         "cellprob_threshold, min_size; absent ones take Cellpose's defaults",
-    )
-    tracking_method: str | None = Field(None, description='Tracking method ("laptrack")')
-    background_weight: float | None = Field(None, description="Background weight in [0, 1]")
-    background_method: str | None = Field(
-        None,
-        description='Fluorescence background: "pspline" (default; whole frame, edges and '
-        'corners) or "reference" (tile medians, constant near the edges)',
-    )
-    min_frames: Int32 | None = Field(None, description="Frames a good cell is present in")
-    border_margin: Int32 | None = Field(None, description="Pixels a good cell keeps from the edge")
-    max_gap: Int32 | None = Field(None, description="Frames a track may skip")
+        "tracking_method": 'Tracking method ("laptrack")',
+        "background_weight": "Background weight in [0, 1]",
+        "background_method": 'Fluorescence background: "pspline" (default; whole frame, '
+        'edges and corners) or "reference" (tile medians, constant near the edges)',
+        "min_frames": "Frames a good cell is present in",
+        "border_margin": "Pixels a good cell keeps from the edge",
+        "max_gap": "Frames a track may skip",
+    },
+    bounds=False,
+)
 
 
 class ProcessingConfigInput(BaseModel):
@@ -87,28 +93,6 @@ class ProcessingConfigInput(BaseModel):
     )
 
 
-def _selection(selection: ChannelInput) -> microscopy_pb2.ChannelSelection:
-    return microscopy_pb2.ChannelSelection(channel=selection.channel, features=selection.features)
-
-
-def _workflow_request(
-    file_path: str, config: ProcessingConfigInput | None, fake: bool
-) -> microscopy_pb2.StartWorkflowRequest:
-    """The MCP config shape ({channels: {pc, fl}, params}) as a StartWorkflowRequest; the
-    service validates it with the same model as the REST form."""
-    request = microscopy_pb2.StartWorkflowRequest(microscopy_path=file_path, simulate=fake)
-    if config is None:
-        return request
-    request.output_dir = config.output_dir or ""
-    if config.channels.pc is not None:
-        request.channels.phase.CopyFrom(_selection(config.channels.pc))
-    request.channels.fluorescence.extend(_selection(item) for item in config.channels.fl)
-    request.parameters.CopyFrom(
-        microscopy_pb2.ProcessingParameters(**config.params.model_dump(exclude_none=True))
-    )
-    return request
-
-
 def task_json(job: common_pb2.Job) -> dict[str, Any]:
     """A task as pyama-api.md's MCP tools show it: the job record and its `result`."""
     return {**job_json(job), "result": job_result(job)}
@@ -118,14 +102,13 @@ def build_mcp(backends: Backends) -> EdgeMCPServer:
     """The MCP server; the edge mounts its streamable HTTP and SSE transports."""
     mcp = EdgeMCPServer("micrographia", version=__version__, instructions=INSTRUCTIONS)
     clients = Clients(backends)
+    microscopy = clients.microscopy
 
     @mcp.tool()
     async def load_microscopy(file_path: str) -> dict[str, Any]:
         """Load a microscopy file (ND2, CZI or TIFF) and return its metadata: FOVs,
         frames, channels, channel names, pixel size, time points, dtype and shape."""
-        request = microscopy_pb2.LoadMetadataRequest(file_path=file_path)
-        response = await backends.microscopy.LoadMetadata(request)
-        return to_json(response.metadata)
+        return await microscopy.metadata(file_path)
 
     @mcp.tool()
     async def preview_frame(
@@ -142,12 +125,16 @@ def build_mcp(backends: Backends) -> EdgeMCPServer:
         Indices are 0-based; load_microscopy tells how many of each there are.
         With `overlay_task_id` (a completed processing task of this file), each cell's
         segmentation outline and track id are drawn over the frame."""
-        frame = microscopy_pb2.FrameAddress(file_path=file_path, fov=fov, t=t, channel=channel, z=z)
-        request = microscopy_pb2.RenderFrameRequest(
-            frame=frame, max_size=max_size, overlay_job_id=overlay_task_id or ""
+        frame = await microscopy.frame(
+            file_path,
+            fov=fov,
+            t=t,
+            channel=channel,
+            z=z,
+            max_size=max_size,
+            overlay_job_id=overlay_task_id,
         )
-        response = await backends.microscopy.RenderFrame(request)
-        return Image(data=response.png, format="png")
+        return Image(data=frame.png, format="png")
 
     @mcp.tool()
     async def list_directory(
@@ -158,12 +145,14 @@ def build_mcp(backends: Backends) -> EdgeMCPServer:
         """List one folder inside the data roots: name, path, size, modified time and
         whether each file is a microscopy file. `filter_extensions` keeps only files
         with these extensions (e.g. [".nd2", ".czi"]); folders are always listed."""
-        request = microscopy_pb2.ListDirectoryRequest(
+        # model_construct: the tool's arguments are checked already; the service
+        # judges the rest, as before (REST refuses an empty path itself).
+        body = ListDirectoryBody.model_construct(
             directory_path=directory_path,
             include_hidden=include_hidden,
-            filter_extensions=filter_extensions or [],
+            filter_extensions=filter_extensions,
         )
-        return to_json(await backends.microscopy.ListDirectory(request))
+        return await microscopy.list_directory(body)
 
     @mcp.tool()
     async def search_files(
@@ -176,20 +165,15 @@ def build_mcp(backends: Backends) -> EdgeMCPServer:
         the glob `pattern` (case-insensitive; "*.nd2" matches file names at any depth,
         "exp/**/*.nd2" whole paths), optionally only these `extensions`, at most
         `max_depth` folders deep."""
-        request = microscopy_pb2.SearchFilesRequest(
-            search_path=search_path,
-            pattern=pattern,
-            extensions=extensions or [],
-            max_depth=max_depth,
+        body = SearchFilesBody.model_construct(
+            search_path=search_path, pattern=pattern, extensions=extensions, max_depth=max_depth
         )
-        return to_json(await backends.microscopy.SearchFiles(request))
+        return await microscopy.search_files(body)
 
     @mcp.tool()
     async def get_processing_config_schema() -> dict[str, Any]:
         """JSON schema of a processing configuration: channels, features and parameters."""
-        request = microscopy_pb2.GetProcessingConfigSchemaRequest()
-        response = await backends.microscopy.GetProcessingConfigSchema(request)
-        return json.loads(response.json_schema)
+        return await microscopy.config_schema()
 
     @mcp.tool()
     async def create_processing_task(
@@ -200,8 +184,13 @@ def build_mcp(backends: Backends) -> EdgeMCPServer:
         (get_processing_config_schema lists every option); it is checked against the
         file before the task exists, and a problem comes back naming it.
         `fake` runs a 60-second simulated task for testing (config optional)."""
-        request = _workflow_request(file_path, config, fake)
-        response = await backends.microscopy.StartWorkflow(request)
+        response = await microscopy.start_workflow(
+            file_path,
+            config.channels if config else None,
+            config.params if config else None,
+            output_dir=(config.output_dir if config else None) or "",
+            simulate=fake,
+        )
         task = job_json(response.job) if response.HasField("job") else {"id": response.job_id}
         return {**task, "estimated_duration": response.estimated_duration_s}
 
@@ -209,25 +198,20 @@ def build_mcp(backends: Backends) -> EdgeMCPServer:
     async def list_tasks() -> dict[str, Any]:
         """List all processing tasks, newest first, with their status, progress and
         result (null until a task completes)."""
-        response = await backends.microscopy.ListJobs(common_pb2.ListJobsRequest())
+        response = await microscopy.jobs()
         return {"tasks": [task_json(job) for job in response.jobs], "total": response.total}
 
     @mcp.tool()
     async def get_task(task_id: str) -> dict[str, Any]:
         """Status, progress, result (null until it completes), error details and
         timestamps of one task."""
-        response = await backends.microscopy.GetJob(common_pb2.GetJobRequest(job_id=task_id))
-        return task_json(response.job)
+        return task_json(await microscopy.job(task_id))
 
     @mcp.tool()
     async def cancel_task(task_id: str) -> dict[str, Any]:
         """Cancel a pending or running task."""
-        response = await backends.microscopy.CancelJob(common_pb2.CancelJobRequest(job_id=task_id))
-        return {
-            "success": True,
-            "task_id": response.job.id,
-            "status": job_json(response.job)["status"],
-        }
+        job = await microscopy.cancel(task_id)
+        return {"success": True, "task_id": job.id, "status": job_json(job)["status"]}
 
     @mcp.tool()
     async def list_slides() -> dict[str, Any]:
@@ -236,7 +220,7 @@ def build_mcp(backends: Backends) -> EdgeMCPServer:
         return {"slides": await clients.slides.slides()}
 
     mcp_fitting.register(mcp, clients)
-    mcp_workbench.register(mcp, backends, clients)
+    mcp_workbench.register(mcp, clients)
     mcp_spatial.register(mcp, clients)
     mcp_spatial.register_slide_analysis(mcp, clients)
     return mcp

@@ -7,44 +7,48 @@ from __future__ import annotations
 from typing import Any
 
 from mcp.server.mcpserver import Image, MCPServer
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from edge.backends import Backends
 from edge.clients import Clients
 from edge.clients.analysis import FittedCellFilter
-from edge.fields import Int32, Int64
-from edge.protojson import to_json
-from micrographia.microscopy.v1 import microscopy_pb2 as pb
+from edge.clients.microscopy import CellMarkBody, QualityRuleBody, SampleBody, SaveSamplesBody
+from edge.fields import Int32, Int64, reworded
+
+# The workbench's requests are REST's (edge/clients/microscopy.py) in MCP's words.
+
+CellMark = reworded(
+    CellMarkBody,
+    "CellMark",
+    "One cell and its mark.",
+    {
+        "cell": "Cell (track) id",
+        "good": "true keeps it; false leaves it out of merge and fitting",
+    },
+    defaults={"fov": 0},
+)
+
+QualityRule = reworded(
+    QualityRuleBody,
+    "QualityRule",
+    "Cells a rule marks (at least one criterion).",
+    {
+        "border_margin": "Boxes within this many pixels of the frame's edge",
+        "good": "The mark they get (default bad)",
+    },
+)
 
 
-class CellMark(BaseModel):
-    """One cell and its mark."""
-
-    fov: Int32 = Field(0, ge=0, description="Field of view")
-    cell: Int64 = Field(ge=0, description="Cell (track) id")
-    good: bool = Field(description="true keeps it; false leaves it out of merge and fitting")
-
-
-class QualityRule(BaseModel):
-    """Cells a rule marks (at least one criterion)."""
-
-    min_frames: Int32 | None = Field(None, ge=1, description="Tracks shorter than this")
-    border_margin: Int32 | None = Field(
-        None, ge=0, description="Boxes within this many pixels of the frame's edge"
-    )
-    good: bool = Field(False, description="The mark they get (default bad)")
-
-
-class SampleInput(BaseModel):
+class SampleInput(SampleBody):
     """A sample: its name and FOVs as a range string."""
 
+    # A range string only, and no length bounds: the service checks the name.
     name: str = Field(description="Letters, digits, _ - .")
     fovs: str = Field(description='FOVs, e.g. "0-3, 7"')
 
 
-def register(mcp: MCPServer, backends: Backends, clients: Clients) -> None:
-    """Add the workbench tools to `mcp` (microscopy RPCs through `backends`, the
-    explorer through the typed analysis client)."""
+def register(mcp: MCPServer, clients: Clients) -> None:
+    """Add the workbench tools to `mcp`, over the typed microscopy and analysis clients."""
+    microscopy = clients.microscopy
     analysis = clients.analysis
 
     @mcp.tool()
@@ -59,22 +63,20 @@ def register(mcp: MCPServer, backends: Backends, clients: Clients) -> None:
         """The cells of a trace CSV (a workflow's per-FOV traces or a merged file):
         track length, first/last frame, good flag, parent and daughters, each feature's
         mean. Sort by fov, cell, n_frames, good or a feature column; `good` filters."""
-        request = pb.ListCellsRequest(
-            traces_path=traces_path,
+        return await microscopy.cells(
+            traces_path,
             sort_by=sort_by,
             descending=descending,
             offset=offset,
             limit=limit,
             good=good,
         )
-        return to_json(await backends.microscopy.ListCells(request))
 
     @mcp.tool()
     async def get_cell(traces_path: str, cell: Int64, fov: Int32 = 0) -> dict[str, Any]:
         """One cell's trace (frame, time, position, box and every feature, in frame
         order) and its lineage (parent, daughters)."""
-        request = pb.GetCellRequest(traces_path=traces_path, fov=fov, cell=cell)
-        return to_json(await backends.microscopy.GetCell(request))
+        return await microscopy.cell(traces_path, cell, fov)
 
     @mcp.tool()
     async def preview_cell(
@@ -82,10 +84,10 @@ def register(mcp: MCPServer, backends: Backends, clients: Clients) -> None:
     ) -> Image:
         """A strip of crops following one cell over its track, its outline drawn, to
         judge whether it is a real, well-segmented cell."""
-        request = pb.RenderCellStripRequest(
-            traces_path=traces_path, fov=fov, cell=cell, channel=channel, n_crops=n_crops
+        strip = await microscopy.cell_strip(
+            traces_path, cell, fov=fov, channel=channel, n_crops=n_crops
         )
-        return Image(data=(await backends.microscopy.RenderCellStrip(request)).png, format="png")
+        return Image(data=strip.png, format="png")
 
     @mcp.tool()
     async def set_cell_quality(
@@ -97,20 +99,13 @@ def register(mcp: MCPServer, backends: Backends, clients: Clients) -> None:
         cell a rule matches (tracks shorter than min_frames, boxes near the border).
         Bad cells are left out of merge, load_traces and fitting; mark them good again
         to undo."""
-        request = pb.SetCellQualityRequest(
-            traces_path=traces_path,
-            cells=[pb.CellMark(fov=m.fov, cell=m.cell, good=m.good) for m in cells or []],
-        )
-        if rule is not None:
-            request.rule.CopyFrom(pb.QualityRule(**rule.model_dump(exclude_none=True)))
-        return to_json(await backends.microscopy.SetCellQuality(request))
+        return await microscopy.set_cell_quality(traces_path, cells or [], rule)
 
     @mcp.tool()
     async def get_samples(sample_yaml: str = "", input_dir: str = "") -> dict[str, Any]:
         """Read a samples YAML (names and FOV ranges) and list the FOVs with traces in
         a workflow's output folder."""
-        request = pb.GetSamplesRequest(sample_yaml=sample_yaml, input_dir=input_dir)
-        return to_json(await backends.microscopy.GetSamples(request))
+        return await microscopy.samples(sample_yaml, input_dir)
 
     @mcp.tool()
     async def save_samples(
@@ -121,13 +116,13 @@ def register(mcp: MCPServer, backends: Backends, clients: Clients) -> None:
     ) -> dict[str, Any]:
         """Save the samples YAML merge reads, checked against the FOVs with traces in
         `input_dir`; with `merge_output_dir`, merge into it right away."""
-        request = pb.SaveSamplesRequest(
+        body = SaveSamplesBody.model_construct(
             sample_yaml=sample_yaml,
-            samples=[pb.SampleDefinition(name=s.name, fovs=s.fovs) for s in samples],
+            samples=samples,
             input_dir=input_dir,
             merge_output_dir=merge_output_dir,
         )
-        return to_json(await backends.microscopy.SaveSamples(request))
+        return await microscopy.save_samples(body)
 
     @mcp.tool()
     async def get_fitted_cells(

@@ -1,201 +1,36 @@
 """/api/processing: microscopy files, the file explorer, workflows and merge
-(pyama-api.md, "Processing Endpoints" and "File Explorer Endpoints")."""
+(pyama-api.md, "Processing Endpoints" and "File Explorer Endpoints"), over
+`MicroscopyClient`."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from common.cellpose import CellposeOptions
-from edge.dependencies import BackendsDep, ClientsDep
+from edge.clients.microscopy import (
+    FilePathBody,
+    ListDirectoryBody,
+    MergeBody,
+    SearchFilesBody,
+    WorkflowStartBody,
+    WorkflowStatus,
+    file_info_schema,
+    workflow_results_schema,
+    workflow_status_json,
+)
+from edge.dependencies import ClientsDep
 from edge.envelope import Envelope, ok
-from edge.fields import Int32, RequestModel
+from edge.fields import Int32
 from edge.job_routes import JOB_STARTED, add_job_routes, job_started
-from edge.jobs_json import JOB_STATUS, JobError, JobStarted, job_json, job_status
+from edge.jobs_json import JobStarted
 from edge.openapi import PydanticJSONResponse, binary_body, json_body, proto_body
-from edge.protojson import json_schema, to_json
-from micrographia.common.v1 import common_pb2
+from edge.protojson import json_schema
 from micrographia.microscopy.v1 import microscopy_pb2 as pb
 
 router = APIRouter(prefix="/api/processing", tags=["processing"])
-
-
-# ---------------------------------------------------------------- requests
-
-
-class FilePathBody(RequestModel):
-    file_path: str = Field(min_length=1, description="Path to a file inside the data roots")
-
-
-class ChannelSelectionBody(RequestModel):
-    channel: Int32 = Field(ge=0, description="Channel index (0-based)")
-    features: list[str] = Field(default_factory=list, description="Feature ids")
-
-
-class ChannelsBody(RequestModel):
-    phase: ChannelSelectionBody | None = None
-    fluorescence: list[ChannelSelectionBody] = Field(default_factory=list)
-
-
-class ParametersBody(RequestModel):
-    fov_start: Int32 | None = Field(None, ge=0)
-    fov_end: Int32 | None = Field(None, ge=0)
-    batch_size: Int32 | None = Field(None, ge=1)
-    n_workers: Int32 | None = Field(None, ge=1)
-    background_weight: float | None = Field(None, ge=0.0, le=1.0)
-    background_method: str | None = Field(
-        None, description='Fluorescence background method ("pspline" or "reference")'
-    )
-    positions: str | None = None
-    segmentation_method: str | None = Field(None, description='"logstd" or "cellpose"')
-    cellpose: CellposeOptions | None = Field(
-        None, description='Options of segmentation_method "cellpose"'
-    )
-    tracking_method: str | None = None
-    min_frames: Int32 | None = Field(None, ge=1)
-    border_margin: Int32 | None = Field(None, ge=0)
-    max_gap: Int32 | None = Field(None, ge=0)
-
-
-class WorkflowStartBody(RequestModel):
-    microscopy_path: str = Field(min_length=1)
-    output_dir: str = Field(min_length=1)
-    channels: ChannelsBody
-    parameters: ParametersBody = Field(default_factory=ParametersBody)
-
-
-class MergeBody(RequestModel):
-    sample_yaml: str = Field(min_length=1)
-    input_dir: str = Field(min_length=1)
-    output_dir: str = Field(min_length=1)
-
-
-class ListDirectoryBody(RequestModel):
-    directory_path: str = Field(min_length=1)
-    include_hidden: bool = False
-    filter_extensions: list[str] | None = None
-    sort_by: Literal["name", "size", "modified_time"] = "name"
-    sort_order: Literal["asc", "desc"] = "asc"
-
-
-class SearchFilesBody(RequestModel):
-    search_path: str = Field(min_length=1)
-    pattern: str = "**/*"
-    extensions: list[str] | None = None
-    max_depth: Int32 | None = Field(None, ge=0)
-    include_hidden: bool = False
-    case_sensitive: bool = False
-    limit: Int32 = Field(0, ge=0, description="Stop after this many matches; 0: 10000")
-
-
-_SORT_KEYS = {
-    "name": pb.SORT_KEY_NAME,
-    "size": pb.SORT_KEY_SIZE,
-    "modified_time": pb.SORT_KEY_MODIFIED_TIME,
-}
-_SORT_ORDERS = {"asc": pb.SORT_ORDER_ASC, "desc": pb.SORT_ORDER_DESC}
-
-
-def _selection(body: ChannelSelectionBody) -> pb.ChannelSelection:
-    return pb.ChannelSelection(channel=body.channel, features=body.features)
-
-
-def workflow_request(body: WorkflowStartBody) -> pb.StartWorkflowRequest:
-    channels = pb.Channels(fluorescence=[_selection(item) for item in body.channels.fluorescence])
-    if body.channels.phase is not None:
-        channels.phase.CopyFrom(_selection(body.channels.phase))
-    return pb.StartWorkflowRequest(
-        microscopy_path=body.microscopy_path,
-        output_dir=body.output_dir,
-        channels=channels,
-        parameters=pb.ProcessingParameters(**body.parameters.model_dump(exclude_none=True)),
-    )
-
-
-# ---------------------------------------------------------------- responses
-
-
-class WorkflowProgress(BaseModel):
-    current_fov: int = Field(description="FOVs done")
-    total_fovs: int
-    percentage: float
-    current_step: str | None = Field(description="e.g. segmentation; null before the first")
-    steps_completed: list[str]
-    estimated_remaining: float | None = Field(description="Seconds; null until known")
-
-
-class WorkflowStatus(BaseModel):
-    """`workflow_status_json`'s body; fields in the order it writes them."""
-
-    job_id: str
-    status: str = JOB_STATUS
-    progress: WorkflowProgress
-    message: str
-    error: JobError | None
-    created_at: str | None
-    started_at: str | None
-    updated_at: str | None
-    finished_at: str | None
-
-
-def workflow_status_json(job: common_pb2.Job) -> dict[str, Any]:
-    """The documented workflow status: FOV progress, step names, ETA."""
-    record = job_json(job)
-    progress = record["progress"]
-    return {
-        "job_id": job.id,
-        "status": job_status(job),
-        "progress": {
-            "current_fov": progress["current"],
-            "total_fovs": progress["total"],
-            "percentage": progress["percentage"],
-            "current_step": progress["current_step"],
-            "steps_completed": progress["steps_completed"],
-            "estimated_remaining": progress["estimated_remaining"],
-        },
-        "message": job.message,
-        "error": record["error"],
-        "created_at": record["created_at"],
-        "started_at": record["started_at"],
-        "updated_at": record["updated_at"],
-        "finished_at": record["finished_at"],
-    }
-
-
-def metadata_preview_json(metadata: dict[str, Any]) -> dict[str, Any]:
-    """Load-metadata's fields with pyama's 5-D preview `shape` (see `file_info`)."""
-    height, width = metadata["shape"]
-    shape = [metadata["n_frames"], metadata["n_fovs"], metadata["n_channels"], height, width]
-    return {**metadata, "shape": shape, "frame_shape": [height, width]}
-
-
-def _sizes(count: int, description: str) -> dict[str, Any]:
-    return {
-        "type": "array",
-        "items": {"type": "integer"},
-        "minItems": count,
-        "maxItems": count,
-        "description": description,
-    }
-
-
-def file_info_schema() -> dict[str, Any]:
-    """The schema of file-info's body: GetFileInfoResponse's, with the preview
-    `metadata_preview_json` makes and `metadata_error` null when empty."""
-    preview = json_schema(pb.MicroscopyMetadata.DESCRIPTOR)
-    preview["title"] = "MetadataPreview"
-    preview["properties"]["shape"] = _sizes(5, "[n_frames, n_fovs, n_channels, height, width]")
-    preview["properties"]["frame_shape"] = _sizes(2, "[height, width] of one frame")
-    preview["required"].append("frame_shape")
-    schema = json_schema(pb.GetFileInfoResponse.DESCRIPTOR)
-    schema["title"] = "FileInfo"
-    schema["properties"]["metadata_preview"] = {"anyOf": [preview, {"type": "null"}]}
-    schema["properties"]["metadata_error"] = {"anyOf": [{"type": "string"}, {"type": "null"}]}
-    return schema
 
 
 def search_files_schema() -> dict[str, Any]:
@@ -219,16 +54,13 @@ def search_files_schema() -> dict[str, Any]:
     response_class=PydanticJSONResponse,
     responses=proto_body(pb.MicroscopyMetadata, enveloped=True),
 )
-async def load_metadata(body: FilePathBody, backends: BackendsDep) -> dict[str, Any]:
+async def load_metadata(body: FilePathBody, clients: ClientsDep) -> dict[str, Any]:
     """pyama's fields (n_fovs, n_frames, n_channels, channel_names, pixel_size_um,
     time_points, dtype, shape = [height, width]) and the rest of what the file says:
     time_unit ("min", or "frame" when it records no times), n_z, z_step_um,
     full_shape/axes (e.g. "TCZYX"), file_type, file_path, size_bytes. Sizes the
     file does not record are null. A successful load joins the recent files."""
-    response = await backends.microscopy.LoadMetadata(
-        pb.LoadMetadataRequest(file_path=body.file_path)
-    )
-    return ok(to_json(response.metadata), "Metadata loaded")
+    return ok(await clients.microscopy.metadata(body.file_path), "Metadata loaded")
 
 
 @router.get(
@@ -238,9 +70,8 @@ async def load_metadata(body: FilePathBody, backends: BackendsDep) -> dict[str, 
     response_class=PydanticJSONResponse,
     responses=proto_body(pb.ListFeaturesResponse, enveloped=True),
 )
-async def features(backends: BackendsDep) -> dict[str, Any]:
-    response = await backends.microscopy.ListFeatures(pb.ListFeaturesRequest())
-    return ok(to_json(response))
+async def features(clients: ClientsDep) -> dict[str, Any]:
+    return ok(await clients.microscopy.features())
 
 
 CONFIG_SCHEMA_BODY = {
@@ -272,14 +103,11 @@ CONFIG_SCHEMA_BODY = {
     response_class=PydanticJSONResponse,
     responses=CONFIG_SCHEMA_BODY,
 )
-async def config_schema(backends: BackendsDep) -> dict[str, Any]:
+async def config_schema(clients: ClientsDep) -> dict[str, Any]:
     """The REST face of MCP's get_processing_config_schema: the body of
     POST /workflow/start (channels, features, parameters with their defaults and
     bounds); the web app builds its workflow form from it."""
-    response = await backends.microscopy.GetProcessingConfigSchema(
-        pb.GetProcessingConfigSchemaRequest()
-    )
-    return ok(json.loads(response.json_schema))
+    return ok(await clients.microscopy.config_schema())
 
 
 class DataRootsBody(BaseModel):
@@ -305,7 +133,7 @@ async def data_roots(request: Request) -> dict[str, Any]:
     responses=binary_body("image/png"),
 )
 async def frame(
-    backends: BackendsDep,
+    clients: ClientsDep,
     file_path: Annotated[str, Query(min_length=1, description="Microscopy file")],
     fov: Annotated[Int32, Query(ge=0, description="Field of view (0-based)")] = 0,
     t: Annotated[Int32, Query(ge=0, description="Time point (0-based)")] = 0,
@@ -329,15 +157,17 @@ async def frame(
     percentiles of its pixel values. The raw values shown as black and white come
     back in the X-Display-Min and X-Display-Max headers. With `overlay_job_id`, the
     job's segmentation outlines (one colour per track) and track ids are drawn over it."""
-    address = pb.FrameAddress(file_path=file_path, fov=fov, t=t, channel=channel, z=z)
-    request = pb.RenderFrameRequest(
-        frame=address,
+    response = await clients.microscopy.frame(
+        file_path,
+        fov=fov,
+        t=t,
+        channel=channel,
+        z=z,
         max_size=max_size,
         low_percentile=low_percentile,
         high_percentile=high_percentile,
-        overlay_job_id=overlay_job_id or "",
+        overlay_job_id=overlay_job_id,
     )
-    response = await backends.microscopy.RenderFrame(request)
     return Response(
         response.png,
         media_type="image/png",
@@ -353,25 +183,16 @@ async def frame(
 
 
 @router.post("/workflow/start", summary="Start the processing workflow", **JOB_STARTED)
-async def start_workflow(body: WorkflowStartBody, backends: BackendsDep) -> dict[str, Any]:
-    response = await backends.microscopy.StartWorkflow(workflow_request(body))
+async def start_workflow(body: WorkflowStartBody, clients: ClientsDep) -> dict[str, Any]:
+    response = await clients.microscopy.start_workflow(
+        body.microscopy_path, body.channels, body.parameters, output_dir=body.output_dir
+    )
     return job_started(JobStarted.of(response), "Workflow started successfully")
 
 
 class WorkflowJobs(BaseModel):
     jobs: list[WorkflowStatus] = Field(description="Newest first")
     total: int
-
-
-# The microscopy service's job type of a workflow (its other jobs are not workflows).
-WORKFLOW_JOB = "workflow"
-_STATUS_FILTER = {
-    "pending": common_pb2.JOB_STATUS_PENDING,
-    "running": common_pb2.JOB_STATUS_RUNNING,
-    "completed": common_pb2.JOB_STATUS_COMPLETED,
-    "failed": common_pb2.JOB_STATUS_FAILED,
-    "cancelled": common_pb2.JOB_STATUS_CANCELLED,
-}
 
 
 @router.get(
@@ -388,32 +209,18 @@ async def workflow_jobs(
     ] = None,
     limit: Annotated[Int32, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
-    statuses = [_STATUS_FILTER[status]] if status else []
-    answer = await clients.microscopy_jobs.jobs(type=WORKFLOW_JOB, statuses=statuses, limit=limit)
-    jobs = [workflow_status_json(job) for job in answer.jobs]
+    jobs = await clients.microscopy.workflow_jobs(status, limit)
     return ok({"jobs": jobs, "total": len(jobs)}, f"{len(jobs)} workflow job(s)")
 
 
 add_job_routes(
     router,
     prefix="/workflow",
-    jobs=lambda clients: clients.microscopy_jobs,
+    jobs=lambda clients: clients.microscopy,
     noun="workflow",
     status_json=workflow_status_json,
     status_model=WorkflowStatus,
 )
-
-
-def workflow_results_schema() -> dict[str, Any]:
-    """GetWorkflowResultsResponse's schema with the `stats` pyama documents:
-    always an object, `processing_time` for `processing_time_s`."""
-    schema = json_schema(pb.GetWorkflowResultsResponse.DESCRIPTOR)
-    schema["title"] = "WorkflowResults"
-    stats = json_schema(pb.WorkflowStats.DESCRIPTOR)
-    stats["properties"]["processing_time"] = stats["properties"].pop("processing_time_s")
-    stats["required"] = ["total_cells", "total_frames", "processing_time"]
-    schema["properties"]["stats"] = stats
-    return schema
 
 
 @router.get(
@@ -423,18 +230,8 @@ def workflow_results_schema() -> dict[str, Any]:
     response_class=PydanticJSONResponse,
     responses=json_body(workflow_results_schema(), enveloped=True),
 )
-async def workflow_results(job_id: str, backends: BackendsDep) -> dict[str, Any]:
-    response = await backends.microscopy.GetWorkflowResults(
-        pb.GetWorkflowResultsRequest(job_id=job_id)
-    )
-    data = to_json(response)
-    stats = data.get("stats") or {}
-    data["stats"] = {
-        "total_cells": stats.get("total_cells", 0),
-        "total_frames": stats.get("total_frames", 0),
-        "processing_time": stats.get("processing_time_s", 0.0),
-    }
-    return ok(data)
+async def workflow_results(job_id: str, clients: ClientsDep) -> dict[str, Any]:
+    return ok(await clients.microscopy.workflow_results(job_id))
 
 
 @router.post(
@@ -444,9 +241,9 @@ async def workflow_results(job_id: str, backends: BackendsDep) -> dict[str, Any]
     response_class=PydanticJSONResponse,
     responses=proto_body(pb.MergeResultsResponse, enveloped=True),
 )
-async def merge(body: MergeBody, backends: BackendsDep) -> dict[str, Any]:
-    response = await backends.microscopy.MergeResults(pb.MergeResultsRequest(**body.model_dump()))
-    return ok(to_json(response), response.message or "Merge completed successfully")
+async def merge(body: MergeBody, clients: ClientsDep) -> dict[str, Any]:
+    merged = await clients.microscopy.merge(body)
+    return ok(merged, merged["message"] or "Merge completed successfully")
 
 
 # ---------------------------------------------------------------- file explorer
@@ -459,16 +256,8 @@ async def merge(body: MergeBody, backends: BackendsDep) -> dict[str, Any]:
     response_class=PydanticJSONResponse,
     responses=proto_body(pb.ListDirectoryResponse, enveloped=True),
 )
-async def list_directory(body: ListDirectoryBody, backends: BackendsDep) -> dict[str, Any]:
-    request = pb.ListDirectoryRequest(
-        directory_path=body.directory_path,
-        include_hidden=body.include_hidden,
-        filter_extensions=body.filter_extensions or [],
-        sort_by=_SORT_KEYS[body.sort_by],
-        sort_order=_SORT_ORDERS[body.sort_order],
-    )
-    response = await backends.microscopy.ListDirectory(request)
-    return ok(to_json(response))
+async def list_directory(body: ListDirectoryBody, clients: ClientsDep) -> dict[str, Any]:
+    return ok(await clients.microscopy.list_directory(body))
 
 
 @router.post(
@@ -478,19 +267,9 @@ async def list_directory(body: ListDirectoryBody, backends: BackendsDep) -> dict
     response_class=PydanticJSONResponse,
     responses=json_body(search_files_schema(), enveloped=True),
 )
-async def search_files(body: SearchFilesBody, backends: BackendsDep) -> dict[str, Any]:
-    request = pb.SearchFilesRequest(
-        search_path=body.search_path,
-        pattern=body.pattern,
-        extensions=body.extensions or [],
-        max_depth=body.max_depth,
-        include_hidden=body.include_hidden,
-        case_sensitive=body.case_sensitive,
-        limit=body.limit,
-    )
-    response = await backends.microscopy.SearchFiles(request)
-    data = to_json(response)
-    data["search_time"] = data.pop("search_time_s")
+async def search_files(body: SearchFilesBody, clients: ClientsDep) -> dict[str, Any]:
+    data = await clients.microscopy.search_files(body)
+    data["search_time"] = data.pop("search_time_s")  # pyama's name (search_files_schema)
     return ok(data)
 
 
@@ -501,7 +280,7 @@ async def search_files(body: SearchFilesBody, backends: BackendsDep) -> dict[str
     response_class=PydanticJSONResponse,
     responses=json_body(file_info_schema(), enveloped=True),
 )
-async def file_info(body: FilePathBody, backends: BackendsDep) -> dict[str, Any]:
+async def file_info(body: FilePathBody, clients: ClientsDep) -> dict[str, Any]:
     """`file_info`, `is_microscopy_file` and, for a microscopy file, `metadata_preview`.
 
     `metadata_preview` holds every load-metadata field, except that its `shape` is
@@ -511,15 +290,7 @@ async def file_info(body: FilePathBody, backends: BackendsDep) -> dict[str, Any]
     metadata cannot be read gets `metadata_preview: null` and the reason in
     `metadata_error` (null otherwise), rather than an error for the whole request.
     """
-    response = await backends.microscopy.GetFileInfo(
-        pb.GetFileInfoRequest(file_path=body.file_path)
-    )
-    data = to_json(response)
-    preview = data["metadata_preview"]
-    if preview is not None:
-        data["metadata_preview"] = metadata_preview_json(preview)
-    data["metadata_error"] = response.metadata_error or None
-    return ok(data)
+    return ok(await clients.microscopy.file_info(body.file_path))
 
 
 @router.get(
@@ -530,12 +301,9 @@ async def file_info(body: FilePathBody, backends: BackendsDep) -> dict[str, Any]
     responses=proto_body(pb.ListRecentFilesResponse, enveloped=True),
 )
 async def recent_files(
-    backends: BackendsDep,
+    clients: ClientsDep,
     limit: Annotated[Int32, Query(ge=1, le=1000)] = 10,
     extensions: Annotated[str | None, Query(description="Comma-separated, e.g. .nd2,.czi")] = None,
 ) -> dict[str, Any]:
     wanted = [item.strip() for item in (extensions or "").split(",") if item.strip()]
-    response = await backends.microscopy.ListRecentFiles(
-        pb.ListRecentFilesRequest(limit=limit, extensions=wanted)
-    )
-    return ok(to_json(response))
+    return ok(await clients.microscopy.recent_files(limit, wanted))
