@@ -43,10 +43,11 @@ NO_DEADLINE = float("inf")
 
 
 class BackendClient:
-    """Calls one service: `await client.GetSlide(request)` or
-    `async for item in client.ReadRegion(request)`, with the default deadline
-    unless `timeout=` is given (`NO_DEADLINE` for none), and failures raised as
-    `BackendError`."""
+    """Calls one service: `await client.unary(client.stub.GetSlide, request)` or
+    `async for item in client.stream(client.stub.ReadRegion, request)`, with the
+    default deadline unless `timeout=` is given (`NO_DEADLINE` for none), and
+    failures raised as `BackendError`. The typed clients (edge/clients/) make
+    these calls; an RPC is named only through the service's generated stub."""
 
     def __init__(self, name: str, channel: aio.Channel, timeout_s: float) -> None:
         self.name = name
@@ -92,23 +93,6 @@ class BackendClient:
             raise BackendError(self.name, RpcFailure.from_error(error), timeout) from None
         finally:
             call.cancel()
-
-    def __getattr__(self, method: str) -> Any:
-        # The services without a typed client yet: `await client.GetSlide(request)`.
-        # Built once per method, then found as a plain attribute (tiles call this a lot).
-        multicallable = getattr(self._stub, method)
-        if isinstance(multicallable, aio.UnaryStreamMultiCallable | aio.StreamStreamMultiCallable):
-
-            def wrapper(request: Any, *, timeout: float | None = None) -> Any:
-                return self.stream(multicallable, request, timeout=timeout)
-
-        else:
-
-            def wrapper(request: Any, *, timeout: float | None = None) -> Any:
-                return self.unary(multicallable, request, timeout=timeout)
-
-        setattr(self, method, wrapper)
-        return wrapper
 
 
 def _grpc_timeout(timeout: float) -> float | None:
@@ -212,8 +196,11 @@ class Backends:
         if name != "inference":
             return None
         try:
-            info = await self.inference.GetCellposeInfo(
-                inference_pb2.GetCellposeInfoRequest(), timeout=self.settings.health_timeout_s
+            inference = self.inference
+            info = await inference.unary(
+                inference.stub.GetCellposeInfo,
+                inference_pb2.GetCellposeInfoRequest(),
+                timeout=self.settings.health_timeout_s,
             )
         except BackendError:
             return None

@@ -1,15 +1,12 @@
 """Server-Sent Events from backend streams: the one helper every SSE route uses.
 
     @router.post("/viewport-stream")
-    async def viewport_stream(body: ViewportBody, request: Request, backends: BackendsDep):
+    async def viewport_stream(body: ViewportBody, request: Request, clients: ClientsDep):
         async def events() -> AsyncIterator[Event]:
-            call = backends.spatial.AnalyzeViewport(
-                viewport_request(body), timeout=backends.settings.stream_timeout_s
-            )
-            async for message in call:
+            async for message in clients.spatial.analyze_viewport(body):
                 yield "progress", to_json(message.progress)
 
-        keepalive_s = backends.settings.sse_keepalive_s
+        keepalive_s = clients.settings.sse_keepalive_s
         return await event_stream(events(), keepalive_s, request=request)
 
 What the helper guarantees:

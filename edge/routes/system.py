@@ -129,9 +129,10 @@ async def active_jobs(
     and the services that did not answer in time."""
 
     async def one(name: str) -> common_pb2.ListJobsResponse | None:
+        backend = backends[name]
         request = common_pb2.ListJobsRequest(statuses=ACTIVE)
         try:
-            return await backends[name].ListJobs(request, timeout=timeout_s)
+            return await backend.unary(backend.stub.ListJobs, request, timeout=timeout_s)
         except BackendError:
             return None
 
