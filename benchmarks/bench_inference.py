@@ -126,13 +126,15 @@ def run_ours(image: np.ndarray, predictor, batch: int, pool=None) -> Run:
     _sync(predictor.device)
     started = time.perf_counter()
     read = array_reader(image)
-    segment_region(plan, slide, SPEC, predictor, read, config, events.append, postprocess=pool)
+    summary = segment_region(
+        plan, slide, SPEC, predictor, read, config, events.append, postprocess=pool
+    )
     _sync(predictor.device)
     seconds = time.perf_counter() - started
     nuclei = [n for e in events if isinstance(e, NucleiFound) for n in e.nuclei]
     return Run(
         seconds,
-        plan.patches,
+        summary.patches,
         np.array([(n.x, n.y) for n in nuclei]).reshape(-1, 2),
         [n.contour for n in nuclei],
     )

@@ -137,7 +137,7 @@ class InferenceServicer(inference_pb2_grpc.InferenceServiceServicer):
                     predictor.release()
 
         work = asyncio.ensure_future(self.workers.run(run))
-        latest = progress_message(Progress(0, plan.patches, "Starting"))
+        latest = progress_message(Progress(0, plan.most_patches, "Starting"))
         try:
             while True:
                 try:

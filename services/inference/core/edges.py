@@ -45,14 +45,33 @@ class Edges:
         )
 
 
-def hv_edges(nuclear_probability: torch.Tensor, hv: torch.Tensor) -> Edges:
-    """`nuclear_probability` H x W, `hv` 2 x H x W (horizontal, vertical), float32."""
+def hv_edges(
+    nuclear_probability: torch.Tensor, hv: torch.Tensor, computed: torch.Tensor | None = None
+) -> Edges:
+    """`nuclear_probability` H x W, `hv` 2 x H x W (horizontal, vertical), float32.
+
+    `computed` (H x W bool, None: all of it): where the maps were computed, on a
+    canvas whose margin was run only in part (zeros elsewhere). The min-max
+    normalisations then take their extremes from computed pixels only (the
+    Sobel's from those whose whole 21-tap window is computed), so the zeros and
+    the steps at their borders change nothing where the maps were computed."""
     with torch.inference_mode():
         nuclear = (nuclear_probability >= NUCLEAR_THRESHOLD).to(torch.uint8)
-        planes = _min_max(hv.to(torch.float64))
+        planes = _min_max(hv.to(torch.float64), computed)
         sobel = _sobel(planes) if hv.device.type != "cpu" else _sobel_opencv(planes)
-        inverted = 1 - _min_max(sobel)
+        windows = None if computed is None else _whole_windows(computed)
+        inverted = 1 - _min_max(sobel, windows)
         return Edges(nuclear, torch.maximum(inverted[0], inverted[1]))
+
+
+def _whole_windows(computed: torch.Tensor) -> torch.Tensor:
+    """The pixels whose SOBEL_SIZE-square window lies wholly in `computed` (the
+    canvas' own border reflects, so it takes nothing away)."""
+    missing = (~computed).to(torch.float32)[None, None]
+    r = SOBEL_SIZE // 2
+    missing = F.max_pool2d(F.pad(missing, (r, r, 0, 0), value=0.0), (1, SOBEL_SIZE), stride=1)
+    missing = F.max_pool2d(F.pad(missing, (0, 0, r, r), value=0.0), (SOBEL_SIZE, 1), stride=1)
+    return missing[0, 0] == 0
 
 
 def _sobel(planes: torch.Tensor) -> torch.Tensor:
@@ -92,12 +111,12 @@ def _sobel_opencv(planes: torch.Tensor) -> torch.Tensor:
     )
 
 
-def _min_max(planes: torch.Tensor) -> torch.Tensor:
+def _min_max(planes: torch.Tensor, where: torch.Tensor | None = None) -> torch.Tensor:
     """Each float64 plane scaled to [0, 1] in float32 exactly as cv2.normalize
     (NORM_MINMAX, CV_32F) does: scale = float(1 / (max - min)), shift =
     -float(min * scale), then x * scale + shift in double, rounded to float32;
-    a flat plane becomes 0."""
-    flat = planes.flatten(1)
+    a flat plane becomes 0. `where`: the pixels that give the extremes (all)."""
+    flat = planes.flatten(1) if where is None or not bool(where.any()) else planes[:, where]
     low, high = flat.min(dim=1).values, flat.max(dim=1).values
     span = high - low
     scale = torch.where(span > np.finfo(np.float64).eps, 1 / span, torch.zeros_like(span))

@@ -157,12 +157,22 @@ def patch_grid(area: Rect, patch_input: int, patch_output: int) -> PatchGrid:
 
 @dataclass(frozen=True)
 class Tile:
-    """One canvas of a region: nuclei whose centroid lies in `core` belong to it;
-    its patches cover `core` grown by the margin, so those nuclei are whole."""
+    """One canvas of a region: nuclei whose centroid lies in `core` belong to it.
+
+    `grid` is every patch the tile may run: `core` grown by the margin, so those
+    nuclei are whole (the canvas). `first` is the patches over the core itself,
+    always run; the rest, the margin's ring, run only where a nucleus reaching
+    into the core needs them (segmentation.py decides, from the maps)."""
 
     index: int
     core: Rect
     grid: PatchGrid
+    first: PatchGrid
+
+    def first_positions(self) -> list[tuple[int, int]]:
+        """(row, column) within `grid` of the patches over the core, row-major."""
+        dr, dc = self.first.r0 - self.grid.r0, self.first.c0 - self.grid.c0
+        return [(r + dr, c + dc) for r, c in self.first.positions()]
 
 
 def plan_tiles(
@@ -178,7 +188,8 @@ def plan_tiles(
     Cores partition the region, so every centroid in the region has exactly one
     owner; `margin` must exceed the largest nucleus radius. The margin stops at
     the `slide`'s edge (model space): no nucleus lies beyond it, so patches whose
-    outputs would all fall there are not run.
+    outputs would all fall there are not planned. Of the margin's patches, only
+    those a nucleus of the core reaches into are run (`Tile.first` up front).
     """
     columns = max(1, math.ceil(region.width / tile_size))
     rows = max(1, math.ceil(region.height / tile_size))
@@ -188,11 +199,12 @@ def plan_tiles(
     for r in range(rows):
         for c in range(columns):
             core = Rect(float(xs[c]), float(ys[r]), float(xs[c + 1]), float(ys[r + 1]))
-            needed = core.grown(margin)
+            needed, own = core.grown(margin), core
             if slide is not None:
-                needed = needed.intersection(slide)
+                needed, own = needed.intersection(slide), core.intersection(slide)
             grid = patch_grid(needed, patch_input, patch_output)
-            tiles.append(Tile(len(tiles), core, grid))
+            first = patch_grid(own, patch_input, patch_output)
+            tiles.append(Tile(len(tiles), core, grid, first))
     return tiles
 
 

@@ -6,7 +6,12 @@ rectangle, one outside the slide, or one over the configured size).
 
     tiles   the region (model space) cut into cores of `tile_size` px, each
             with `margin` px of patches around it, so a nucleus whose centroid
-            lies in a core is whole on that tile's canvas;
+            lies in a core is whole on that tile's canvas; the patches over the
+            core run first, then (on the CPU) only those of the margin that a
+            nucleus reaching into the core comes near (`_margin_wanted`), until
+            none is wanted: a small box in the middle of a slide runs its own
+            patches and the few its edge nuclei need, not the margin's whole
+            ring;
     overlap pixels of tile n+1 are read while tile n runs; batches are
             stitched into a canvas where the maps are (the GPU on CUDA), the
             dense half of post-processing runs there (edges.py), and only its
@@ -34,6 +39,7 @@ from dataclasses import dataclass, field
 from multiprocessing import get_context
 from typing import TYPE_CHECKING
 
+import cv2
 import numpy as np
 
 from common.errors import Cancelled, InvalidArgument
@@ -97,6 +103,12 @@ class RegionPlan:
 
     @property
     def patches(self) -> int:
+        """Patches run whatever the pixels: those over each tile's core."""
+        return sum(tile.first.count for tile in self.tiles)
+
+    @property
+    def most_patches(self) -> int:
+        """Patches run if nuclei reach into every patch of the margins."""
         return sum(tile.grid.count for tile in self.tiles)
 
 
@@ -213,7 +225,11 @@ def segment_region(
     `postprocess_pool`); by default threads of this call."""
     cancelled = cancelled or threading.Event()
     started = time.perf_counter()
-    total = plan.patches
+    # Margin patches on demand where a patch costs seconds (the CPU); on a GPU one
+    # costs milliseconds, less than the host waiting for the device to decide.
+    on_demand = predictor.device.startswith("cpu")
+    # Shrinks as margin patches turn out not to be needed.
+    total = plan.most_patches
     done = 0
     reported = 0
 
@@ -224,7 +240,7 @@ def segment_region(
         if cancelled.is_set():
             raise Cancelled(f"segmentation cancelled after {done} of {total} patches")
 
-    emit(Progress(0, total, f"Reading {len(plan.tiles)} tile(s), {total} patches"))
+    emit(Progress(0, total, f"Reading {len(plan.tiles)} tile(s), at most {total} patches"))
     own = None
     if postprocess is None:
         own = ThreadPoolExecutor(config.postprocess_workers, thread_name_prefix="inference-post")
@@ -240,27 +256,38 @@ def segment_region(
             pixels = upcoming.result()
             if tile.index + 1 < len(plan.tiles):
                 upcoming = reader.submit(read_tile, plan.tiles[tile.index + 1])
-            canvas = Canvas.for_tile(tile)
-            batches = _batches(tile, pixels.rgb, config.batch_size, check)
-            for first, maps in zip(
-                _starts(tile, config.batch_size), predictor.predict(batches, cancelled), strict=True
-            ):
-                canvas.place(tile, first, maps)
-                done += len(maps)
-                emit(Progress(done, total, f"Processing patch {done}/{total}"))
-                while finishing and finishing[0].done():
-                    reported += _report(finishing.popleft(), emit)
-            check()
             context = tile.grid.context
             valid = pixels.valid[context:-context, context:-context]
-            filtered = canvas.filtered()
+            canvas = Canvas.for_tile(tile)
+            run: set[tuple[int, int]] = set()
+            wanted = tile.first_positions() if on_demand else tile.grid.positions()
+            while wanted:
+                batches = _batches(tile, pixels.rgb, wanted, config.batch_size, check)
+                for chunk, maps in zip(
+                    _chunks(wanted, config.batch_size),
+                    predictor.predict(batches, cancelled),
+                    strict=True,
+                ):
+                    canvas.place(tile, chunk, maps)
+                    done += len(maps)
+                    emit(Progress(done, total, f"Processing patch {done}/{total}"))
+                    while finishing and finishing[0].done():
+                        reported += _report(finishing.popleft(), emit)
+                run.update(wanted)
+                check()
+                wanted = _margin_wanted(tile, canvas, run, valid)
+            if len(run) < tile.grid.count:
+                total -= tile.grid.count - len(run)
+                emit(Progress(done, total, f"Processing patch {done}/{total}"))
+            check()
+            filtered = canvas.filtered(_computed(tile, run))
             if not isinstance(post, ThreadPoolExecutor):
                 filtered.wait()  # a CUDA event does not travel to another process
             finishing.append(post.submit(_tile_nuclei, tile, filtered, valid, plan, slide, spec))
         while finishing:
             check()
             reported += _report(finishing.popleft(), emit)
-    summary = Summary(plan, reported, total, time.perf_counter() - started, plan.resolution.notes)
+    summary = Summary(plan, reported, done, time.perf_counter() - started, plan.resolution.notes)
     emit(summary)
     return summary
 
@@ -291,24 +318,80 @@ def _report(future: Future[list[Nucleus]], emit: Callable[[Event], None]) -> int
     return len(nuclei)
 
 
-def _starts(tile: Tile, batch_size: int) -> Iterator[int]:
-    return iter(range(0, tile.grid.count, batch_size))
+def _chunks(positions: list[tuple[int, int]], batch_size: int) -> Iterator[list[tuple[int, int]]]:
+    return (positions[start : start + batch_size] for start in range(0, len(positions), batch_size))
 
 
 def _batches(
-    tile: Tile, rgb: np.ndarray, batch_size: int, check: Callable[[], None]
+    tile: Tile,
+    rgb: np.ndarray,
+    positions: list[tuple[int, int]],
+    batch_size: int,
+    check: Callable[[], None],
 ) -> Iterator[np.ndarray]:
-    """The tile's patches, `batch_size` at a time (row-major)."""
+    """The patches at `positions` (row, column in the tile's grid), `batch_size`
+    at a time."""
     grid = tile.grid
-    positions = grid.positions()
-    for start in range(0, len(positions), batch_size):
+    for chunk in _chunks(positions, batch_size):
         check()
-        chunk = positions[start : start + batch_size]
         batch = np.empty((len(chunk), grid.input, grid.input, 3), np.uint8)
         for i, (row, column) in enumerate(chunk):
             y, x = row * grid.output, column * grid.output
             batch[i] = rgb[y : y + grid.input, x : x + grid.input]
         yield batch
+
+
+# Model px around a patch of the margin within which a nucleus of the core makes
+# it wanted: the 21-tap Sobel's reach (10), the watershed's 3 x 3 blur (1) and
+# the markers' 5 x 5 opening (2 + 2), and one to spare. A nucleus of the core is
+# then whole, and labelled from the same maps as with the whole margin run.
+_MARGIN_GUARD = 16
+
+
+def _margin_wanted(
+    tile: Tile, canvas: Canvas, run: set[tuple[int, int]], valid: np.ndarray
+) -> list[tuple[int, int]]:
+    """The margin's patches not yet run that a nucleus reaching into the core
+    comes within `_MARGIN_GUARD` px of (row-major).
+
+    "Reaching into the core": a 4-connected component of the nuclear mask (the
+    watershed's own) whose bounding box meets the core, so every nucleus that
+    could be reported from this tile, and whatever touches it, is in one."""
+    missing = [p for p in tile.grid.positions() if p not in run]
+    if not missing:
+        return []
+    nuclear = canvas.nuclear_mask() & valid.astype(np.uint8)
+    _, components, stats, _ = cv2.connectedComponentsWithStats(
+        nuclear, connectivity=4, ltype=cv2.CV_32S
+    )
+    origin, core = tile.grid.canvas, tile.core
+    x0, y0 = core.x0 - origin.x0 - 1, core.y0 - origin.y0 - 1
+    x1, y1 = core.x1 - origin.x0 + 1, core.y1 - origin.y0 + 1
+    left, top = stats[:, cv2.CC_STAT_LEFT], stats[:, cv2.CC_STAT_TOP]
+    right = left + stats[:, cv2.CC_STAT_WIDTH]
+    bottom = top + stats[:, cv2.CC_STAT_HEIGHT]
+    reaching = (right > x0) & (left < x1) & (bottom > y0) & (top < y1)
+    reaching[0] = False  # background
+    if not reaching.any():
+        return []
+    near = reaching[components]
+    o, g = tile.grid.output, _MARGIN_GUARD
+    return [
+        (r, c)
+        for r, c in missing
+        if near[max(r * o - g, 0) : (r + 1) * o + g, max(c * o - g, 0) : (c + 1) * o + g].any()
+    ]
+
+
+def _computed(tile: Tile, run: set[tuple[int, int]]) -> np.ndarray | None:
+    """Where the canvas holds maps (H x W bool); None when every patch ran."""
+    if len(run) == tile.grid.count:
+        return None
+    o = tile.grid.output
+    computed = np.zeros((tile.grid.rows * o, tile.grid.columns * o), bool)
+    for r, c in run:
+        computed[r * o : (r + 1) * o, c * o : (c + 1) * o] = True
+    return computed
 
 
 @dataclass
@@ -323,7 +406,7 @@ class Canvas:
     def for_tile(cls, tile: Tile) -> Canvas:
         return cls((tile.grid.rows * tile.grid.output, tile.grid.columns * tile.grid.output))
 
-    def place(self, tile: Tile, first: int, maps: Maps) -> None:
+    def place(self, tile: Tile, positions: list[tuple[int, int]], maps: Maps) -> None:
         import torch
 
         if self.maps is None:
@@ -335,18 +418,30 @@ class Canvas:
         if canvas.device.type == "cpu":
             canvas, patches = canvas.numpy(), patches.numpy()
         o = tile.grid.output
-        for i in range(len(maps)):
-            row, column = divmod(first + i, tile.grid.columns)
+        for i, (row, column) in enumerate(positions):
             canvas[:, row * o : (row + 1) * o, column * o : (column + 1) * o] = patches[i]
 
-    def filtered(self) -> FilteredTile:
+    def nuclear_mask(self) -> np.ndarray:
+        """H x W uint8 on the host: the nuclear threshold (waits for the device)."""
+        import torch
+
+        from .edges import NUCLEAR_THRESHOLD
+
+        with torch.inference_mode():
+            return (self.maps[0] >= NUCLEAR_THRESHOLD).to(torch.uint8).cpu().numpy()
+
+    def filtered(self, computed: np.ndarray | None = None) -> FilteredTile:
         """The dense half of post-processing where the maps are, then its results
-        (and the types, as uint8) copied to the host without waiting."""
+        (and the types, as uint8) copied to the host without waiting. `computed`:
+        where the maps are, when part of the margin was not run."""
         import torch
 
         from .edges import copy_to_pinned, hv_edges
 
-        edges = hv_edges(self.maps[0], self.maps[1:3])
+        where = None
+        if computed is not None:
+            where = torch.from_numpy(computed).to(self.maps.device)
+        edges = hv_edges(self.maps[0], self.maps[1:3], where)
         with torch.inference_mode():
             types = self.maps[3].round().to(torch.uint8)
         if self.maps.device.type == "cpu":
