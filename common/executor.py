@@ -11,14 +11,25 @@ A pool's workers die with the service that started them
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from multiprocessing import get_context
 
 from common.lifetime import die_with
 
+# Modules every pool worker of this process needs, imported once by the forkserver.
+_preloaded: set[str] = set()
 
-def make_executor(n_workers: int | None = None, scheduler_address: str | None = None) -> Executor:
-    """A process pool, or a Dask cluster's executor when `scheduler_address` is set."""
+
+def make_executor(
+    n_workers: int | None = None,
+    scheduler_address: str | None = None,
+    preload: Iterable[str] = (),
+) -> Executor:
+    """A process pool, or a Dask cluster's executor when `scheduler_address` is set.
+
+    `preload`: the modules the pool's tasks live in (and so import), for example
+    `(run_fov.__module__,)`."""
     if scheduler_address:
         # Imported lazily: only deployments that scale out need distributed.
         from distributed import Client
@@ -35,10 +46,18 @@ def make_executor(n_workers: int | None = None, scheduler_address: str | None = 
         executor.shutdown = shutdown  # type: ignore[method-assign]
         return executor
     workers = n_workers or max(1, (os.cpu_count() or 2) - 1)
-    # "spawn": forking a process that runs an asyncio loop and gRPC threads is unsafe.
+    # Forking a process that runs an asyncio loop and gRPC threads is unsafe, and a
+    # spawned worker imports the whole pipeline again (seconds of CPU per worker, per
+    # job). A forkserver is a fresh single-threaded process that imports `preload`
+    # once; each worker is a fork of it and starts at once. Its preload is fixed when
+    # the first pool of the process starts it: a later pool's other modules are
+    # imported by its workers, as before.
+    context = get_context("forkserver")
+    _preloaded.update(preload)
+    context.set_forkserver_preload(sorted(_preloaded))
     return ProcessPoolExecutor(
         max_workers=workers,
-        mp_context=get_context("spawn"),
+        mp_context=context,
         initializer=die_with,
         initargs=(os.getpid(),),
     )

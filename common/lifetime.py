@@ -22,7 +22,7 @@ def die_with(service_pid: int) -> None:
     children of the forkserver, which lives on as long as they do. A watching
     thread, not prctl(PR_SET_PDEATHSIG): that signal follows the parent *thread*
     that forked, and pools start workers from whichever thread submits."""
-    started = _start_time(service_pid)
+    started = start_time(service_pid)
     if started is None and not _PROC.is_dir():  # no /proc (macOS): watch the parent
         parent = os.getppid()
 
@@ -32,7 +32,7 @@ def die_with(service_pid: int) -> None:
 
         def alive() -> bool:
             # The same start time: not another process that reused the pid.
-            return started is not None and _start_time(service_pid) == started
+            return started is not None and start_time(service_pid) == started
 
     def watch() -> None:
         while alive():
@@ -45,7 +45,7 @@ def die_with(service_pid: int) -> None:
 _PROC = Path("/proc")
 
 
-def _start_time(pid: int) -> str | None:
+def start_time(pid: int) -> str | None:
     """When `pid` started (Linux /proc), or None when it is gone or a zombie."""
     try:
         stat = (_PROC / str(pid) / "stat").read_text()

@@ -134,21 +134,24 @@ def paint_cells(shape: tuple[int, int], cells: list[PaintedCell]) -> tuple[np.nd
 
 
 def match(truth: np.ndarray, found: np.ndarray) -> dict[int, tuple[int, float]]:
-    """Each true cell's best-overlapping found label and their IoU."""
-    result = {}
-    for k, box in enumerate(ndimage.find_objects(truth), start=1):
-        if box is None:
-            continue
-        true_mask = truth == k
-        labels, counts = np.unique(found[true_mask], return_counts=True)
-        counts = np.where(labels == 0, 0, counts)
-        best = int(labels[np.argmax(counts)])
-        if best == 0:
-            result[k] = (0, 0.0)
-            continue
-        found_mask = found == best
-        iou = (true_mask & found_mask).sum() / (true_mask | found_mask).sum()
-        result[k] = (best, float(iou))
+    """Each true cell's best-overlapping found label and their IoU (one pass over
+    the frame: the overlaps of every pair of labels counted at once)."""
+    truth = np.asarray(truth, np.int64).ravel()
+    found = np.asarray(found, np.int64).ravel()
+    true_area = np.bincount(truth)
+    found_area = np.bincount(found)
+    both = (truth > 0) & (found > 0)
+    pairs, overlap = np.unique(
+        truth[both] * (len(found_area)) + found[both], return_counts=True
+    )
+    true_of, found_of = np.divmod(pairs, len(found_area))
+    result = {k: (0, 0.0) for k in np.flatnonzero(true_area[1:]) + 1}
+    best: dict[int, int] = {}
+    for k, label, count in zip(true_of.tolist(), found_of.tolist(), overlap.tolist()):
+        if count > best.get(k, 0):
+            best[k] = count
+            union = true_area[k] + found_area[label] - count
+            result[k] = (label, count / union)
     return result
 
 

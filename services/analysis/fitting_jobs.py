@@ -230,7 +230,9 @@ class FittingJobs:
         """The process pool (or Dask), started at the first job that needs it and kept:
         its workers compile each model once."""
         if self._pool is None:
-            self._pool = make_executor(self._pool_workers, self._dask_scheduler)
+            self._pool = make_executor(
+                self._pool_workers, self._dask_scheduler, (fit_chunk.__module__,)
+            )
         return self._pool
 
     # ------------------------------------------------------------ results

@@ -37,6 +37,9 @@ from services.microscopy.core.workflow.pipeline import REMOTE_METHODS, STEPS, fo
 from services.microscopy.core.workflow.runner import WorkflowProgress, fov_tasks, run_workflow
 from services.microscopy.files import MicroscopyFiles
 
+# What a FOV worker imports: the task function and the Cellpose client it may be given.
+_POOL_MODULES = (run_workflow.__module__, RemoteCellpose.__module__)
+
 logger = logging.getLogger("micrographia.microscopy.workflow")
 
 WORKFLOW_JOB = "workflow"
@@ -200,7 +203,9 @@ class Workflows:
         metadata = await self.workers.run(self.files.metadata, data["microscopy_path"])
         plan = plan_from_json(data, metadata)
         n_workers = plan.config.parameters.n_workers
-        executor = await self.workers.run(make_executor, n_workers, self.dask_scheduler)
+        executor = await self.workers.run(
+            make_executor, n_workers, self.dask_scheduler, _POOL_MODULES
+        )
 
         async def report(progress: WorkflowProgress) -> None:
             context.progress.steps_completed = list(progress.steps_completed)

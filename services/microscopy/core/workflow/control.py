@@ -19,6 +19,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.lifetime import start_time
+
 CONTROL_DIR = ".micrographia"
 # Progress writes per FOV and second at most; the job polls at about this rate.
 _MIN_INTERVAL_S = 0.2
@@ -92,17 +94,27 @@ def read_progress(folder: str | os.PathLike[str], fov: int) -> FovProgress | Non
 
 class StopFlag:
     """should_stop(): True once `<control>/cancel` exists, or, with `parent_pid`, once
-    the process that started this worker is gone (its pool worker is an orphan)."""
+    the process that started the job is gone (its pool worker is an orphan).
+
+    The job's process, not the worker's parent: a forkserver pool's workers are
+    children of the forkserver. Made in the job's process, where it notes when that
+    process started, so that another process reusing the pid is not taken for it."""
 
     def __init__(self, folder: str | os.PathLike[str], parent_pid: int | None = None) -> None:
         self.path = str(Path(folder) / "cancel")
         self.parent_pid = parent_pid
+        self.parent_started = start_time(parent_pid) if parent_pid is not None else None
 
     def __call__(self) -> bool:
         parent = self.parent_pid
-        if parent is not None and os.getpid() != parent and os.getppid() != parent:
+        if parent is not None and os.getpid() != parent and not self._parent_alive(parent):
             return True  # an orphaned pool worker (a thread of the parent itself is not)
         return os.path.exists(self.path)
+
+    def _parent_alive(self, parent: int) -> bool:
+        if self.parent_started is None:  # no /proc (macOS): the worker's own parent
+            return os.getppid() == parent
+        return start_time(parent) == self.parent_started
 
     def raise_flag(self) -> None:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
