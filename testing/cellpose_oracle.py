@@ -141,13 +141,11 @@ def match(truth: np.ndarray, found: np.ndarray) -> dict[int, tuple[int, float]]:
     true_area = np.bincount(truth)
     found_area = np.bincount(found)
     both = (truth > 0) & (found > 0)
-    pairs, overlap = np.unique(
-        truth[both] * (len(found_area)) + found[both], return_counts=True
-    )
+    pairs, overlap = np.unique(truth[both] * (len(found_area)) + found[both], return_counts=True)
     true_of, found_of = np.divmod(pairs, len(found_area))
     result = {k: (0, 0.0) for k in np.flatnonzero(true_area[1:]) + 1}
     best: dict[int, int] = {}
-    for k, label, count in zip(true_of.tolist(), found_of.tolist(), overlap.tolist()):
+    for k, label, count in zip(true_of.tolist(), found_of.tolist(), overlap.tolist(), strict=True):
         if count > best.get(k, 0):
             best[k] = count
             union = true_area[k] + found_area[label] - count
