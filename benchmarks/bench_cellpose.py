@@ -13,7 +13,16 @@ had here) on the same device, in this one run, on the same frames:
 - reference: `CellposeModel(pretrained_model=<the checkpoint>).eval(frame)` for each
   frame, Cellpose's own loop (normalise, tile, run, average, dynamics, in turn).
 
-Figures: frames/s of each and the ratio; and how many frames got identical labels.
+The service runs its network on its runtime (services/inference/core/runtime.py:
+on a CPU, OpenVINO by default, in the network's bf16; BENCH_CELLPOSE_RUNTIME sets
+MICROGRAPHIA_INFERENCE_RUNTIME for it, e.g. `torch` for Cellpose's own torch
+bf16 forward pass); the reference is always Cellpose's torch. Converting the ViT-L
+for OpenVINO (minutes on a busy CPU, once per weights: the graph is cached) is
+part of loading, not of the figures.
+
+Figures: frames/s of each and the ratio; and how many frames got identical labels
+(all of them on torch; on OpenVINO, bf16 rounding in other places moves flows by
+a little, which can move a pixel or a whole faint random-weight cell).
 Size: BENCH_CELLPOSE_FRAMES frames of BENCH_CELLPOSE_SIZE px (default 4 of 512 on a
 CPU, 16 of 2048 on a GPU; small mode 1 of 192), BENCH_CELLPOSE_BATCH tiles per
 forward pass for both (default 8 on a CPU, 32 on a GPU). Both are warmed up first
@@ -44,6 +53,7 @@ FRAMES = int(os.environ.get("BENCH_CELLPOSE_FRAMES", scaled(16 if GPU else 4, 1)
 SIZE = int(os.environ.get("BENCH_CELLPOSE_SIZE", scaled(2048 if GPU else 512, 192)))
 SMALL = scaled(False, True)
 BATCH = int(os.environ.get("BENCH_CELLPOSE_BATCH", 32 if GPU else 8))
+RUNTIME = os.environ.get("BENCH_CELLPOSE_RUNTIME", "auto")
 
 
 def frames(count: int, size: int, seed: int = 0) -> list[np.ndarray]:
@@ -69,7 +79,7 @@ def save_random_checkpoint(folder: Path) -> Path:
     return path
 
 
-def wait_loaded(address: str, timeout: float = 600) -> inference_pb2.GetCellposeInfoResponse:
+def wait_loaded(address: str, timeout: float = 1800) -> inference_pb2.GetCellposeInfoResponse:
     deadline = time.monotonic() + timeout
     with grpc.insecure_channel(address) as channel:
         stub = inference_pb2_grpc.InferenceServiceStub(channel)
@@ -106,7 +116,11 @@ def reference(checkpoint: Path, movie: list[np.ndarray]) -> tuple[float, list[np
 
 def main() -> None:
     movie = frames(FRAMES, SIZE)
-    print(f"   {FRAMES} frames of {SIZE} x {SIZE} on {DEVICE}, {BATCH} tiles per batch", flush=True)
+    print(
+        f"   {FRAMES} frames of {SIZE} x {SIZE} on {DEVICE}, {BATCH} tiles per batch, "
+        f"service runtime {RUNTIME}",
+        flush=True,
+    )
     with tempfile.TemporaryDirectory(prefix="bench-cellpose-") as folder:
         checkpoint = save_random_checkpoint(Path(folder))
         env = {
@@ -114,6 +128,7 @@ def main() -> None:
             "MICROGRAPHIA_INFERENCE_WEIGHTS": "random",
             "MICROGRAPHIA_INFERENCE_DEVICE": DEVICE,
             "MICROGRAPHIA_INFERENCE_CELLPOSE_BATCH_SIZE": str(BATCH),
+            "MICROGRAPHIA_INFERENCE_RUNTIME": RUNTIME,
         }
         with running_services(["inference"], env, timeout=600) as addresses:
             info = wait_loaded(addresses["inference"])

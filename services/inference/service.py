@@ -16,6 +16,7 @@ from services.inference.core.cellpose import CellposeHost
 from services.inference.core.cellpose.weights import RANDOM
 from services.inference.core.host import ModelHost
 from services.inference.core.model import select_device
+from services.inference.core.runtime import ServiceRuntime
 from services.inference.core.segmentation import postprocess_pool
 from services.inference.servicer import InferenceServicer
 from services.inference.settings import WEIGHTS_SETTING, InferenceSettings
@@ -34,15 +35,15 @@ class InferenceService(GrpcService):
     async def setup(self, server: aio.Server) -> None:
         settings: InferenceSettings = self.context.server  # type: ignore[assignment]
         self.settings = settings
+        # One runtime choice for every model the service serves.
+        runtime = ServiceRuntime(settings.runtime, settings.cpu_precision, settings.cache_dir)
         self.host = ModelHost(
             settings.spec(),
             self.context.platform.inference_weights,
             WEIGHTS_SETTING,
             device=settings.device,
             precision=settings.precision,
-            runtime=settings.runtime,
-            cache=settings.cache_dir,
-            cpu_precision=settings.cpu_precision,
+            runtime=runtime,
         )
         self.workers = Workers(CONCURRENT_REGIONS + 1, "inference")
         self.servicer = InferenceServicer(
@@ -54,7 +55,7 @@ class InferenceService(GrpcService):
             self.workers,
             settings.segmentation_config(settings.device or "cpu"),
             settings.progress_interval_s,
-            cellpose=CellposeHost(self.context.platform.cellpose_weights, settings.device),
+            cellpose=CellposeHost(self.context.platform.cellpose_weights, settings.device, runtime),
             frames_config=settings.frames_config(settings.device or "cpu"),
         )
         inference_pb2_grpc.add_InferenceServiceServicer_to_server(self.servicer, server)

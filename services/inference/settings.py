@@ -39,9 +39,11 @@ class InferenceSettings(ServerSettings):
     # How every model of the service runs (core/runtime.py): "auto" is OpenVINO on a
     # CPU (where installed), torch on a GPU; "torch" or "openvino" force one.
     runtime: Literal["auto", "torch", "openvino"] = "auto"
-    # Precision of the OpenVINO runtime on the CPU: fp32 measured fastest here (AVX-512
-    # without AMX: bf16 was slower); bf16 pays on CPUs with AMX.
-    cpu_precision: Literal["fp32", "bf16", "fp16"] = "fp32"
+    # Precision of the OpenVINO runtime on the CPU, for every model: "auto" is each
+    # network's own (HoVerNet fp32, Cellpose-SAM bf16), the fastest for each here
+    # (AVX-512 BF16 without AMX: HoVerNet's convolutions were slower in bf16, Cellpose's
+    # ViT twice as fast); fp32, bf16 or fp16 force one.
+    cpu_precision: Literal["auto", "fp32", "bf16", "fp16"] = "auto"
     # Where converted graphs are kept between starts; empty: ~/.cache/micrographia.
     cache_dir: Path | None = None
     # Core edge of one stitched canvas and the margin of patches around it, model pixels.

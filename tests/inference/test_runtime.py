@@ -7,12 +7,15 @@ import numpy as np
 import pytest
 
 from services.inference.core import ModelSpec, NetworkPredictor
+from services.inference.core.cellpose.predictor import FlowNetworkPredictor, flows_only
 from services.inference.core.model import exportable, random_network
 from services.inference.core.runtime import (
     OPENVINO,
     TORCH,
     RuntimeUnavailable,
+    ServiceRuntime,
     choose_runtime,
+    native_precision,
     prepare,
 )
 from tests.inference.conftest import PAINTED_NUCLEI, PAINTED_SIZE
@@ -20,6 +23,10 @@ from tests.inference.synthetic import paint
 
 # OpenVINO fp32 against PyTorch fp32 (README.md): probabilities and HV maps.
 FP32_ATOL = 1e-4
+# Cellpose on OpenVINO bf16 against torch bf16 (README.md): both round the same weights'
+# activations to bf16, in different places; relative to the maps' largest magnitude.
+CELLPOSE_BF16_RTOL = 0.05
+CELLPOSE_BF16_MEAN_RTOL = 0.005
 
 
 def test_auto_is_openvino_on_the_cpu_and_torch_on_a_gpu() -> None:
@@ -90,3 +97,80 @@ def test_openvino_maps_equal_pytorch_maps() -> None:
     np.testing.assert_allclose(compiled.np, reference.np, atol=FP32_ATOL)
     np.testing.assert_allclose(compiled.hv, reference.hv, atol=FP32_ATOL)
     assert (compiled.tp == reference.tp).mean() > 0.999
+
+
+class FlowsLikeCellpose:
+    """A small network with Cellpose-SAM's interface: bf16 weights, N x 1 x 256 x 256
+    tiles in, (N x 3 x 256 x 256 maps, a style vector) out."""
+
+    @staticmethod
+    def build():
+        import torch
+
+        class Tiny(torch.nn.Module):
+            def __init__(self) -> None:
+                super().__init__()
+                self.encode = torch.nn.Conv2d(1, 16, 8, stride=8)
+                self.decode = torch.nn.ConvTranspose2d(16, 3, 8, stride=8)
+
+            def forward(self, x: torch.Tensor):
+                maps = self.decode(torch.nn.functional.gelu(self.encode(x)))
+                return maps, torch.zeros((x.shape[0], 256), device=x.device)
+
+        torch.manual_seed(0)
+        return Tiny().to(torch.bfloat16).eval()
+
+
+def test_the_cpu_precision_is_each_networks_own_unless_set() -> None:
+    import torch
+
+    hovernet = random_network(ModelSpec())
+    cellpose_like = FlowsLikeCellpose.build()
+    runtime = ServiceRuntime()
+    assert runtime.precision(hovernet) == "fp32"
+    assert runtime.precision(cellpose_like) == "bf16"
+    assert ServiceRuntime(cpu_precision="fp32").precision(cellpose_like) == "fp32"
+    assert native_precision(torch.nn.Linear(2, 2).half()) == "fp16"
+    with pytest.raises(RuntimeUnavailable, match="unknown CPU precision"):
+        ServiceRuntime(cpu_precision="int4")
+
+
+def test_cellposes_predictor_runs_on_the_services_runtime(tmp_path) -> None:
+    """Cellpose's predictor gets OpenVINO from the service's choice, with no code of
+    its own for it; its maps are torch's within bf16 rounding."""
+    network = FlowsLikeCellpose.build()
+    tiles = np.random.default_rng(0).normal(0, 1, (3, 1, 256, 256)).astype(np.float32)
+    eager = FlowNetworkPredictor(network, "cpu", ServiceRuntime(TORCH))
+    compiled = FlowNetworkPredictor(network, "cpu", ServiceRuntime(OPENVINO, cache=tmp_path))
+    assert (eager.runtime, eager.precision) == (TORCH, "bfloat16")
+    assert (compiled.runtime, compiled.precision) == (OPENVINO, "bf16")
+    (reference,), (maps,) = eager.predict([tiles]), compiled.predict([tiles])
+    assert maps.shape == reference.shape == (3, 3, 256, 256) and maps.dtype == np.float32
+    scale = np.abs(reference).max()
+    assert np.abs(maps - reference).max() <= CELLPOSE_BF16_RTOL * scale
+    # In fp32 (set for every model) the same weights give torch's fp32 maps to rounding.
+    exact = FlowNetworkPredictor(network, "cpu", ServiceRuntime(OPENVINO, "fp32", tmp_path))
+    fp32 = flows_only(network)(__import__("torch").from_numpy(tiles)).detach().numpy()
+    np.testing.assert_allclose(next(iter(exact.predict([tiles]))), fp32, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_cellpose_sam_on_openvino_gives_torchs_maps() -> None:
+    """Cellpose-SAM itself (random weights: pretrained ones cannot be had here) on the
+    service's CPU default, OpenVINO in the network's bf16, against torch bf16 (what
+    Cellpose's own eval runs): the stated tolerance (README.md)."""
+    from services.inference.core.cellpose.frames import _prepare
+    from services.inference.core.cellpose.weights import random_network as cellpose_sam
+    from testing.cellpose_oracle import PaintedCell, paint_cells
+
+    frame, _ = paint_cells((300, 300), [PaintedCell(80, 90, 14), PaintedCell(200, 180, 16)])
+    tiles = _prepare(0, frame, 1.0).tiles[:2]
+    network = cellpose_sam()
+    (reference,) = FlowNetworkPredictor(network, "cpu", ServiceRuntime(TORCH)).predict([tiles])
+    compiled = FlowNetworkPredictor(network, "cpu", ServiceRuntime(OPENVINO))
+    assert compiled.precision == "bf16" and compiled.network is None
+    (maps,) = compiled.predict([tiles])
+    difference = np.abs(maps - reference)
+    scale = np.abs(reference).max()
+    assert difference.max() <= CELLPOSE_BF16_RTOL * scale, (difference.max(), scale)
+    assert difference.mean() <= CELLPOSE_BF16_MEAN_RTOL * scale, (difference.mean(), scale)

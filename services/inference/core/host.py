@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from pathlib import Path
 
 from common.errors import FailedPrecondition, Unavailable
 
 from .model import ModelSpec, WeightsUnavailable, load_network, select_device
 from .predictor import NetworkPredictor, Predictor
-from .runtime import AUTO, choose_runtime
+from .runtime import ServiceRuntime
 
 logger = logging.getLogger("micrographia.inference")
 
@@ -28,18 +27,15 @@ class ModelHost:
         setting: str,
         device: str = "",
         precision: str = "bf16",
-        runtime: str = AUTO,
-        cache: Path | None = None,
-        cpu_precision: str = "fp32",
+        runtime: ServiceRuntime | None = None,
     ) -> None:
         self.spec = spec
         self.weights = weights
         self.setting = setting
         self.device_override = device
         self.precision = precision
-        self.runtime_setting = runtime
-        self.cache = cache
-        self.cpu_precision = cpu_precision
+        # The service's runtime choice, shared with every model it serves.
+        self.service_runtime = runtime or ServiceRuntime()
         self.runtime = ""  # the one chosen for the device, once loaded
         self.device = ""
         self.predictor: Predictor | None = None
@@ -54,17 +50,18 @@ class ModelHost:
         """Build the network and move it to its device (blocking; call once)."""
         try:
             self.device = select_device(self.device_override or None)
-            runtime = choose_runtime(self.runtime_setting, self.device)
+            runtime = self.service_runtime.choose(self.device)
             network = load_network(self.weights, self.spec, self.setting)
+            cuda = self.device.startswith("cuda")
             self.install(
                 NetworkPredictor(
                     network,
                     self.device,
                     self.spec.patch_input,
                     self.spec.patch_output,
-                    self.precision if self.device.startswith("cuda") else self.cpu_precision,
+                    self.precision if cuda else self.service_runtime.precision(network),
                     runtime,
-                    self.cache,
+                    self.service_runtime.cache,
                 )
             )
             self.runtime = runtime

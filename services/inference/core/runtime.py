@@ -14,6 +14,14 @@ of them) out, on the same device.
 
 `auto` (the default) picks OpenVINO when the device is the CPU and the wheel is
 installed, torch everywhere else.
+
+`ServiceRuntime` is that choice as the service holds it (the settings
+MICROGRAPHIA_INFERENCE_RUNTIME, _CPU_PRECISION and _CACHE_DIR): every model host
+is given the one instance, so each model the service serves (HoVerNet, Cellpose)
+runs on the same runtime without code of its own for it. Its CPU precision
+`auto` is each network's own: the dtype its parameters are built in (HoVerNet
+fp32, as tiatoolbox runs it; Cellpose-SAM bf16, as Cellpose runs it), which is
+also what measured fastest for each here (README.md).
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,9 +49,10 @@ logger = logging.getLogger("micrographia.inference")
 
 AUTO, TORCH, OPENVINO = "auto", "torch", "openvino"
 RUNTIMES = (AUTO, TORCH, OPENVINO)
-# OpenVINO's names for the precisions of the service's setting.
+PRECISIONS = ("fp32", "bf16", "fp16")
 # How often a running batch looks at its request's cancel event, milliseconds.
 _POLL_MS = 50
+# OpenVINO's names for the precisions of the service's setting.
 _OPENVINO_PRECISION = {"fp32": "f32", "bf16": "bf16", "fp16": "f16"}
 
 Forward = Callable[["torch.Tensor"], Any]
@@ -73,6 +83,45 @@ def choose_runtime(setting: str, device: str) -> str:
         if not openvino_installed():
             raise RuntimeUnavailable("the openvino runtime is not installed (pip install openvino)")
     return setting
+
+
+def native_precision(module: torch.nn.Module) -> str:
+    """The precision `module` is built in: the dtype of its first floating parameter."""
+    import torch
+
+    names = {torch.float32: "fp32", torch.bfloat16: "bf16", torch.float16: "fp16"}
+    for parameter in module.parameters():
+        if parameter.is_floating_point():
+            return names.get(parameter.dtype, "fp32")
+    return "fp32"
+
+
+@dataclass(frozen=True)
+class ServiceRuntime:
+    """How the service runs every model it serves: one instance, given to each host.
+
+    `setting`: auto, torch or openvino (`choose_runtime`). `cpu_precision`: what a
+    compiled network computes in on the CPU; `auto` is the network's own
+    (`native_precision`). `cache`: where converted graphs are kept."""
+
+    setting: str = AUTO
+    cpu_precision: str = AUTO
+    cache: Path | None = None
+
+    def __post_init__(self) -> None:
+        if self.cpu_precision not in (AUTO, *PRECISIONS):
+            choices = ", ".join((AUTO, *PRECISIONS))
+            raise RuntimeUnavailable(
+                f"unknown CPU precision {self.cpu_precision!r}; one of {choices}"
+            )
+
+    def choose(self, device: str) -> str:
+        """The runtime for `device` (RuntimeUnavailable when the setting cannot run there)."""
+        return choose_runtime(self.setting, device)
+
+    def precision(self, module: torch.nn.Module) -> str:
+        """The precision a compiled `module` runs in on the CPU."""
+        return native_precision(module) if self.cpu_precision == AUTO else self.cpu_precision
 
 
 def default_cache() -> Path:

@@ -16,6 +16,7 @@ import threading
 from common.errors import FailedPrecondition
 
 from ..model import WeightsUnavailable, select_device
+from ..runtime import TORCH, ServiceRuntime
 from .predictor import FlowNetworkPredictor, FlowPredictor
 from .weights import CELLPOSE_SETTING, build_network, model_name, resolve_checkpoint
 
@@ -23,11 +24,16 @@ logger = logging.getLogger("micrographia.inference")
 
 
 class CellposeHost:
-    def __init__(self, weights: str, device: str = "") -> None:
+    def __init__(
+        self, weights: str, device: str = "", runtime: ServiceRuntime | None = None
+    ) -> None:
         self.weights = weights
         self.model = model_name(weights)
         self.setting = CELLPOSE_SETTING
         self.device_override = device
+        # The service's runtime choice, the one HoVerNet's host has.
+        self.service_runtime = runtime or ServiceRuntime()
+        self.runtime = ""  # the one chosen for the device, once built
         self.device = ""
         self.error = ""
         self.checked = False
@@ -61,7 +67,8 @@ class CellposeHost:
                 raise self.unavailable()
             try:
                 device = select_device(self.device_override or None)
-                self.install(FlowNetworkPredictor(build_network(self.weights), device))
+                network = build_network(self.weights)
+                self.install(FlowNetworkPredictor(network, device, self.service_runtime))
             except WeightsUnavailable as error:
                 self.error = error.message
                 raise self.unavailable() from None
@@ -69,13 +76,20 @@ class CellposeHost:
                 where = self.device_override or "its device"
                 self.error = f"the network failed to build on {where}: {error}"
                 raise self.unavailable() from error
-            logger.info("Cellpose %s loaded on %s", self.model, self.device)
+            logger.info(
+                "Cellpose %s loaded on %s, runtime %s (%s)",
+                self.model,
+                self.device,
+                self.runtime,
+                getattr(self.predictor, "precision", ""),
+            )
             return self.predictor  # type: ignore[return-value]
 
     def install(self, predictor: FlowPredictor) -> None:
         """Use `predictor` (the built network, or an oracle in tests)."""
         self.predictor = predictor
         self.device = predictor.device
+        self.runtime = getattr(predictor, "runtime", TORCH)
         self.error = ""
         self.checked = True
 
