@@ -26,7 +26,7 @@ FP32_ATOL = 1e-4
 # Cellpose on OpenVINO bf16 against torch bf16 (README.md): both round the same weights'
 # activations to bf16, in different places; relative to the maps' largest magnitude.
 CELLPOSE_BF16_RTOL = 0.05
-CELLPOSE_BF16_MEAN_RTOL = 0.005
+CELLPOSE_BF16_MEAN_RTOL = 0.01
 
 
 def test_auto_is_openvino_on_the_cpu_and_torch_on_a_gpu() -> None:
