@@ -132,7 +132,8 @@ def load_network(weights: str, spec: ModelSpec, setting: str) -> torch.nn.Module
 
 
 def exportable(network: torch.nn.Module) -> torch.nn.Module:
-    """A copy of `network` that graph compilers can convert, computing the same maps.
+    """A copy of `network` (its weights shared) that graph compilers can convert,
+    computing the same maps.
 
     tiatoolbox's UpSample2x is a nearest-neighbour 2x upsampling written as a
     tensordot with a 2 x 2 matrix of ones (an op OpenVINO's converter lacks);
@@ -142,12 +143,15 @@ def exportable(network: torch.nn.Module) -> torch.nn.Module:
     import torch
     from tiatoolbox.models.architecture.utils import UpSample2x
 
-    # Without the hooks others put on it (a predictor's per-layer cancel check).
+    # Without the hooks others put on it (a predictor's per-layer cancel check), and
+    # sharing its weights: only modules are swapped, so copying 150 MB is not needed.
     memo: dict = {}
     for module in network.modules():
         for hooks in (module._forward_pre_hooks, module._forward_hooks):
             if hooks:
                 memo[id(hooks)] = type(hooks)()
+    for tensor in [*network.parameters(), *network.buffers()]:
+        memo[id(tensor)] = tensor
     network = copy.deepcopy(network, memo)
     for parent in list(network.modules()):
         for name, child in list(parent.named_children()):
