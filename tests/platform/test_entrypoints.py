@@ -57,7 +57,16 @@ def wait_serving(address: str, child: subprocess.Popen, timeout: float = 180) ->
     pytest.fail(f"{address} never became SERVING")
 
 
-@pytest.mark.parametrize("name", SERVICE_NAMES)
+# The inference service loads its network before it serves: a model test.
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(name, marks=[pytest.mark.slow, pytest.mark.model])
+        if name == "inference"
+        else name
+        for name in SERVICE_NAMES
+    ],
+)
 def test_service_runs_alone_and_stops_on_sigterm(name, database_url, data_root, tmp_path):
     port = free_port()
     env = {
@@ -103,6 +112,8 @@ def test_edge_answers_with_every_backend_down():
         assert "Application shutdown complete" in output
 
 
+@pytest.mark.slow
+@pytest.mark.model
 def test_all_in_one_mode_serves_every_service(database_url, data_root, tmp_path):
     ports = {name: free_port() for name in SERVICE_NAMES}
     env = {f"MICROGRAPHIA_{name.upper()}_PORT": str(port) for name, port in ports.items()}

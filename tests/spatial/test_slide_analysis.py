@@ -300,6 +300,7 @@ def test_every_painted_nucleus_is_stored_once_across_region_borders(stack, one_r
     assert got.status == common_pb2.JOB_STATUS_COMPLETED and got.service == "spatial"
 
 
+@pytest.mark.slow
 def test_two_replicas_split_the_job_and_find_the_same_nuclei(stack, one_replica):
     _, single = one_replica
     reference_slide = stack.slide("reference.svs")
@@ -324,6 +325,7 @@ def test_two_replicas_split_the_job_and_find_the_same_nuclei(stack, one_replica)
     assert_each_painted_nucleus_once(found)
 
 
+@pytest.mark.slow
 def test_a_replica_lost_mid_job_leaves_its_regions_to_the_other(stack):
     a, b = stack.inference(delay_s=0.3), stack.inference(delay_s=0.3)
     both = f"{a.runner.address},{b.runner.address}"
@@ -379,6 +381,7 @@ def test_a_job_cancelled_while_pending_leaves_no_box(stack):
     assert not boxes.boxes
 
 
+@pytest.mark.slow
 def test_the_duration_estimate_follows_the_measured_throughput(stack):
     """The first job's estimate is the nominal figure; after a job, the service
     estimates from the rate it measured (here a slow CPU oracle, far below it)."""
@@ -395,6 +398,7 @@ def test_the_duration_estimate_follows_the_measured_throughput(stack):
     assert 0.2 * took <= second.estimated_duration_s <= 2 * took
 
 
+@pytest.mark.slow
 def test_a_slides_outage_is_waited_for_and_the_job_goes_on(stack, platform):
     """The slides service (where inference reads pixels) goes away mid-job for a
     few seconds: the job says what it waits for, retries, and completes."""
@@ -474,6 +478,7 @@ def test_cancel_stops_the_inference_and_keeps_whole_regions(stack):
     assert error.value.code() == grpc.StatusCode.FAILED_PRECONDITION
 
 
+@pytest.mark.slow
 def test_a_restarted_service_resumes_only_the_missing_regions(stack, one_replica):
     replica = stack.inference(delay_s=0.2)
     first = stack.spatial(replica.runner.address, slide_analysis_concurrency=2)
