@@ -174,3 +174,14 @@ def test_cellpose_sam_on_openvino_gives_torchs_maps() -> None:
     scale = np.abs(reference).max()
     assert difference.max() <= CELLPOSE_BF16_RTOL * scale, (difference.max(), scale)
     assert difference.mean() <= CELLPOSE_BF16_MEAN_RTOL * scale, (difference.mean(), scale)
+
+
+def test_openvino_sends_no_telemetry() -> None:
+    """openvino_telemetry sends from a process it forks off the calling thread, which
+    can crash a process running gRPC threads: OpenVINO must run on its own stub."""
+    import sys
+
+    from openvino.tools.ovc import telemetry_utils
+
+    assert sys.modules["openvino_telemetry"] is None
+    assert telemetry_utils.tm.__name__ == "openvino.tools.ovc.telemetry_stub"

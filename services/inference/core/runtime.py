@@ -31,6 +31,7 @@ import json
 import logging
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -52,6 +53,14 @@ RUNTIMES = (AUTO, TORCH, OPENVINO)
 PRECISIONS = ("fp32", "bf16", "fp16")
 # How often a running batch looks at its request's cancel event, milliseconds.
 _POLL_MS = 50
+# OpenVINO reports usage (at import and on every conversion) through
+# openvino_telemetry, which sends each report from a process it forks off the
+# calling thread: forking a service whose gRPC threads are running can crash it
+# (it segfaulted the test suite), and a service has no business sending telemetry.
+# With that package unimportable OpenVINO uses the stub it ships for its absence.
+# Set before anything imports openvino (every import of it is below, lazily).
+sys.modules.setdefault("openvino_telemetry", None)
+
 # OpenVINO's names for the precisions of the service's setting.
 _OPENVINO_PRECISION = {"fp32": "f32", "bf16": "bf16", "fp16": "f16"}
 
