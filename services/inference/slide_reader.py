@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 import grpc
 import numpy as np
 
-from common.errors import ProcessingError, Unavailable
+from common.errors import Unavailable
 from common.rpc_errors import RpcFailure
 from micrographia.slides.v1 import slides_pb2 as pb
 from micrographia.slides.v1 import slides_pb2_grpc
@@ -62,7 +62,12 @@ class SlideClient:
                     buffer[filled : filled + len(chunk)] = chunk
                     filled += len(chunk)
         if header is None or filled != len(buffer):
-            raise ProcessingError(f"the slides service sent an incomplete region of {slide_id}")
+            # Only a sender stopped mid-answer ends a stream early (a slides service
+            # shutting down): an outage to wait for, as a refused connection is.
+            raise Unavailable(
+                f"The slides service stopped while sending a region of {slide_id}",
+                dependency="slides",
+            )
         return np.frombuffer(buffer, np.uint8).reshape(header.height, header.width, header.channels)
 
 
@@ -73,7 +78,10 @@ def _slides_outage_named() -> Iterator[None]:
         yield
     except grpc.RpcError as error:
         failure = RpcFailure.from_error(error)
-        if failure.grpc_code is grpc.StatusCode.UNAVAILABLE and failure.raw_status is None:
+        # Unreachable, or our call cancelled by the slides service itself as it stops
+        # (this client never cancels a read but by cancelling its task).
+        gone = failure.grpc_code is grpc.StatusCode.UNAVAILABLE and failure.raw_status is None
+        if gone or failure.grpc_code is grpc.StatusCode.CANCELLED:
             raise Unavailable("The slides service is unavailable", dependency="slides") from None
         raise
 
