@@ -8,10 +8,31 @@ from __future__ import annotations
 import os
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 # How often a worker looks whether its service is still there.
 PARENT_CHECK_S = 0.5
+
+
+@dataclass(frozen=True)
+class WatchedProcess:
+    """A process known by pid and start time, so that another process reusing the
+    pid is not taken for it. Picklable: made in the service, asked in a worker."""
+
+    pid: int
+    started: str | None
+    # Without /proc (macOS): the pid a worker's own parent must still be.
+    parent: int
+
+    @classmethod
+    def of(cls, pid: int, parent: int | None = None) -> WatchedProcess:
+        return cls(pid, start_time(pid), pid if parent is None else parent)
+
+    def alive(self) -> bool:
+        if self.started is None and not _PROC.is_dir():
+            return os.getppid() == self.parent
+        return self.started is not None and start_time(self.pid) == self.started
 
 
 def die_with(service_pid: int) -> None:
@@ -22,20 +43,10 @@ def die_with(service_pid: int) -> None:
     children of the forkserver, which lives on as long as they do. A watching
     thread, not prctl(PR_SET_PDEATHSIG): that signal follows the parent *thread*
     that forked, and pools start workers from whichever thread submits."""
-    started = start_time(service_pid)
-    if started is None and not _PROC.is_dir():  # no /proc (macOS): watch the parent
-        parent = os.getppid()
-
-        def alive() -> bool:
-            return os.getppid() == parent
-    else:
-
-        def alive() -> bool:
-            # The same start time: not another process that reused the pid.
-            return started is not None and start_time(service_pid) == started
+    service = WatchedProcess.of(service_pid, parent=os.getppid())
 
     def watch() -> None:
-        while alive():
+        while service.alive():
             time.sleep(PARENT_CHECK_S)
         os._exit(1)
 

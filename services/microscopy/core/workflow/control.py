@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from common.lifetime import start_time
+from common.lifetime import WatchedProcess
 
 CONTROL_DIR = ".micrographia"
 # Progress writes per FOV and second at most; the job polls at about this rate.
@@ -102,19 +102,13 @@ class StopFlag:
 
     def __init__(self, folder: str | os.PathLike[str], parent_pid: int | None = None) -> None:
         self.path = str(Path(folder) / "cancel")
-        self.parent_pid = parent_pid
-        self.parent_started = start_time(parent_pid) if parent_pid is not None else None
+        self.parent = WatchedProcess.of(parent_pid) if parent_pid is not None else None
 
     def __call__(self) -> bool:
-        parent = self.parent_pid
-        if parent is not None and os.getpid() != parent and not self._parent_alive(parent):
+        parent = self.parent
+        if parent is not None and os.getpid() != parent.pid and not parent.alive():
             return True  # an orphaned pool worker (a thread of the parent itself is not)
         return os.path.exists(self.path)
-
-    def _parent_alive(self, parent: int) -> bool:
-        if self.parent_started is None:  # no /proc (macOS): the worker's own parent
-            return os.getppid() == parent
-        return start_time(parent) == self.parent_started
 
     def raise_flag(self) -> None:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
