@@ -12,6 +12,8 @@ import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TypeVar
 
+from common.cancellation import to_the_end
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -56,17 +58,13 @@ async def fan_out(
 async def _cancel_and_wait(running: dict[asyncio.Future[R], int]) -> None:
     """Cancel what still runs and wait until it has ended (a cancelled call's
     cleanup runs to its end), even through a second cancel, which is then raised."""
+    if not running:
+        return
     for future in running:
         future.cancel()
-    cancelled_again = False
-    pending = set(running)
-    while pending:
-        try:
-            _, pending = await asyncio.wait(pending)
-        except asyncio.CancelledError:
-            cancelled_again = True
-    for future in running:
-        if not future.cancelled():
-            future.exception()  # retrieved: a sibling's failure after the first is expected
-    if cancelled_again:
-        raise asyncio.CancelledError
+    try:
+        await to_the_end(asyncio.wait(running))
+    finally:
+        for future in running:
+            if future.done() and not future.cancelled():
+                future.exception()  # retrieved: a sibling's failure after the first is expected

@@ -23,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from common import errors
+from common.cancellation import to_the_end
 from common.jobs.model import JobProgress, JobRecord, JobStatus
 from common.jobs.store import JobStore
 
@@ -175,18 +176,9 @@ class JobRunner:
         try:
             result = await work(context)
         except (asyncio.CancelledError, errors.Cancelled):
-            if context.cancel_requested or (await self.store.get(job.id)).cancel_requested:
-                await self.store.finish(
-                    job.id,
-                    JobStatus.CANCELLED,
-                    message="Cancelled by user",
-                    progress=context.progress,
-                )
-            else:  # the process is shutting down: leave it for recovery
-                logger.info("job %s interrupted by shutdown", job.id)
-            return
+            outcome = self._stopped(job.id, context)
         except errors.ServiceError as error:
-            await self.store.finish(
+            outcome = self.store.finish(
                 job.id,
                 JobStatus.FAILED,
                 message=error.message,
@@ -194,13 +186,12 @@ class JobRunner:
                 error_message=error.message,
                 progress=context.progress,
             )
-            return
         except Exception as error:
             error_id = uuid.uuid4().hex[:12]
             logger.error("job %s failed, error id=%s", job.id, error_id, exc_info=error)
             # The exception stays in the log: its text may name internals.
             reason = f"Unexpected error (error id {error_id})"
-            await self.store.finish(
+            outcome = self.store.finish(
                 job.id,
                 JobStatus.FAILED,
                 message=reason,
@@ -208,14 +199,26 @@ class JobRunner:
                 error_message=reason,
                 progress=context.progress,
             )
-            return
-        await self.store.finish(
-            job.id,
-            JobStatus.COMPLETED,
-            message="Completed",
-            result=result or {},
-            progress=context.progress,
-        )
+        else:
+            outcome = self.store.finish(
+                job.id,
+                JobStatus.COMPLETED,
+                message="Completed",
+                result=result or {},
+                progress=context.progress,
+            )
+        # Recorded even through a second cancel (the heartbeat sees the same request).
+        await to_the_end(outcome)
+
+    async def _stopped(self, job_id: str, context: JobContext) -> None:
+        """Record work that stopped on a cancel: cancelled when one was asked for,
+        else (the process is shutting down) left running, for recovery."""
+        if context.cancel_requested or (await self.store.get(job_id)).cancel_requested:
+            await self.store.finish(
+                job_id, JobStatus.CANCELLED, message="Cancelled by user", progress=context.progress
+            )
+        else:
+            logger.info("job %s interrupted by shutdown", job_id)
 
     async def recover_interrupted(self) -> None:
         """Resume or fail running jobs whose worker stopped reporting."""

@@ -95,6 +95,46 @@ async def test_cancel_requested_elsewhere_stops_at_the_next_report(store):
     assert (await store.get(job.id)).progress.current < 1000
 
 
+class SlowToFinish(JobStore):
+    """The real store on a database slow to write a job's final record."""
+
+    async def finish(self, *args, **kwargs):
+        await asyncio.sleep(0.3)
+        return await super().finish(*args, **kwargs)
+
+
+@pytest.mark.parametrize("ending", ["cancelled", "completed"])
+async def test_a_second_cancel_cannot_leave_a_job_running(store, ending):
+    # The heartbeat (every 50 ms here) cancels the task again for the same cancel
+    # request, and a shutdown cancels a job finishing: its final record is still
+    # written (once it was not, and the job stayed "running", worked on by nobody).
+    slow = SlowToFinish(store._pool)
+    runner = JobRunner(slow, heartbeat_s=0.05)
+    await runner.start()
+    finishing = asyncio.Event()
+
+    async def work(job: JobContext):
+        if ending == "completed":
+            finishing.set()
+            return {"done": True}
+        while True:
+            await asyncio.sleep(0.01)
+
+    job = await runner.submit("workflow", work)
+    try:
+        if ending == "cancelled":
+            await _until(lambda: _status_is(store, job.id, JobStatus.RUNNING))
+            stopped = await runner.cancel(job.id)
+        else:
+            await finishing.wait()
+            await asyncio.sleep(0.05)  # inside the slow final write
+            await runner.close()
+            stopped = await store.get(job.id)
+    finally:
+        await runner.close()
+    assert stopped.status is JobStatus(ending), stopped
+
+
 async def test_errors_fail_the_job_with_a_reason(store):
     runner = JobRunner(store)
 
