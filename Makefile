@@ -39,12 +39,17 @@ run: setup
 	mkdir -p "$(MICROGRAPHIA_SLIDES_DIR)" $(subst :, ,$(MICROGRAPHIA_DATA_ROOTS))
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
 
+# The suite in PYTEST_WORKERS processes, each with its own platform and database
+# (a module's tests stay together): much of it waits on services and browsers.
+PYTEST_WORKERS ?= 2
+XDIST := -n $(PYTEST_WORKERS) --dist loadfile
+
 test: setup
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) $(PYTEST_ARGS)
 
 # Browser, real-network and scale tests are all marked slow (pyproject.toml's markers).
 test-quick: setup
-	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) -m "not slow" $(PYTEST_ARGS)
 
 bench: setup bench-tools
 	$(BIN)/python -m benchmarks $(BENCH_ARGS) $(BENCH)

@@ -8,4 +8,5 @@
   HoVerNet's ideal maps out), as a `Predictor` and as a HoVerNet module any engine runs.
 - `cellpose_oracle`: the same for Cellpose (painted cells in, Cellpose's own
   masks-to-flows out), as a `FlowPredictor` and as a network Cellpose's `eval` runs.
+- `networks`: real networks cut to test size (Cellpose-SAM with two of its 24 blocks).
 """

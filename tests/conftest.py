@@ -121,6 +121,24 @@ def oracle_cellpose(platform: RunningPlatform):
 
 
 @pytest.fixture
+def cellpose_sam_cut(platform: RunningPlatform):
+    """The platform's inference service with random-weight Cellpose-SAM cut to two of
+    its 24 blocks (testing/networks.py) on the service's own runtime (OpenVINO on
+    the CPU): the real network path, converted in seconds instead of a minute."""
+    from services.inference.core.cellpose import CellposeHost
+    from services.inference.core.cellpose.predictor import FlowNetworkPredictor
+    from testing.networks import cellpose_sam_cut as cut_network
+
+    servicer = platform.runners["inference"].service.servicer
+    before = servicer.cellpose
+    host = CellposeHost("random", runtime=before.service_runtime)
+    host.install(FlowNetworkPredictor(cut_network(), "cpu", host.service_runtime))
+    servicer.cellpose = host
+    yield host
+    servicer.cellpose = before
+
+
+@pytest.fixture
 def cellpose_without_weights(platform: RunningPlatform):
     """The platform's inference service as it is where Cellpose's checkpoint is missing."""
     from services.inference.core.cellpose import CellposeHost

@@ -132,6 +132,11 @@ class RunningPlatform:
         self._ports[name] = port
         setattr(self.platform, f"{name}_address", f"127.0.0.1:{port}")
         self.runners[name] = runner
+        if self.app is not None:
+            # Back for users once the edge has reconnected: its channel may still be
+            # in reconnect backoff (up to 2 s) from the outage, answering 503 meanwhile.
+            channel = self.app.state.backends[name].channel
+            await asyncio.wait_for(channel.channel_ready(), timeout=10)
 
     async def _start(self) -> None:
         for name in SERVICES:

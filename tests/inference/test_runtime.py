@@ -71,6 +71,42 @@ def test_any_module_runs_on_openvino_as_in_torch() -> None:
         np.testing.assert_allclose(got[key].numpy(), expected[key].numpy(), atol=1e-5)
 
 
+def test_services_starting_together_convert_a_network_once(tmp_path, monkeypatch) -> None:
+    """Replicas sharing a cache folder (or the suite's processes) wait for one
+    conversion instead of each converting (a minute for Cellpose-SAM)."""
+    import threading
+
+    import torch
+
+    from services.inference.core import runtime
+
+    conversions: list[str] = []
+    convert = runtime._convert
+
+    def counted(module, example, folder):
+        conversions.append(folder.name)
+        convert(module, example, folder)
+
+    monkeypatch.setattr(runtime, "_convert", counted)
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU()).eval()
+    example = torch.rand(1, 3, 16, 16)
+    compiled: list[runtime.OpenVinoForward] = []
+    threads = [
+        threading.Thread(
+            target=lambda: compiled.append(prepare(OPENVINO, module, example, "fp32", tmp_path))
+        )
+        for _ in range(3)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(compiled) == 3 and len(conversions) == 1
+    graphs = [p for p in (tmp_path / "openvino").iterdir() if not p.name.startswith(".")]
+    assert [p.name for p in graphs] == conversions
+
+
 @pytest.mark.slow
 def test_openvino_maps_equal_pytorch_maps() -> None:
     import torch
@@ -156,16 +192,17 @@ def test_cellposes_predictor_runs_on_the_services_runtime(tmp_path) -> None:
 
 @pytest.mark.slow
 def test_cellpose_sam_on_openvino_gives_torchs_maps() -> None:
-    """Cellpose-SAM itself (random weights: pretrained ones cannot be had here) on the
-    service's CPU default, OpenVINO in the network's bf16, against torch bf16 (what
-    Cellpose's own eval runs): the stated tolerance (README.md)."""
+    """Cellpose-SAM (random weights: pretrained ones cannot be had here; cut to two of
+    its 24 alike blocks, testing/networks.py) on the service's CPU default, OpenVINO
+    in the network's bf16, against torch bf16 (what Cellpose's own eval runs): the
+    stated tolerance (README.md)."""
     from services.inference.core.cellpose.frames import _prepare
-    from services.inference.core.cellpose.weights import random_network as cellpose_sam
     from testing.cellpose_oracle import PaintedCell, paint_cells
+    from testing.networks import cellpose_sam_cut
 
     frame, _ = paint_cells((300, 300), [PaintedCell(80, 90, 14), PaintedCell(200, 180, 16)])
     tiles = _prepare(0, frame, 1.0).tiles[:2]
-    network = cellpose_sam()
+    network = cellpose_sam_cut()
     (reference,) = FlowNetworkPredictor(network, "cpu", ServiceRuntime(TORCH)).predict([tiles])
     compiled = FlowNetworkPredictor(network, "cpu", ServiceRuntime(OPENVINO))
     assert compiled.precision == "bf16" and compiled.network is None

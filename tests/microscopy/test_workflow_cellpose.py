@@ -124,9 +124,12 @@ def small_movie(data_root: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_random_weights_run_end_to_end_through_rest_and_mcp(platform, edge, small_movie):
-    """The real network (Cellpose-SAM, random weights) on the CPU: its cells mean
-    nothing, but every step runs and both front doors complete a job."""
+def test_random_weights_run_end_to_end_through_rest_and_mcp(
+    platform, edge, small_movie, cellpose_sam_cut
+):
+    """The real network (Cellpose-SAM, random weights, cut to two blocks) on the
+    service's CPU runtime: its cells mean nothing, but every step runs and both
+    front doors complete a job."""
     options = {"diameter": 30, "flow_threshold": 0.4, "cellprob_threshold": 0, "min_size": 15}
     body = body_for(
         small_movie, small_movie.parent / "rest", segmentation_method="cellpose", cellpose=options
@@ -158,7 +161,8 @@ def test_random_weights_run_end_to_end_through_rest_and_mcp(platform, edge, smal
         status = wait_for(edge, job, {"completed", "failed", "cancelled"}, timeout=1200)
         assert status["status"] == "completed", status
     info = cellpose_host(platform)
-    assert info.loaded and info.model == "random"
+    assert info is cellpose_sam_cut and info.loaded and info.model == "random"
+    assert info.runtime == platform.runners["inference"].service.host.runtime
     masks = np.load(next((small_movie.parent / "rest" / "fov_000").glob("*_mask.npy")))
     assert masks.dtype == np.int32 and masks.shape == (2, 48, 48)
 

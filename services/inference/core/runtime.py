@@ -167,9 +167,10 @@ class OpenVinoForward:
     Converting a network (tracing it) takes from half a minute to minutes on two
     cores, so the converted graph is kept in `cache` under a key of the module's
     code, structure and weights: a restart, or a second service with the same
-    weights, only compiles (about a second). Outputs are torch tensors (copies:
-    an infer request reuses its buffers); a dict module returns the same keys.
-    One infer request per calling thread."""
+    weights, only compiles (about a second); services starting together convert
+    once (a lock file beside the graph) while the others wait for it. Outputs are
+    torch tensors (copies: an infer request reuses its buffers); a dict module
+    returns the same keys. One infer request per calling thread."""
 
     def __init__(
         self,
@@ -181,13 +182,18 @@ class OpenVinoForward:
     ) -> None:
         import openvino as ov
         import torch
+        from filelock import FileLock
 
         self.torch = torch
         started = time.perf_counter()
         module = module.eval()
         folder = cache / _cache_key(module, example)
         if not (folder / "model.xml").is_file():
-            _convert(module, example, folder)
+            # Replicas sharing the cache convert once: the others wait, then read it.
+            cache.mkdir(parents=True, exist_ok=True)
+            with FileLock(folder.with_name(f".{folder.name}.lock")):
+                if not (folder / "model.xml").is_file():
+                    _convert(module, example, folder)
         model = ov.Core().read_model(folder / "model.xml")
         self.keys = json.loads((folder / "outputs.json").read_text())
         self.compiled = ov.Core().compile_model(
