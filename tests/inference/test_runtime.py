@@ -116,7 +116,9 @@ def test_openvino_maps_equal_pytorch_maps() -> None:
     rng = np.random.default_rng(0)
     noisy = np.clip(image + rng.normal(0, 20, image.shape), 0, 255).astype(np.uint8)
     patches = np.stack([noisy[74:330, 200:456], image[0:256, 0:256]])
-    network = random_network(spec)
+    # In eval mode, as the service runs it (a forward pass in training mode would move
+    # its batch-norm statistics, and so the graph's cache key away from the service's).
+    network = random_network(spec).eval()
 
     # The exportable copy is the same network (its upsampling gives the same values;
     # the convolutions after it may round differently on differently laid out inputs).
