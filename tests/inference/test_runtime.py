@@ -121,9 +121,10 @@ def test_openvino_maps_equal_pytorch_maps() -> None:
     network = random_network(spec).eval()
 
     # The exportable copy is the same network (its upsampling gives the same values;
-    # the convolutions after it may round differently on differently laid out inputs).
+    # the convolutions after it may round differently on differently laid out inputs),
+    # on the noisy patch (a forward pass on two CPU cores takes seconds).
     with torch.inference_mode():
-        images = torch.from_numpy(patches).permute(0, 3, 1, 2).float()
+        images = torch.from_numpy(patches[:1]).permute(0, 3, 1, 2).float()
         original, rewritten = network(images), exportable(network)(images)
     for key in original:
         np.testing.assert_allclose(
