@@ -41,7 +41,7 @@ run: setup
 
 # The suite in PYTEST_WORKERS processes, each with its own platform and database
 # (a module's tests stay together). Three on two cores: much of the suite waits on
-# services, browsers and restarts (measured: 364 s with three, 410 s with two).
+# services, browsers and restarts (measured: 385 s with three, 410 s with two).
 PYTEST_WORKERS ?= 3
 XDIST := -n $(PYTEST_WORKERS) --dist loadfile
 
