@@ -268,7 +268,6 @@ def _convert(module: torch.nn.Module, example: torch.Tensor, folder: Path) -> No
     if isinstance(reference, dict):
         # The converter names each output after its key.
         keys = [next(n for n in o.get_names() if n in reference) for o in model.outputs]
-    folder.parent.mkdir(parents=True, exist_ok=True)
     partial = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
     try:
         # Weights as they are (save_model would halve them to fp16 by default).
