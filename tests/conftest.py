@@ -13,6 +13,7 @@ import os
 os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -103,6 +104,18 @@ def oracle_network(platform: RunningPlatform) -> Iterator[None]:
     host.install(network)
 
 
+@contextmanager
+def serving_cellpose(platform: RunningPlatform, host) -> Iterator[None]:
+    """The platform's inference service serves Cellpose from `host` meanwhile."""
+    servicer = platform.runners["inference"].service.servicer
+    before = servicer.cellpose
+    servicer.cellpose = host
+    try:
+        yield
+    finally:
+        servicer.cellpose = before
+
+
 @pytest.fixture
 def oracle_cellpose(platform: RunningPlatform):
     """The platform's inference service with the Cellpose oracle (painted cells in,
@@ -110,14 +123,11 @@ def oracle_cellpose(platform: RunningPlatform):
     from services.inference.core.cellpose import CellposeHost
     from testing.cellpose_oracle import OracleFlowPredictor
 
-    servicer = platform.runners["inference"].service.servicer
-    before = servicer.cellpose
     host = CellposeHost("random")
     oracle = OracleFlowPredictor()
     host.install(oracle)
-    servicer.cellpose = host
-    yield oracle
-    servicer.cellpose = before
+    with serving_cellpose(platform, host):
+        yield oracle
 
 
 @pytest.fixture
@@ -129,13 +139,11 @@ def cellpose_sam_cut(platform: RunningPlatform):
     from services.inference.core.cellpose.predictor import FlowNetworkPredictor
     from testing.networks import cellpose_sam_cut as cut_network
 
-    servicer = platform.runners["inference"].service.servicer
-    before = servicer.cellpose
-    host = CellposeHost("random", runtime=before.service_runtime)
-    host.install(FlowNetworkPredictor(cut_network(), "cpu", host.service_runtime))
-    servicer.cellpose = host
-    yield host
-    servicer.cellpose = before
+    runtime = platform.runners["inference"].service.servicer.cellpose.service_runtime
+    host = CellposeHost("random", runtime=runtime)
+    host.install(FlowNetworkPredictor(cut_network(), "cpu", runtime))
+    with serving_cellpose(platform, host):
+        yield host
 
 
 @pytest.fixture
@@ -143,10 +151,7 @@ def cellpose_without_weights(platform: RunningPlatform):
     """The platform's inference service as it is where Cellpose's checkpoint is missing."""
     from services.inference.core.cellpose import CellposeHost
 
-    servicer = platform.runners["inference"].service.servicer
-    before = servicer.cellpose
     host = CellposeHost("/nonexistent/cpsam.pt")
     host.check()
-    servicer.cellpose = host
-    yield host
-    servicer.cellpose = before
+    with serving_cellpose(platform, host):
+        yield host

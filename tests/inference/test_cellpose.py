@@ -24,6 +24,7 @@ from testing.cellpose_oracle import (
     match,
     paint_cells,
 )
+from tests.conftest import serving_cellpose
 
 CELLS = [
     PaintedCell(100, 100, 14),
@@ -148,13 +149,10 @@ class SlowOracle(OracleFlowPredictor):
 
 
 def test_cancelling_stops_before_the_next_batch(platform, inference_stub):
-    servicer = platform.runners["inference"].service.servicer
-    before = servicer.cellpose
     host = CellposeHost("random")
     oracle = SlowOracle()
     host.install(oracle)
-    servicer.cellpose = host
-    try:
+    with serving_cellpose(platform, host):
         frame, _ = paint_cells((1024, 1024), CELLS)  # 5 x 5 tiles: 4 batches of 8
         request = pb.SegmentFramesRequest(frames=[frame_message(frame)])
         call = inference_stub.SegmentFrames(request, timeout=120)
@@ -165,8 +163,6 @@ def test_cancelling_stops_before_the_next_batch(platform, inference_stub):
         seen = oracle.batches
         time.sleep(2.0)
         assert oracle.batches <= seen + 1 < 4
-    finally:
-        servicer.cellpose = before
 
 
 def test_cellpose_info_names_the_setting_without_weights(inference_stub, cellpose_without_weights):
